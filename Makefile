@@ -1,0 +1,43 @@
+# The menu. `make help` lists it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PROTOS := $(wildcard protos/bento/v1/*.proto)
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-long gen lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP) ## Create .venv and install Bento with its dev tools
+
+run: $(STAMP) ## Serve on 127.0.0.1:50051 with ./bento.db (SQLite)
+	$(BIN)/bento serve $(ARGS)
+
+test: $(STAMP) ## Run the tests (PostgreSQL half when BENTO_TEST_POSTGRES_URL is set)
+	$(BIN)/pytest $(ARGS)
+
+test-long: $(STAMP) ## Run the tests with the long suites in full
+	BENTO_TEST_LONG=1 $(BIN)/pytest $(ARGS)
+
+gen: $(STAMP) ## Rebuild the Python stubs in clients/python/bento/v1 from protos/
+	$(BIN)/python tools/gen_stubs.py
+
+lint: $(STAMP) ## buf lint and format check, ruff, mypy
+	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format -d --exit-code
+	$(BIN)/ruff check server tests
+	$(BIN)/ruff format --check server tests
+	$(BIN)/mypy
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Generated stubs of the bento.v1 protos. Rebuild with `make gen`."""

@@ -1,0 +1,3 @@
+from bento_server.cli import main
+
+main()

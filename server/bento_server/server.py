@@ -1,0 +1,200 @@
+"""`bento serve`: the gRPC server.
+
+grpc.aio, so that hundreds of long-lived WatchEvents streams cost the event
+loop a coroutine each rather than a thread each; store work runs on a
+bounded thread pool (``Runtime.executor``) so a slow write never stalls the
+loop that every stream and call shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from bento.v1 import (
+    activation_pb2,
+    activation_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    entitlement_pb2,
+    entitlement_pb2_grpc,
+    event_pb2,
+    event_pb2_grpc,
+    invoice_pb2,
+    invoice_pb2_grpc,
+    payment_pb2,
+    payment_pb2_grpc,
+    subscription_pb2,
+    subscription_pb2_grpc,
+    tenant_pb2,
+    tenant_pb2_grpc,
+    test_clock_pb2,
+    test_clock_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from bento_server import scheduler
+from bento_server.clock import Clock, SystemClock, TestClock
+from bento_server.runtime import Runtime
+from bento_server.services.catalog import CatalogService
+from bento_server.services.interceptor import BentoInterceptor
+from bento_server.services.tenant import TenantService
+from bento_server.services.test_clock import TestClockService
+from bento_server.services.unimplemented import unimplemented_servicer
+from bento_server.store.database import DEFAULT_URL, Store, connect
+from bento_server.store.migrations import migrate
+from bento_server.store.models import TestClockState
+from bento_server.usecases.context import Deps
+from bento_server.usecases.credentials import Authenticator
+
+log = logging.getLogger("bento.server")
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+MiB = 1024 * 1024
+
+# Keepalive: ping idle connections so dead stream consumers are noticed
+# within a minute; let clients ping every 10 s, as long-lived stream clients
+# do. Messages: 4 MiB in (no request needs more), 16 MiB out (long pages).
+SERVER_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_receive_message_length", 4 * MiB),
+    ("grpc.max_send_message_length", 16 * MiB),
+    ("grpc.so_reuseport", 0),
+]
+
+
+@dataclass
+class ServerConfig:
+    """How ``bento serve`` runs."""
+
+    address: str = DEFAULT_ADDRESS
+    """host:port to listen on; port 0 picks a free one (printed on start)."""
+    database_url: str = DEFAULT_URL
+    """sqlite:///file.db or postgresql://user:password@host:port/name."""
+    test_clock: bool = False
+    """Run on a clock that only TestClockService moves."""
+    workers: int = 8
+    """Threads for store work."""
+    scheduler_interval: float = 5.0
+    """Seconds between sweeps of due billing work; 0 turns the sweep off."""
+    shutdown_grace: float = 10.0
+    """Seconds in-flight calls get to finish on SIGTERM/SIGINT."""
+    tls_cert: str | None = None
+    """PEM certificate chain for TLS; plaintext when unset."""
+    tls_key: str | None = None
+    """PEM private key for TLS."""
+
+
+def _load_test_clock(store: Store, wall: Clock) -> TestClock:
+    """The test clock where it last stood, so a restart never turns it back."""
+    row = TestClockState.get_or_none(TestClockState.id == 1)
+    return TestClock(row.now if row else wall.now())
+
+
+SERVICES = [
+    (tenant_pb2, tenant_pb2_grpc, "TenantService"),
+    (catalog_pb2, catalog_pb2_grpc, "CatalogService"),
+    (subscription_pb2, subscription_pb2_grpc, "SubscriptionService"),
+    (invoice_pb2, invoice_pb2_grpc, "InvoiceService"),
+    (payment_pb2, payment_pb2_grpc, "PaymentService"),
+    (activation_pb2, activation_pb2_grpc, "ActivationService"),
+    (entitlement_pb2, entitlement_pb2_grpc, "EntitlementService"),
+    (event_pb2, event_pb2_grpc, "EventService"),
+    (test_clock_pb2, test_clock_pb2_grpc, "TestClockService"),
+]
+
+IMPLEMENTED = {
+    "TenantService": TenantService,
+    "CatalogService": CatalogService,
+    "TestClockService": TestClockService,
+}
+
+
+def build_runtime(config: ServerConfig) -> Runtime:
+    store = connect(config.database_url)
+    migrate(store)
+    wall = SystemClock()
+    test_clock = _load_test_clock(store, wall) if config.test_clock else None
+    clock: Clock = test_clock or wall
+    return Runtime(
+        deps=Deps(store=store, clock=clock),
+        executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
+        test_clock=test_clock,
+    )
+
+
+async def serve(config: ServerConfig) -> None:
+    runtime = build_runtime(config)
+    server = grpc.aio.server(
+        interceptors=[BentoInterceptor(Authenticator(runtime.deps.store))],
+        options=SERVER_OPTIONS,
+    )
+    names = []
+    for pb2, pb2_grpc, name in SERVICES:
+        servicer_class = IMPLEMENTED.get(name) or unimplemented_servicer(
+            getattr(pb2_grpc, f"{name}Servicer"), pb2.DESCRIPTOR.services_by_name[name]
+        )
+        getattr(pb2_grpc, f"add_{name}Servicer_to_server")(servicer_class(runtime), server)
+        names.append(pb2.DESCRIPTOR.services_by_name[name].full_name)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+
+    if config.tls_cert or config.tls_key:
+        if not (config.tls_cert and config.tls_key):
+            raise SystemExit("--tls-cert and --tls-key go together")
+        with open(config.tls_key, "rb") as key, open(config.tls_cert, "rb") as cert:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        port = server.add_secure_port(config.address, credentials)
+    else:
+        port = server.add_insecure_port(config.address)
+    if port == 0:
+        raise SystemExit(f"cannot listen on {config.address}")
+
+    await server.start()
+    host = config.address.rsplit(":", 1)[0]
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    # Tests and scripts read this line to learn the port.
+    print(f"bento listening on {host}:{port}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    sweeper = None
+    if config.scheduler_interval > 0 and not config.test_clock:
+        sweeper = asyncio.create_task(
+            scheduler.run_forever(runtime.deps, config.scheduler_interval, runtime.executor)
+        )
+
+    await stop.wait()
+    log.info("shutting down")
+    await health_servicer.enter_graceful_shutdown()
+    if sweeper is not None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+    await server.stop(config.shutdown_grace)
+    runtime.executor.shutdown(wait=True)
+    runtime.deps.store.close()
+    print("bento stopped", flush=True)

@@ -1,0 +1,1 @@
+"""The gRPC transport: servicers, the interceptor, and conversions."""

@@ -1,0 +1,80 @@
+"""What every servicer does: find the caller, run store work off the loop,
+and make mutations idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from bento_server.runtime import Runtime
+from bento_server.services.interceptor import current_method, current_principal
+from bento_server.usecases import idempotency
+from bento_server.usecases.context import Deps, Principal
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+IDEMPOTENCY_KEY = "idempotency-key"
+
+
+class Servicer:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @property
+    def deps(self) -> Deps:
+        return self.runtime.deps
+
+    @property
+    def principal(self) -> Principal:
+        return current_principal.get()
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs store work on the worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.runtime.executor, functools.partial(fn, *args, **kwargs)
+        )
+
+    async def mutate(
+        self,
+        context: grpc.aio.ServicerContext,
+        request: Message,
+        response_type: type[M],
+        work: Callable[[], M],
+    ) -> M:
+        """Runs a mutation, once per ``idempotency-key`` if the caller sent one.
+
+        ``work`` builds the response inside the transaction, so the stored
+        answer and the effect commit together.
+        """
+        key = _idempotency_key(context)
+        if key is None:
+            return await self.call(work)
+        idempotency.check_key(key)
+        principal = self.principal
+        method = current_method.get()
+
+        def once() -> bytes:
+            return idempotency.run_once(
+                self.deps,
+                principal,
+                key,
+                method,
+                request.SerializeToString(deterministic=True),
+                lambda: work().SerializeToString(),
+            )
+
+        return response_type.FromString(await self.call(once))
+
+
+def _idempotency_key(context: grpc.aio.ServicerContext) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == IDEMPOTENCY_KEY:
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None

@@ -1,0 +1,504 @@
+"""CatalogService: products and plans."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import grpc
+from bento.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, enums_pb2
+from google.protobuf import struct_pb2
+
+from bento_server.services.base import Servicer
+from bento_server.services.convert import EnumWords, from_struct, struct, timestamp
+from bento_server.services.tenant import app_pb
+from bento_server.services.validate import MAX_METADATA_BYTES, Check
+from bento_server.store.models import Plan, Product
+from bento_server.usecases import catalog
+
+PRODUCT_STATUSES = EnumWords(enums_pb2.ProductStatus.DESCRIPTOR)
+PLAN_STATUSES = EnumWords(enums_pb2.PlanStatus.DESCRIPTOR)
+PLAN_TYPES = EnumWords(enums_pb2.PlanType.DESCRIPTOR)
+BILLING_UNITS = EnumWords(enums_pb2.BillingUnit.DESCRIPTOR)
+END_BEHAVIORS = EnumWords(enums_pb2.EndBehavior.DESCRIPTOR)
+FEATURE_KINDS = EnumWords(enums_pb2.FeatureKind.DESCRIPTOR)
+RESET_INTERVALS = EnumWords(enums_pb2.ResetInterval.DESCRIPTOR)
+
+PRODUCT_FIELDS = (
+    "name",
+    "internal_id",
+    "description",
+    "product_type",
+    "status",
+    "features",
+    "prices",
+    "price_wholesale",
+    "localizations",
+    "metadata",
+)
+PLAN_FIELDS = (
+    "name",
+    "plan_type",
+    "status",
+    "billing_frequency",
+    "free_trial_days",
+    "grace_period_days",
+    "prices",
+    "localizations",
+    "product_ids",
+    "tier",
+    "end_behavior",
+    "can_pause",
+    "can_cancel",
+    "free",
+    "metadata",
+)
+MAX_FEATURES = 100
+MAX_PHASES = 24
+MAX_REGIONS = 250
+MAX_LANGUAGES = 100
+MAX_PLAN_PRODUCTS = 50
+MAX_DAYS = 365
+MAX_FREQUENCY = 36
+DEFAULT_REGION = "US"
+
+
+# --- requests to stored values ---------------------------------------------
+
+
+def _metadata(check: Check, value: struct_pb2.Struct, field: str) -> dict[str, Any]:
+    if value.ByteSize() > MAX_METADATA_BYTES:
+        check.fail(field, f"must be at most {MAX_METADATA_BYTES} bytes")
+        return {}
+    return from_struct(value)
+
+
+def _price(check: Check, price: common_pb2.Price, field: str) -> dict[str, Any]:
+    check.non_negative(price.price_in_cents, f"{field}.price_in_cents")
+    check.currency(price.currency_code, f"{field}.currency_code")
+    check.name(price.tier_id, f"{field}.tier_id", required=False)
+    return {
+        "price_in_cents": price.price_in_cents,
+        "currency_code": price.currency_code,
+        "tier_id": price.tier_id,
+    }
+
+
+def _localizations(check: Check, values: Any, field: str) -> dict[str, dict[str, str]]:
+    check.at_most(len(values), field, MAX_LANGUAGES)
+    result = {}
+    for language, text in values.items():
+        check.language(language, f"{field}[{language}]")
+        check.name(text.display_name, f"{field}[{language}].display_name", required=False)
+        check.text(text.description, f"{field}[{language}].description")
+        result[language] = {"display_name": text.display_name, "description": text.description}
+    return result
+
+
+def _features(
+    check: Check, features: Sequence[common_pb2.Feature], field: str
+) -> list[dict[str, Any]]:
+    check.at_most(len(features), field, MAX_FEATURES)
+    check.unique((f.code for f in features), field)
+    result = []
+    for n, feature in enumerate(features):
+        path = f"{field}[{n}]"
+        check.code(feature.code, f"{path}.code")
+        check.name(feature.name, f"{path}.name", required=False)
+        kind = check.enum(FEATURE_KINDS, feature.kind, f"{path}.kind")
+        reset = check.enum(
+            RESET_INTERVALS, feature.reset_interval, f"{path}.reset_interval", "never"
+        )
+        check.non_negative(feature.limit, f"{path}.limit")
+        if kind == "access" and (feature.limit or reset != "never"):
+            check.fail(path, "an access feature has no limit and no reset interval")
+        result.append(
+            {
+                "code": feature.code,
+                "name": feature.name,
+                "kind": kind,
+                "limit": feature.limit,
+                "reset_interval": reset,
+            }
+        )
+    return result
+
+
+def _product_prices(check: Check, prices: Any, field: str) -> dict[str, dict[str, Any]]:
+    check.at_most(len(prices), field, MAX_REGIONS)
+    result = {}
+    for region, price in prices.items():
+        check.region(region, f"{field}[{region}]")
+        result[region] = _price(check, price, f"{field}[{region}]")
+    return result
+
+
+def product_values(
+    check: Check, product: catalog_pb2.Product, fields: Iterable[str]
+) -> dict[str, Any]:
+    """The stored values of ``fields`` of a request's product, checked."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        path = f"product.{name}"
+        if name == "name":
+            values[name] = check.name(product.name, path)
+        elif name in ("internal_id", "product_type"):
+            values[name] = check.name(getattr(product, name), path, required=False)
+        elif name == "description":
+            values[name] = check.text(product.description, path)
+        elif name == "status":
+            values[name] = check.enum(PRODUCT_STATUSES, product.status, path, "active")
+        elif name == "features":
+            values[name] = _features(check, product.features, path)
+        elif name == "prices":
+            values[name] = _product_prices(check, product.prices, path)
+        elif name == "price_wholesale":
+            values[name] = (
+                _price(check, product.price_wholesale, path)
+                if product.HasField("price_wholesale")
+                else None
+            )
+        elif name == "localizations":
+            values[name] = _localizations(check, product.localizations, path)
+        elif name == "metadata":
+            values[name] = _metadata(check, product.metadata, path)
+    return values
+
+
+def _phases(
+    check: Check, region: str, phases: Sequence[catalog_pb2.PricePhase], field: str
+) -> list[dict[str, Any]]:
+    if not phases:
+        check.fail(field, "needs at least one price phase")
+    check.at_most(len(phases), field, MAX_PHASES)
+    orders = [phase.order for phase in phases]
+    if len(set(orders)) != len(orders):
+        check.fail(field, "phase orders must be unique")
+    result = []
+    for n, phase in enumerate(sorted(phases, key=lambda p: p.order)):
+        path = f"{field}.phases[{n}]"
+        check.between(phase.order, f"{path}.order", 1, 1000)
+        cycles = phase.billing_cycles if phase.HasField("billing_cycles") else None
+        if cycles is None and n != len(phases) - 1:
+            check.fail(f"{path}.billing_cycles", "only the last phase may run forever")
+        if cycles is not None:
+            check.between(cycles, f"{path}.billing_cycles", 1, 10_000)
+        if not phase.HasField("price"):
+            check.fail(f"{path}.price", "is required")
+        result.append(
+            {
+                "phase_id": secrets.token_hex(8),
+                "order": phase.order,
+                "billing_cycles": cycles,
+                "price": _price(check, phase.price, f"{path}.price"),
+            }
+        )
+    if len({phase["price"]["currency_code"] for phase in result}) > 1:
+        check.fail(field, f"every phase of region {region} must use one currency")
+    return result
+
+
+def plan_values(
+    check: Check, plan: catalog_pb2.Plan, fields: Iterable[str], creating: bool
+) -> tuple[dict[str, Any], list[str] | None]:
+    """The stored values of ``fields`` of a request's plan, checked, and its product IDs."""
+    values: dict[str, Any] = {}
+    product_ids: list[str] | None = None
+    for name in fields:
+        path = f"plan.{name}"
+        if name == "name":
+            values[name] = check.name(plan.name, path)
+        elif name == "plan_type":
+            values[name] = check.enum(PLAN_TYPES, plan.plan_type, path, "single")
+        elif name == "status":
+            values[name] = check.enum(PLAN_STATUSES, plan.status, path, "active")
+        elif name == "end_behavior":
+            values[name] = check.enum(END_BEHAVIORS, plan.end_behavior, path, "roll")
+        elif name == "billing_frequency" and creating and plan.free and not plan.HasField(name):
+            # A free plan never bills; its periods are months.
+            values["billing_unit"], values["billing_value"] = "month", 1
+        elif name == "billing_frequency":
+            if not plan.HasField("billing_frequency"):
+                check.fail(path, "is required")
+            values["billing_unit"] = check.enum(
+                BILLING_UNITS, plan.billing_frequency.unit, f"{path}.unit"
+            )
+            values["billing_value"] = check.between(
+                plan.billing_frequency.value, f"{path}.value", 1, MAX_FREQUENCY
+            )
+        elif name in ("free_trial_days", "grace_period_days"):
+            values[name] = check.between(getattr(plan, name), path, 0, MAX_DAYS)
+        elif name == "tier":
+            values[name] = check.between(plan.tier, path, 0, 1_000_000)
+        elif name in ("can_pause", "free"):
+            values[name] = getattr(plan, name)
+        elif name == "can_cancel":
+            values[name] = plan.can_cancel if plan.HasField("can_cancel") or not creating else True
+        elif name == "prices":
+            check.at_most(len(plan.prices), path, MAX_REGIONS)
+            prices = {}
+            for region, region_prices in plan.prices.items():
+                check.region(region, f"{path}[{region}]")
+                prices[region] = _phases(check, region, region_prices.phases, f"{path}[{region}]")
+            values[name] = prices
+        elif name == "localizations":
+            values[name] = _localizations(check, plan.localizations, path)
+        elif name == "product_ids":
+            if not plan.product_ids:
+                check.fail(path, "needs at least one product")
+            check.at_most(len(plan.product_ids), path, MAX_PLAN_PRODUCTS)
+            check.unique(plan.product_ids, path)
+            for n, product_id in enumerate(plan.product_ids):
+                check.object_id(product_id, f"{path}[{n}]")
+            product_ids = list(plan.product_ids)
+        elif name == "metadata":
+            values[name] = _metadata(check, plan.metadata, path)
+    return values, product_ids
+
+
+# --- stored values to responses ----------------------------------------------
+
+
+def _price_pb(value: dict[str, Any] | None) -> common_pb2.Price | None:
+    return None if value is None else common_pb2.Price(**value)
+
+
+def _feature_pb(value: dict[str, Any]) -> common_pb2.Feature:
+    return common_pb2.Feature(
+        code=value["code"],
+        name=value["name"],
+        kind=FEATURE_KINDS.number(value["kind"]),
+        limit=value["limit"],
+        reset_interval=RESET_INTERVALS.number(value["reset_interval"]),
+    )
+
+
+def _localizations_pb(
+    values: dict[str, dict[str, str]], languages: Sequence[str] = ()
+) -> dict[str, common_pb2.Localization]:
+    return {
+        language: common_pb2.Localization(**text)
+        for language, text in values.items()
+        if not languages or language in languages
+    }
+
+
+def product_pb(row: Product) -> catalog_pb2.Product:
+    return catalog_pb2.Product(
+        product_id=row.id,
+        app_id=row.app_id,
+        name=row.name,
+        internal_id=row.internal_id,
+        description=row.description,
+        product_type=row.product_type,
+        status=PRODUCT_STATUSES.number(row.status),
+        features=[_feature_pb(f) for f in row.features],
+        prices={region: common_pb2.Price(**price) for region, price in row.prices.items()},
+        price_wholesale=_price_pb(row.price_wholesale),
+        localizations=_localizations_pb(row.localizations),
+        metadata=struct(row.metadata),
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+    )
+
+
+def _phase_pb(phase: dict[str, Any]) -> catalog_pb2.PricePhase:
+    message = catalog_pb2.PricePhase(
+        phase_id=phase["phase_id"], order=phase["order"], price=common_pb2.Price(**phase["price"])
+    )
+    if phase["billing_cycles"] is not None:
+        message.billing_cycles = phase["billing_cycles"]
+    return message
+
+
+def plan_pb(
+    view: catalog.PlanView,
+    regions: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    item_region: str = DEFAULT_REGION,
+) -> catalog_pb2.Plan:
+    plan: Plan = view.plan
+    return catalog_pb2.Plan(
+        plan_id=plan.id,
+        platform_id=plan.platform_id,
+        name=plan.name,
+        plan_type=PLAN_TYPES.number(plan.plan_type),
+        status=PLAN_STATUSES.number(plan.status),
+        billing_frequency=common_pb2.BillingFrequency(
+            unit=BILLING_UNITS.number(plan.billing_unit), value=plan.billing_value
+        ),
+        free_trial_days=plan.free_trial_days,
+        grace_period_days=plan.grace_period_days,
+        prices={
+            region: catalog_pb2.RegionPrices(phases=[_phase_pb(p) for p in phases])
+            for region, phases in plan.prices.items()
+            if not regions or region in regions
+        },
+        localizations=_localizations_pb(plan.localizations, languages),
+        product_ids=view.product_ids,
+        plan_items=[
+            catalog_pb2.PlanItem(
+                product_id=item.product.id,
+                app_id=item.app.id,
+                name=item.product.name,
+                status=PRODUCT_STATUSES.number(item.product.status),
+                price_wholesale=_price_pb(item.product.price_wholesale),
+                price=_price_pb(item.product.prices.get(item_region)),
+                localizations=_localizations_pb(item.product.localizations),
+                features=[_feature_pb(f) for f in item.product.features],
+                app=app_pb(item.app),
+            )
+            for item in view.items
+        ],
+        tier=plan.tier,
+        end_behavior=END_BEHAVIORS.number(plan.end_behavior),
+        can_pause=plan.can_pause,
+        can_cancel=plan.can_cancel,
+        free=plan.free,
+        metadata=struct(plan.metadata),
+        created_at=timestamp(plan.created_at),
+        updated_at=timestamp(plan.updated_at),
+    )
+
+
+class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
+    async def CreateProduct(
+        self, request: catalog_pb2.CreateProductRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.CreateProductResponse:
+        check = Check()
+        if not request.HasField("product"):
+            check.fail("product", "is required")
+        check.object_id(request.product.app_id, "product.app_id", required=False)
+        values = product_values(check, request.product, PRODUCT_FIELDS)
+        check.done()
+        principal = self.principal
+
+        def work() -> catalog_pb2.CreateProductResponse:
+            row = catalog.create_product(self.deps, principal, request.product.app_id, values)
+            return catalog_pb2.CreateProductResponse(product=product_pb(row))
+
+        return await self.mutate(context, request, catalog_pb2.CreateProductResponse, work)
+
+    async def GetProduct(
+        self, request: catalog_pb2.GetProductRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.GetProductResponse:
+        check = Check()
+        check.object_id(request.product_id, "product_id")
+        check.done()
+        row = await self.call(catalog.get_product, self.deps, self.principal, request.product_id)
+        return catalog_pb2.GetProductResponse(product=product_pb(row))
+
+    async def ListProducts(
+        self, request: catalog_pb2.ListProductsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListProductsResponse:
+        check = Check()
+        check.object_id(request.app_id, "app_id", required=False)
+        check.done()
+        listed = await self.call(
+            catalog.list_products,
+            self.deps,
+            self.principal,
+            request.app_id,
+            request.page_size,
+            request.page_token,
+        )
+        return catalog_pb2.ListProductsResponse(
+            products=[product_pb(row) for row in listed.items],
+            next_page_token=listed.next_page_token,
+        )
+
+    async def UpdateProduct(
+        self, request: catalog_pb2.UpdateProductRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.UpdateProductResponse:
+        check = Check()
+        check.object_id(request.product.product_id, "product.product_id")
+        paths = check.mask(request.update_mask.paths, PRODUCT_FIELDS)
+        changes = product_values(check, request.product, [p for p in paths if p in PRODUCT_FIELDS])
+        check.done()
+        principal = self.principal
+
+        def work() -> catalog_pb2.UpdateProductResponse:
+            row = catalog.update_product(self.deps, principal, request.product.product_id, changes)
+            return catalog_pb2.UpdateProductResponse(product=product_pb(row))
+
+        return await self.mutate(context, request, catalog_pb2.UpdateProductResponse, work)
+
+    async def CreatePlan(
+        self, request: catalog_pb2.CreatePlanRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.CreatePlanResponse:
+        check = Check()
+        if not request.HasField("plan"):
+            check.fail("plan", "is required")
+        check.object_id(request.plan.platform_id, "plan.platform_id", required=False)
+        values, product_ids = plan_values(check, request.plan, PLAN_FIELDS, creating=True)
+        check.done()
+        principal = self.principal
+
+        def work() -> catalog_pb2.CreatePlanResponse:
+            view = catalog.create_plan(
+                self.deps, principal, request.plan.platform_id, values, product_ids or []
+            )
+            return catalog_pb2.CreatePlanResponse(plan=plan_pb(view))
+
+        return await self.mutate(context, request, catalog_pb2.CreatePlanResponse, work)
+
+    async def GetPlan(
+        self, request: catalog_pb2.GetPlanRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.GetPlanResponse:
+        check = Check()
+        check.object_id(request.plan_id, "plan_id")
+        region = request.region or DEFAULT_REGION
+        check.region(region, "region")
+        check.done()
+        view = await self.call(catalog.get_plan, self.deps, self.principal, request.plan_id)
+        return catalog_pb2.GetPlanResponse(plan=plan_pb(view, item_region=region))
+
+    async def ListPlans(
+        self, request: catalog_pb2.ListPlansRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListPlansResponse:
+        check = Check()
+        check.at_most(len(request.region), "region", MAX_REGIONS)
+        check.at_most(len(request.language), "language", MAX_LANGUAGES)
+        for n, region in enumerate(request.region):
+            check.region(region, f"region[{n}]")
+        for n, language in enumerate(request.language):
+            check.language(language, f"language[{n}]")
+        status = check.enum(PLAN_STATUSES, request.status, "status", "") or None
+        check.object_id(request.platform_id, "platform_id", required=False)
+        check.done()
+        listed = await self.call(
+            catalog.list_plans,
+            self.deps,
+            self.principal,
+            list(request.region),
+            status,
+            request.platform_id,
+            request.page_size,
+            request.page_token,
+        )
+        return catalog_pb2.ListPlansResponse(
+            plans=[plan_pb(view, request.region, request.language) for view in listed.plans],
+            next_page_token=listed.next_page_token,
+            total=listed.total,
+        )
+
+    async def UpdatePlan(
+        self, request: catalog_pb2.UpdatePlanRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.UpdatePlanResponse:
+        check = Check()
+        check.object_id(request.plan.plan_id, "plan.plan_id")
+        paths = check.mask(request.update_mask.paths, PLAN_FIELDS)
+        changes, product_ids = plan_values(
+            check, request.plan, [p for p in paths if p in PLAN_FIELDS], creating=False
+        )
+        check.done()
+        principal = self.principal
+
+        def work() -> catalog_pb2.UpdatePlanResponse:
+            view = catalog.update_plan(
+                self.deps, principal, request.plan.plan_id, changes, product_ids
+            )
+            return catalog_pb2.UpdatePlanResponse(plan=plan_pb(view))
+
+        return await self.mutate(context, request, catalog_pb2.UpdatePlanResponse, work)

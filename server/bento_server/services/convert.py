@@ -1,0 +1,73 @@
+"""Conversions between protobuf values and the store's plain values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf.descriptor import EnumDescriptor
+
+from bento_server.errors import InvalidArgument
+
+
+def timestamp(instant: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """A Timestamp, or None (leaves the field unset) for None."""
+    if instant is None:
+        return None
+    message = timestamp_pb2.Timestamp()
+    message.FromDatetime(instant.astimezone(UTC))
+    return message
+
+
+def from_timestamp(message: timestamp_pb2.Timestamp) -> datetime:
+    return message.ToDatetime(tzinfo=UTC)
+
+
+def struct(value: dict[str, Any] | None) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    if value:
+        message.update(value)
+    return message
+
+
+def from_struct(message: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+class EnumWords:
+    """Maps a proto enum to the lower-case words the store keeps.
+
+    ``PLAN_STATUS_ACTIVE`` <-> ``"active"``. The zero value has no word.
+    """
+
+    def __init__(self, descriptor: EnumDescriptor, overrides: dict[str, str] | None = None) -> None:
+        prefix = descriptor.values[0].name.removesuffix("UNSPECIFIED")
+        self._words: dict[int, str] = {}
+        for value in descriptor.values:
+            if value.number == 0:
+                continue
+            word = value.name.removeprefix(prefix).lower()
+            self._words[value.number] = (overrides or {}).get(word, word)
+        self._numbers = {word: number for number, word in self._words.items()}
+        self.name = descriptor.name
+
+    def word(self, number: int, field: str, default: str | None = None) -> str:
+        """The word of ``number``; the default for 0 if there is one.
+
+        Refuses 0 without a default, and numbers this server does not know.
+        """
+        if number == 0 and default is not None:
+            return default
+        try:
+            return self._words[number]
+        except KeyError:
+            expected = ", ".join(self._words.values())
+            detail = "is required" if number == 0 else f"unknown value {number}"
+            raise InvalidArgument.field(field, f"{detail}; expected one of {expected}") from None
+
+    def number(self, word: str | None) -> int:
+        return self._numbers.get(word or "", 0)
+
+    def words(self) -> list[str]:
+        return list(self._words.values())

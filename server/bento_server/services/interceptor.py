@@ -1,0 +1,145 @@
+"""Authentication, the error path and the access log, around every RPC.
+
+Health and reflection are open; every other method needs
+``authorization: Basic base64(KEY_ID:SECRET)``. The caller is put in a
+context variable for the servicer, and whatever the servicer raises leaves
+through ``status.abort``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from bento_server.errors import BentoError, Unauthenticated
+from bento_server.services import status
+from bento_server.services.authorization import authorize
+from bento_server.usecases.context import Principal
+from bento_server.usecases.credentials import Authenticator
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("current_principal")
+current_method: contextvars.ContextVar[str] = contextvars.ContextVar("current_method")
+
+log = logging.getLogger("bento.rpc")
+
+
+def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]:
+    """The (key_id, secret) of an ``authorization: Basic`` header."""
+    values = [v for k, v in (metadata or ()) if k == "authorization"]
+    if not values:
+        raise Unauthenticated(
+            "missing authorization metadata: send 'authorization: Basic base64(KEY_ID:SECRET)'"
+        )
+    value = values[0]
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthenticated("malformed authorization: expected 'Basic base64(KEY_ID:SECRET)'")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("malformed authorization: not base64 of KEY_ID:SECRET") from None
+    key_id, sep, secret = decoded.partition(":")
+    if not sep or not key_id or not secret or len(key_id) > 64 or len(secret) > 256:
+        raise Unauthenticated("malformed authorization: expected base64 of KEY_ID:SECRET")
+    return key_id, secret
+
+
+class BentoInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        metadata = handler_call_details.invocation_metadata
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream, method, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _authenticate(self, method: str, metadata: Any) -> None:
+        key_id, secret = parse_basic(metadata)
+        principal = self._authenticator.authenticate(key_id, secret)
+        authorize(principal, method)
+        current_principal.set(principal)
+        current_method.set(method)
+
+    def _unary(self, behavior: Any, method: str, metadata: Any) -> Any:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            outcome = "OK"
+            try:
+                self._authenticate(method, metadata)
+                return await behavior(request, context)
+            except Exception as raised:
+                if _is_abort(raised):
+                    raise
+                error = status.from_exception(raised, method)
+                outcome = error.code
+                await status.abort(context, error)
+            finally:
+                _log_call(method, outcome, started)
+
+        return wrapped
+
+    def _stream(self, behavior: Any, method: str, metadata: Any) -> Any:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            outcome = "OK"
+            try:
+                self._authenticate(method, metadata)
+                async for response in behavior(request, context):
+                    yield response
+            except Exception as raised:
+                if _is_abort(raised):
+                    raise
+                error = status.from_exception(raised, method)
+                outcome = error.code
+                await status.abort(context, error)
+            finally:
+                _log_call(method, outcome, started)
+
+        return wrapped
+
+
+def _is_abort(error: BaseException) -> bool:
+    # context.abort raises this to end the call; it must pass through.
+    return isinstance(error, grpc.aio.AbortError) and not isinstance(error, BentoError)
+
+
+def _log_call(method: str, outcome: str, started: float) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        principal = current_principal.get(None)
+        log.debug(
+            "rpc method=%s code=%s duration_ms=%.2f caller=%s",
+            method,
+            outcome,
+            (time.perf_counter() - started) * 1000,
+            principal.key_id if principal else "-",
+        )

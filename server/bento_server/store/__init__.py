@@ -1,0 +1,1 @@
+"""Bento's store: Peewee models on SQLite (default) or PostgreSQL."""

@@ -1,0 +1,125 @@
+"""The connection, built from a URL, and the transaction helpers.
+
+``sqlite:///bento.db`` (a path relative to the current folder; four slashes
+for an absolute one) or ``postgresql://user:password@host:port/name``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import peewee
+
+# Every model binds to this proxy; ``connect`` points it at the real database.
+database_proxy = peewee.DatabaseProxy()
+
+DEFAULT_URL = "sqlite:///bento.db"
+
+# SQLite: WAL lets readers run beside the one writer; the busy timeout makes
+# a writer wait for the lock instead of failing at once. synchronous=FULL
+# because this is the system of record for money: a committed payment must
+# survive a power cut, not only a process crash.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 15_000,
+    "synchronous": "full",
+    "cache_size": -16_000,
+}
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open database and what kind it is."""
+
+    db: peewee.Database
+    url: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.db, peewee.PostgresqlDatabase)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """A transaction that will write.
+
+        On SQLite it takes the write lock at BEGIN (IMMEDIATE): a deferred
+        transaction that reads first and writes later fails with "database is
+        locked" when another writer got in between, and the busy timeout
+        cannot help it. Nested calls become savepoints.
+        """
+        if self.db.in_transaction():
+            with self.db.atomic():
+                yield
+        elif isinstance(self.db, peewee.SqliteDatabase):
+            with self.db.atomic("IMMEDIATE"):
+                yield
+        else:
+            with self.db.atomic():
+                yield
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        """A read-only transaction: one consistent snapshot for several reads."""
+        with self.db.atomic():
+            yield
+
+    def lock(self, name: str) -> None:
+        """Serializes transactions that share ``name`` until this one ends.
+
+        PostgreSQL takes a transaction-scoped advisory lock. SQLite needs
+        nothing: ``write`` already holds the database's single write lock.
+        """
+        if self.is_postgres:
+            self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+def _lock_key(name: str) -> int:
+    # A signed 64-bit key for pg_advisory_xact_lock.
+    value = zlib.crc32(name.encode()) << 32 | zlib.adler32(name.encode())
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def connect(url: str = DEFAULT_URL) -> Store:
+    """Opens the database at ``url`` and binds the models to it."""
+    db = open_database(url)
+    database_proxy.initialize(db)
+    return Store(db=db, url=url)
+
+
+def open_database(url: str) -> peewee.Database:
+    """Builds a Peewee database from a URL without binding the models."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        raw_path = unquote(url[len("sqlite://") :])
+        if not raw_path.startswith("/"):
+            raise ValueError(
+                f"bad SQLite URL {url!r}: use sqlite:///relative.db or sqlite:////abs.db"
+            )
+        path = raw_path[1:]
+        if not path:
+            raise ValueError(f"bad SQLite URL {url!r}: no file name")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    if parsed.scheme in ("postgresql", "postgres"):
+        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        return peewee.PostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            autorollback=True,
+            **options,
+        )
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")

@@ -1,0 +1,1 @@
+"""One function per operation: load, decide, write the change in one transaction."""

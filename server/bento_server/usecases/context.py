@@ -1,0 +1,35 @@
+"""What every use case needs: the store, the clock, and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bento_server.clock import Clock
+from bento_server.store.database import Store
+
+ADMIN = "admin"
+PLATFORM = "platform"
+PUBLISHER = "publisher"
+ROLES = (ADMIN, PLATFORM, PUBLISHER)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as its API key says."""
+
+    key_id: str
+    role: str
+    # The platform (PL...) or app (AP...) a key acts for; None for admin.
+    tenant_id: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The store and the clock the use cases run on."""
+
+    store: Store
+    clock: Clock

@@ -1,0 +1,70 @@
+"""API keys: issuing them and checking them on every call."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from bento_server import ids
+from bento_server.errors import Unauthenticated
+from bento_server.store.database import Store
+from bento_server.store.models import ApiKey
+from bento_server.usecases.context import Principal
+
+# Compared against when the key is unknown, so that an unknown key and a
+# wrong secret take the same time.
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    row: ApiKey
+    secret: str
+
+
+def new_key_row(role: str, tenant_id: str | None, description: str, now: datetime) -> IssuedKey:
+    """Creates an API key row (in the caller's transaction) and its secret."""
+    secret = secrets.token_urlsafe(32)
+    row = ApiKey.create(
+        id=ids.new_id(ids.API_KEY),
+        role=role,
+        tenant_id=tenant_id,
+        description=description,
+        secret_hash=hash_secret(secret),
+        created_at=now,
+    )
+    return IssuedKey(row=row, secret=secret)
+
+
+class Authenticator:
+    """Checks ``KEY_ID:SECRET`` credentials against the store.
+
+    One indexed read per call through raw SQL (the ORM's query building
+    costs ten times the read): revocation takes effect on the next call, on
+    every replica, with no cache to invalidate.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        param = store.db.param
+        self._sql = (
+            f"SELECT role, tenant_id, secret_hash, revoked_at FROM api_key WHERE id = {param}"
+        )
+
+    def authenticate(self, key_id: str, secret: str) -> Principal:
+        cursor = self._store.db.execute_sql(self._sql, (key_id,))
+        row = cursor.fetchone()
+        expected = row[2] if row else _DUMMY_HASH
+        matches = hmac.compare_digest(hash_secret(secret), expected)
+        if row is None or not matches:
+            raise Unauthenticated("unknown API key or wrong secret")
+        if row[3] is not None:
+            raise Unauthenticated("API key revoked")
+        return Principal(key_id=key_id, role=row[0], tenant_id=row[1])

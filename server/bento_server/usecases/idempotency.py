@@ -1,0 +1,95 @@
+"""Idempotency keys: a mutating call made twice with one key happens once.
+
+The first answer is stored in the transaction of the call's effect. A repeat
+with the same caller, key, method and request gets that answer back; the
+same key with another method or request is refused
+(``idempotency_key_reused``). Concurrent duplicates serialize on a lock
+named after the key, so the second one finds the first one's answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+import peewee
+
+from bento_server.errors import InvalidArgument
+from bento_server.store.models import IdempotencyRecord
+from bento_server.usecases.context import Deps, Principal
+
+# CONTRACT.md: keys are kept at least 24 hours. Pruned after this.
+RETENTION = timedelta(hours=48)
+MAX_KEY_LENGTH = 255
+
+
+def check_key(key: str) -> None:
+    """Refuses keys that are empty, too long or not printable ASCII."""
+    if not key or len(key) > MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+        raise InvalidArgument.field(
+            "idempotency-key",
+            f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces",
+        )
+
+
+def request_hash(method: str, request: bytes) -> str:
+    return hashlib.sha256(method.encode() + b"\0" + request).hexdigest()
+
+
+def run_once(
+    deps: Deps,
+    principal: Principal,
+    key: str,
+    method: str,
+    request: bytes,
+    work: Callable[[], bytes],
+) -> bytes:
+    """Runs ``work`` (which returns the serialized answer) at most once per key.
+
+    ``work`` runs inside the transaction that stores its answer, so either
+    both the effect and the answer commit or neither does.
+    """
+    digest = request_hash(method, request)
+    for attempt in range(2):
+        try:
+            with deps.store.write():
+                deps.store.lock(f"idempotency:{principal.key_id}:{key}")
+                found = (
+                    IdempotencyRecord.select()
+                    .where(
+                        (IdempotencyRecord.api_key_id == principal.key_id)
+                        & (IdempotencyRecord.key == key)
+                    )
+                    .first()
+                )
+                if found is not None:
+                    if found.method != method or found.request_hash != digest:
+                        raise InvalidArgument(
+                            "idempotency-key was already used for a different request",
+                            "idempotency_key_reused",
+                        )
+                    return bytes(found.response)
+                answer = work()
+                IdempotencyRecord.create(
+                    api_key_id=principal.key_id,
+                    key=key,
+                    method=method,
+                    request_hash=digest,
+                    response=answer,
+                    created_at=deps.clock.now(),
+                )
+                return answer
+        except peewee.IntegrityError:
+            # Another transaction stored the same key between our read and
+            # our insert (possible only without the lock); read its answer.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def prune(deps: Deps) -> int:
+    """Deletes answers older than the retention; returns how many."""
+    cutoff = deps.clock.now() - RETENTION
+    with deps.store.write():
+        return IdempotencyRecord.delete().where(IdempotencyRecord.created_at < cutoff).execute()
