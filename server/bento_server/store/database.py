@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee
+from playhouse.shortcuts import ReconnectMixin
 
 # Every model binds to this proxy; ``connect`` points it at the real database.
 database_proxy = peewee.DatabaseProxy()
@@ -89,6 +90,11 @@ def _lock_key(name: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+class ReconnectingPostgresqlDatabase(ReconnectMixin, peewee.PostgresqlDatabase):  # type: ignore[misc]
+    """Reconnects when the server dropped the connection (a restart, a
+    failover) instead of failing every later call on that thread."""
+
+
 def connect(url: str = DEFAULT_URL) -> Store:
     """Opens the database at ``url`` and binds the models to it."""
     db = open_database(url)
@@ -113,13 +119,12 @@ def open_database(url: str) -> peewee.Database:
         return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-        return peewee.PostgresqlDatabase(
+        return ReconnectingPostgresqlDatabase(
             unquote(parsed.path.lstrip("/")),
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname or None,
             port=parsed.port or None,
-            autorollback=True,
             **options,
         )
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")

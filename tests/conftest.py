@@ -1,0 +1,48 @@
+"""Real servers for the tests: `bento serve` in a subprocess, over a real
+channel, on a real SQLite file and (when BENTO_TEST_POSTGRES_URL is set) on a
+real PostgreSQL database. Every test that takes ``server`` runs once per
+backend.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support import RunningServer, prepare_postgres, start_server
+
+POSTGRES_URL_ENV = "BENTO_TEST_POSTGRES_URL"
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get(POSTGRES_URL_ENV):
+        return "bento backends: sqlite, postgresql"
+    return (
+        f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set)"
+    )
+
+
+@pytest.fixture(scope="session", params=_backends())
+def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'bento.db'}"
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_URL_ENV} must be set in CI: the PostgreSQL half never skips there")
+        pytest.skip(f"PostgreSQL half skipped: {POSTGRES_URL_ENV} is not set")
+    prepare_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def server(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
+    """One test-clock server per backend for the whole session."""
+    running = start_server(backend_url, tmp_path_factory.mktemp("server"), test_clock=True)
+    yield running
+    running.stop()

@@ -1,0 +1,352 @@
+"""Helpers the tests share: starting servers, calling them, reading errors."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from bento.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    common_pb2,
+    enums_pb2,
+    tenant_pb2,
+    tenant_pb2_grpc,
+    test_clock_pb2_grpc,
+)
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+BENTO = str(Path(sys.executable).parent / "bento")
+STARTUP_TIMEOUT = 30.0
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs the `bento` command."""
+    result = subprocess.run([BENTO, *args], capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"bento {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def create_admin_key(database_url: str) -> str:
+    """An admin credential KEY_ID:SECRET, made by `bento keys create`."""
+    out = run_cli("keys", "create", "--role", "admin", "--database", database_url).stdout
+    return out.strip().splitlines()[-1]
+
+
+def prepare_postgres(url: str) -> None:
+    """Empties the test database so every run starts from nothing."""
+    import peewee
+
+    from bento_server.store.database import open_database
+
+    db = open_database(url)
+    assert isinstance(db, peewee.PostgresqlDatabase)
+    db.connect()
+    db.execute_sql("DROP SCHEMA IF EXISTS public CASCADE")
+    db.execute_sql("CREATE SCHEMA public")
+    db.close()
+
+
+@dataclass
+class RunningServer:
+    """A `bento serve` subprocess and what it takes to call it."""
+
+    process: subprocess.Popen[str]
+    address: str
+    database_url: str
+    admin_credential: str
+    log_path: Path
+    channels: list[grpc.Channel] = field(default_factory=list)
+
+    def channel(self) -> grpc.Channel:
+        channel = grpc.insecure_channel(self.address)
+        self.channels.append(channel)
+        return channel
+
+    def caller(self, credential: str | None = None) -> Caller:
+        return Caller(self.channel(), credential or self.admin_credential)
+
+    def admin(self) -> Caller:
+        return self.caller(self.admin_credential)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        for channel in self.channels:
+            channel.close()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode
+
+
+def start_server(
+    database_url: str, workdir: Path, *, test_clock: bool = True, extra: tuple[str, ...] = ()
+) -> RunningServer:
+    """Starts `bento serve` on a free port and waits until it listens."""
+    admin = create_admin_key(database_url)
+    log_path = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
+    args = [BENTO, "serve", "--address", "127.0.0.1:0", "--database", database_url, *extra]
+    if test_clock:
+        args.append("--test-clock")
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            cwd=workdir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    address = _wait_for_address(process, log_path)
+    # Keep draining stdout so the server never blocks on a full pipe.
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+    return RunningServer(process, address, database_url, admin, log_path)
+
+
+def _wait_for_address(process: subprocess.Popen[str], log_path: Path) -> str:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.startswith("bento listening on "):
+            return line.split()[-1]
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"server did not start:\n{log_path.read_text()}")
+
+
+def basic(credential: str) -> str:
+    return "Basic " + base64.b64encode(credential.encode()).decode()
+
+
+class Caller:
+    """Calls Bento as one credential: ``caller.tenant.CreatePlatform(request)``."""
+
+    def __init__(self, channel: grpc.Channel, credential: str | None) -> None:
+        self.channel = channel
+        self.credential = credential
+        self.tenant = tenant_pb2_grpc.TenantServiceStub(channel)
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self.test_clock = test_clock_pb2_grpc.TestClockServiceStub(channel)
+
+    def metadata(self, idempotency_key: str | None = None) -> list[tuple[str, str]]:
+        metadata = []
+        if self.credential is not None:
+            metadata.append(("authorization", basic(self.credential)))
+        if idempotency_key is not None:
+            metadata.append(("idempotency-key", idempotency_key))
+        return metadata
+
+    def __call__(self, method: Callable[..., Any], request: Any, *, key: str | None = None) -> Any:
+        """Calls ``method`` (a stub attribute) with this caller's metadata."""
+        return method(request, metadata=self.metadata(key), timeout=30)
+
+
+@dataclass(frozen=True)
+class RpcFailure:
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    domain: str
+    fields: dict[str, str]
+
+
+def failure(call: Callable[[], Any]) -> RpcFailure:
+    """Runs ``call``, which must fail, and returns what its status said."""
+    try:
+        call()
+    except grpc.RpcError as error:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        assert status is not None, f"no rich status on {error.code()}: {error.details()}"
+        reason = domain = ""
+        fields: dict[str, str] = {}
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, domain = info.reason, info.domain
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                fields = {v.field: v.description for v in bad.field_violations}
+        return RpcFailure(error.code(), error.details() or "", reason, domain, fields)
+    raise AssertionError("the call succeeded; it should have failed")
+
+
+def assert_fails(
+    call: Callable[[], Any],
+    code: grpc.StatusCode,
+    reason: str,
+    field: str | None = None,
+) -> RpcFailure:
+    got = failure(call)
+    assert (got.code, got.reason) == (code, reason), got
+    assert got.domain == "bento", got
+    if field is not None:
+        assert field in got.fields, got
+    return got
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+# --- building blocks --------------------------------------------------------
+
+
+@dataclass
+class Tenancy:
+    """A platform and two apps with keys for each, fresh for one test."""
+
+    admin: Caller
+    platform_id: str
+    platform: Caller
+    app_id: str
+    publisher: Caller
+    other_app_id: str
+    other_publisher: Caller
+    other_platform_id: str
+    other_platform: Caller
+
+
+def make_key(admin: Caller, role: int, tenant_id: str = "") -> str:
+    response = admin(
+        admin.tenant.CreateApiKey, tenant_pb2.CreateApiKeyRequest(role=role, tenant_id=tenant_id)
+    )
+    return f"{response.key_id}:{response.secret}"
+
+
+def make_tenancy(server: RunningServer) -> Tenancy:
+    admin = server.admin()
+
+    def platform() -> tuple[str, Caller]:
+        created = admin(
+            admin.tenant.CreatePlatform,
+            tenant_pb2.CreatePlatformRequest(name=unique("platform"), fee_rate=0.15),
+        )
+        platform_id = created.platform.platform_id
+        return platform_id, server.caller(make_key(admin, enums_pb2.ROLE_PLATFORM, platform_id))
+
+    def app() -> tuple[str, Caller]:
+        created = admin(
+            admin.tenant.CreateApp,
+            tenant_pb2.CreateAppRequest(
+                name=unique("app"), activation_url_template="https://app.example/activate?code={code}"
+            ),
+        )
+        app_id = created.app.app_id
+        return app_id, server.caller(make_key(admin, enums_pb2.ROLE_PUBLISHER, app_id))
+
+    platform_id, platform_caller = platform()
+    other_platform_id, other_platform_caller = platform()
+    app_id, publisher = app()
+    other_app_id, other_publisher = app()
+    return Tenancy(
+        admin,
+        platform_id,
+        platform_caller,
+        app_id,
+        publisher,
+        other_app_id,
+        other_publisher,
+        other_platform_id,
+        other_platform_caller,
+    )
+
+
+def apply_overrides(message: Any, overrides: dict[str, Any]) -> None:
+    """Sets fields of ``message``: scalars, messages, repeated fields and maps."""
+    for name, value in overrides.items():
+        current = getattr(message, name)
+        if isinstance(value, list):
+            del current[:]
+            current.extend(value)
+        elif isinstance(value, dict):
+            current.clear()
+            for key, item in value.items():
+                if hasattr(item, "CopyFrom"):
+                    current[key].CopyFrom(item)
+                else:
+                    current[key] = item
+        elif hasattr(value, "CopyFrom"):
+            current.CopyFrom(value)
+        else:
+            setattr(message, name, value)
+
+
+def usd(cents: int) -> common_pb2.Price:
+    return common_pb2.Price(price_in_cents=cents, currency_code="USD", tier_id=str(cents))
+
+
+def product_request(app_id: str = "", **overrides: Any) -> catalog_pb2.CreateProductRequest:
+    product = catalog_pb2.Product(
+        app_id=app_id,
+        name=unique("product"),
+        internal_id="basic_tier1",
+        description="With ads",
+        product_type="streaming",
+        features=[
+            common_pb2.Feature(code="hd", name="HD", kind=enums_pb2.FEATURE_KIND_ACCESS),
+            common_pb2.Feature(
+                code="downloads",
+                name="Downloads",
+                kind=enums_pb2.FEATURE_KIND_QUOTA,
+                limit=10,
+                reset_interval=enums_pb2.RESET_INTERVAL_MONTH,
+            ),
+        ],
+        prices={"US": usd(999)},
+        price_wholesale=usd(456),
+        localizations={"en-us": common_pb2.Localization(display_name="Basic", description="Ads")},
+    )
+    apply_overrides(product, overrides)
+    return catalog_pb2.CreateProductRequest(product=product)
+
+
+def phases(*spec: tuple[int, int | None]) -> catalog_pb2.RegionPrices:
+    """Price phases from (price_in_cents, billing_cycles or None) pairs."""
+    result = catalog_pb2.RegionPrices()
+    for order, (cents, cycles) in enumerate(spec, start=1):
+        phase = result.phases.add(order=order, price=usd(cents))
+        if cycles is not None:
+            phase.billing_cycles = cycles
+    return result
+
+
+def plan_request(product_ids: list[str], platform_id: str = "", **overrides: Any) -> catalog_pb2.CreatePlanRequest:
+    plan = catalog_pb2.Plan(
+        platform_id=platform_id,
+        name=unique("plan"),
+        plan_type=enums_pb2.PLAN_TYPE_BUNDLE,
+        billing_frequency=common_pb2.BillingFrequency(unit=enums_pb2.BILLING_UNIT_MONTH, value=1),
+        free_trial_days=0,
+        grace_period_days=7,
+        prices={"US": phases((999, 3), (1699, None))},
+        localizations={"en-us": common_pb2.Localization(display_name="Bundle", description="All")},
+        product_ids=product_ids,
+        tier=1,
+    )
+    apply_overrides(plan, overrides)
+    return catalog_pb2.CreatePlanRequest(plan=plan)
