@@ -1,0 +1,65 @@
+"""The `bento` command: migrate, keys create, tick, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bento.v1 import catalog_pb2, tenant_pb2
+
+from tests.support import RunningServer, make_tenancy, run_cli
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = run_cli("migrate", "--database", url).stdout
+    assert "schema at version 1 (was 0)" in first
+    second = run_cli("migrate", "--database", url).stdout
+    assert "(up to date)" in second
+
+
+def test_keys_create_prints_a_working_credential_last(server: RunningServer) -> None:
+    t = make_tenancy(server)
+    out = run_cli(
+        "keys", "create", "--role", "platform", "--tenant", t.platform_id,
+        "--database", server.database_url,
+    ).stdout  # fmt: skip
+    credential = out.strip().splitlines()[-1]
+    key_id, secret = credential.split(":")
+    assert key_id.startswith("AK") and secret
+    platform = server.caller(credential)
+    listed = platform(platform.catalog.ListPlans, catalog_pb2.ListPlansRequest())
+    assert list(listed.plans) == []
+
+
+def test_keys_create_refuses_an_unknown_tenant(server: RunningServer) -> None:
+    result = run_cli(
+        "keys", "create", "--role", "publisher", "--tenant", "AP404", "--database", server.database_url,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "app 'AP404' not found" in result.stderr
+
+
+def test_tick_runs_once(tmp_path: Path) -> None:
+    out = run_cli("tick", "--database", f"sqlite:///{tmp_path / 'tick.db'}").stdout
+    assert out.startswith("ran 0 pieces of due work")
+
+
+def test_demo_leaves_a_catalog_and_keys_that_work(server: RunningServer) -> None:
+    out = run_cli("demo", "--database", server.database_url).stdout
+    keys = dict(line.split("=", 1) for line in out.splitlines() if "_KEY=" in line)
+    assert set(keys) == {"ADMIN_KEY", "PLATFORM_KEY", "STREAMFLIX_KEY", "TUNEBOX_KEY"}
+
+    platform = server.caller(keys["PLATFORM_KEY"])
+    plans = platform(platform.catalog.ListPlans, catalog_pb2.ListPlansRequest()).plans
+    assert [p.name for p in plans] == ["StreamFlix + TuneBox Bundle"]
+    bundle = platform(platform.catalog.GetPlan, catalog_pb2.GetPlanRequest(plan_id=plans[0].plan_id)).plan
+    assert [item.app.name for item in bundle.plan_items] == ["StreamFlix", "TuneBox"]
+
+    publisher = server.caller(keys["STREAMFLIX_KEY"])
+    products = publisher(publisher.catalog.ListProducts, catalog_pb2.ListProductsRequest()).products
+    assert [p.name for p in products] == ["StreamFlix Standard"]
+
+    admin = server.caller(keys["ADMIN_KEY"])
+    assert admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest(page_size=1)).platforms
+    assert make_tenancy(server).platform_id  # the demo did not disturb the server

@@ -1,0 +1,98 @@
+"""The server as a process: reflection, health, grpcurl, shutdown, and the
+services that later work fills in."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from bento.v1 import event_pb2, event_pb2_grpc, subscription_pb2, subscription_pb2_grpc
+
+from tests.support import RunningServer, assert_fails, start_server
+
+GRPCURL = str(Path(sys.executable).parent / "grpcurl")
+CONTRACT_SERVICES = [
+    "bento.v1.ActivationService",
+    "bento.v1.CatalogService",
+    "bento.v1.EntitlementService",
+    "bento.v1.EventService",
+    "bento.v1.InvoiceService",
+    "bento.v1.PaymentService",
+    "bento.v1.SubscriptionService",
+    "bento.v1.TenantService",
+    "bento.v1.TestClockService",
+]
+
+
+def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
+    assert shutil.which(GRPCURL), "grpcurl comes with the dev dependencies"
+    return subprocess.run([GRPCURL, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_grpcurl_lists_every_service(server: RunningServer) -> None:
+    listed = grpcurl("-plaintext", server.address, "list").stdout.split()
+    assert sorted(listed) == sorted(
+        [*CONTRACT_SERVICES, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"]
+    )
+
+
+def test_grpcurl_describes_a_service(server: RunningServer) -> None:
+    described = grpcurl("-plaintext", server.address, "describe", "bento.v1.CatalogService").stdout
+    assert "rpc GetPlan ( .bento.v1.GetPlanRequest ) returns ( .bento.v1.GetPlanResponse );" in described
+
+
+def test_grpcurl_shows_the_error_reason(server: RunningServer) -> None:
+    auth = "authorization: Basic " + base64.b64encode(server.admin_credential.encode()).decode()
+    result = grpcurl(
+        "-plaintext", "-format-error", "-H", auth, "-d", '{"name": ""}',
+        server.address, "bento.v1.TenantService/CreatePlatform",
+    )  # fmt: skip
+    assert result.returncode != 0
+    status = json.loads(result.stderr[result.stderr.index("{") :])
+    assert status["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    reasons = [d.get("reason") for d in status["details"]]
+    assert "invalid_argument" in reasons
+    violations = [d for d in status["details"] if "field_violations" in d or "fieldViolations" in d]
+    assert violations, status
+
+
+def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> None:
+    caller = server.admin()
+    subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(caller.channel)
+    assert_fails(
+        lambda: subscriptions.GetSubscription(
+            subscription_pb2.GetSubscriptionRequest(subscription_id="SUB1"), metadata=caller.metadata()
+        ),
+        grpc.StatusCode.UNIMPLEMENTED,
+        "unimplemented",
+    )
+    events = event_pb2_grpc.EventServiceStub(caller.channel)
+    assert_fails(
+        lambda: list(events.WatchEvents(event_pb2.WatchEventsRequest(), metadata=caller.metadata())),
+        grpc.StatusCode.UNIMPLEMENTED,
+        "unimplemented",
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_stop_the_server_gracefully(backend_url: str, tmp_path: Path, sig: int) -> None:
+    running = start_server(backend_url, tmp_path, test_clock=False)
+    assert running.stop(sig) == 0
+    assert "shutting down" in running.log()
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    bento = str(Path(sys.executable).parent / "bento")
+    result = subprocess.run(
+        [bento, "migrate", "--database", "mysql://nope"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "unsupported database URL" in result.stderr
+    assert "Traceback" not in result.stderr
