@@ -22,9 +22,7 @@ def _backends() -> list[str]:
 def pytest_report_header(config: pytest.Config) -> str:
     if os.environ.get(POSTGRES_URL_ENV):
         return "bento backends: sqlite, postgresql"
-    return (
-        f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set)"
-    )
+    return f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set)"
 
 
 @pytest.fixture(scope="session", params=_backends())
@@ -34,7 +32,9 @@ def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
         if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_URL_ENV} must be set in CI: the PostgreSQL half never skips there")
+            pytest.fail(
+                f"{POSTGRES_URL_ENV} must be set in CI: the PostgreSQL half never skips there"
+            )
         pytest.skip(f"PostgreSQL half skipped: {POSTGRES_URL_ENV} is not set")
     prepare_postgres(url)
     return url

@@ -49,7 +49,6 @@ def create_admin_key(database_url: str) -> str:
 def prepare_postgres(url: str) -> None:
     """Empties the test database so every run starts from nothing."""
     import peewee
-
     from bento_server.store.database import open_database
 
     db = open_database(url)
@@ -253,7 +252,8 @@ def make_tenancy(server: RunningServer) -> Tenancy:
         created = admin(
             admin.tenant.CreateApp,
             tenant_pb2.CreateAppRequest(
-                name=unique("app"), activation_url_template="https://app.example/activate?code={code}"
+                name=unique("app"),
+                activation_url_template="https://app.example/activate?code={code}",
             ),
         )
         app_id = created.app.app_id
@@ -335,7 +335,9 @@ def phases(*spec: tuple[int, int | None]) -> catalog_pb2.RegionPrices:
     return result
 
 
-def plan_request(product_ids: list[str], platform_id: str = "", **overrides: Any) -> catalog_pb2.CreatePlanRequest:
+def plan_request(
+    product_ids: list[str], platform_id: str = "", **overrides: Any
+) -> catalog_pb2.CreatePlanRequest:
     plan = catalog_pb2.Plan(
         platform_id=platform_id,
         name=unique("plan"),

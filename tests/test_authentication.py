@@ -43,7 +43,9 @@ def _b64(text: str) -> str:
 def test_bad_credentials_are_unauthenticated(
     server: RunningServer, authorization: str | None, words: str
 ) -> None:
-    failed = assert_fails(lambda: _raw_call(server, authorization), UNAUTHENTICATED, "unauthenticated")
+    failed = assert_fails(
+        lambda: _raw_call(server, authorization), UNAUTHENTICATED, "unauthenticated"
+    )
     assert words in failed.message
 
 
@@ -69,9 +71,7 @@ def test_secrets_are_stored_only_as_hashes(server: RunningServer) -> None:
     credential = make_key(t.admin, enums_pb2.ROLE_PLATFORM, t.platform_id)
     secret = credential.split(":", 1)[1]
     path = server.database_url.removeprefix("sqlite:///")
-    stored = b"".join(
-        Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists()
-    )
+    stored = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists())
     assert secret.encode() not in stored
     # What is stored is the hash: the search above looked in the right place.
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in stored

@@ -53,7 +53,9 @@ def test_demo_leaves_a_catalog_and_keys_that_work(server: RunningServer) -> None
     platform = server.caller(keys["PLATFORM_KEY"])
     plans = platform(platform.catalog.ListPlans, catalog_pb2.ListPlansRequest()).plans
     assert [p.name for p in plans] == ["StreamFlix + TuneBox Bundle"]
-    bundle = platform(platform.catalog.GetPlan, catalog_pb2.GetPlanRequest(plan_id=plans[0].plan_id)).plan
+    bundle = platform(
+        platform.catalog.GetPlan, catalog_pb2.GetPlanRequest(plan_id=plans[0].plan_id)
+    ).plan
     assert [item.app.name for item in bundle.plan_items] == ["StreamFlix", "TuneBox"]
 
     publisher = server.caller(keys["STREAMFLIX_KEY"])

@@ -22,8 +22,8 @@ def test_stubs_match_the_protos(tmp_path: Path) -> None:
     fresh = tmp_path / "bento" / "v1"
     committed = ROOT / "clients" / "python" / "bento" / "v1"
     names = sorted(p.name for p in fresh.iterdir() if p.is_file())
-    assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.suffix != ".pyc"), (
-        "stub files differ: run `make gen` and commit"
-    )
+    assert names == sorted(
+        p.name for p in committed.iterdir() if p.is_file() and p.suffix != ".pyc"
+    ), "stub files differ: run `make gen` and commit"
     _, mismatch, errors = filecmp.cmpfiles(fresh, committed, names, shallow=False)
     assert mismatch == [] and errors == [], f"stale stubs {mismatch}: run `make gen` and commit"

@@ -8,7 +8,14 @@ import uuid
 import grpc
 from bento.v1 import enums_pb2, tenant_pb2
 
-from tests.support import RunningServer, assert_fails, make_key, make_tenancy, product_request, unique
+from tests.support import (
+    RunningServer,
+    assert_fails,
+    make_key,
+    make_tenancy,
+    product_request,
+    unique,
+)
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -17,7 +24,10 @@ def _platform_names(server: RunningServer) -> list[str]:
     admin = server.admin()
     names, token = [], ""
     while True:
-        page = admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest(page_size=100, page_token=token))
+        page = admin(
+            admin.tenant.ListPlatforms,
+            tenant_pb2.ListPlatformsRequest(page_size=100, page_token=token),
+        )
         names.extend(p.name for p in page.platforms)
         token = page.next_page_token
         if not token:
@@ -39,7 +49,11 @@ def test_same_key_with_another_request_is_refused(server: RunningServer) -> None
     key = uuid.uuid4().hex
     admin(admin.tenant.CreatePlatform, tenant_pb2.CreatePlatformRequest(name=unique("a")), key=key)
     other = tenant_pb2.CreatePlatformRequest(name=unique("b"))
-    assert_fails(lambda: admin(admin.tenant.CreatePlatform, other, key=key), INVALID, "idempotency_key_reused")
+    assert_fails(
+        lambda: admin(admin.tenant.CreatePlatform, other, key=key),
+        INVALID,
+        "idempotency_key_reused",
+    )
     assert other.name not in _platform_names(server)
 
 
@@ -50,7 +64,9 @@ def test_same_key_on_another_method_is_refused(server: RunningServer) -> None:
     assert_fails(
         lambda: admin(
             admin.tenant.CreateApp,
-            tenant_pb2.CreateAppRequest(name="x", activation_url_template="https://x.example/{code}"),
+            tenant_pb2.CreateAppRequest(
+                name="x", activation_url_template="https://x.example/{code}"
+            ),
             key=key,
         ),
         INVALID,
@@ -72,9 +88,15 @@ def test_a_failed_call_stores_nothing(server: RunningServer) -> None:
     admin = server.admin()
     key = uuid.uuid4().hex
     bad = tenant_pb2.CreateApiKeyRequest(role=enums_pb2.ROLE_PLATFORM, tenant_id="PL404")
-    assert_fails(lambda: admin(admin.tenant.CreateApiKey, bad, key=key), grpc.StatusCode.NOT_FOUND, "platform_not_found")
+    assert_fails(
+        lambda: admin(admin.tenant.CreateApiKey, bad, key=key),
+        grpc.StatusCode.NOT_FOUND,
+        "platform_not_found",
+    )
     # The key is still free: a good request with it goes through.
-    created = admin(admin.tenant.CreatePlatform, tenant_pb2.CreatePlatformRequest(name=unique("ok")), key=key)
+    created = admin(
+        admin.tenant.CreatePlatform, tenant_pb2.CreatePlatformRequest(name=unique("ok")), key=key
+    )
     assert created.platform.platform_id
 
 
@@ -82,7 +104,9 @@ def test_bad_keys_are_refused(server: RunningServer) -> None:
     admin = server.admin()
     for key in ("", "has space", "x" * 256):
         assert_fails(
-            lambda: admin(admin.tenant.CreatePlatform, tenant_pb2.CreatePlatformRequest(name="n"), key=key),  # noqa: B023
+            lambda: admin(
+                admin.tenant.CreatePlatform, tenant_pb2.CreatePlatformRequest(name="n"), key=key
+            ),
             INVALID,
             "invalid_argument",
             "idempotency-key",
@@ -90,7 +114,6 @@ def test_bad_keys_are_refused(server: RunningServer) -> None:
 
 
 def test_concurrent_duplicates_do_the_work_once(server: RunningServer) -> None:
-    admin = server.admin()
     key = uuid.uuid4().hex
     request = tenant_pb2.CreatePlatformRequest(name=unique("race"))
     answers: list[tenant_pb2.CreatePlatformResponse] = []

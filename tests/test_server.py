@@ -45,7 +45,10 @@ def test_grpcurl_lists_every_service(server: RunningServer) -> None:
 
 def test_grpcurl_describes_a_service(server: RunningServer) -> None:
     described = grpcurl("-plaintext", server.address, "describe", "bento.v1.CatalogService").stdout
-    assert "rpc GetPlan ( .bento.v1.GetPlanRequest ) returns ( .bento.v1.GetPlanResponse );" in described
+    assert (
+        "rpc GetPlan ( .bento.v1.GetPlanRequest ) returns ( .bento.v1.GetPlanResponse );"
+        in described
+    )
 
 
 def test_grpcurl_shows_the_error_reason(server: RunningServer) -> None:
@@ -68,14 +71,17 @@ def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> N
     subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(caller.channel)
     assert_fails(
         lambda: subscriptions.GetSubscription(
-            subscription_pb2.GetSubscriptionRequest(subscription_id="SUB1"), metadata=caller.metadata()
+            subscription_pb2.GetSubscriptionRequest(subscription_id="SUB1"),
+            metadata=caller.metadata(),
         ),
         grpc.StatusCode.UNIMPLEMENTED,
         "unimplemented",
     )
     events = event_pb2_grpc.EventServiceStub(caller.channel)
     assert_fails(
-        lambda: list(events.WatchEvents(event_pb2.WatchEventsRequest(), metadata=caller.metadata())),
+        lambda: list(
+            events.WatchEvents(event_pb2.WatchEventsRequest(), metadata=caller.metadata())
+        ),
         grpc.StatusCode.UNIMPLEMENTED,
         "unimplemented",
     )

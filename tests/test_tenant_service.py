@@ -25,17 +25,24 @@ def test_create_get_and_list_platforms(server: RunningServer) -> None:
         tenant_pb2.CreatePlatformRequest(name=name, fee_rate=0.15, single_active_subscription=True),
     ).platform
     assert created.platform_id.startswith("PL")
-    assert (created.name, created.fee_rate, created.single_active_subscription) == (name, 0.15, True)
+    assert (created.name, created.fee_rate, created.single_active_subscription) == (
+        name,
+        0.15,
+        True,
+    )
     assert created.created_at.seconds > 0
 
-    got = admin(admin.tenant.GetPlatform, tenant_pb2.GetPlatformRequest(platform_id=created.platform_id))
+    got = admin(
+        admin.tenant.GetPlatform, tenant_pb2.GetPlatformRequest(platform_id=created.platform_id)
+    )
     assert got.platform == created
 
     seen = []
     token = ""
     while True:
         page = admin(
-            admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest(page_size=2, page_token=token)
+            admin.tenant.ListPlatforms,
+            tenant_pb2.ListPlatformsRequest(page_size=2, page_token=token),
         )
         assert len(page.platforms) <= 2
         seen.extend(p.platform_id for p in page.platforms)
@@ -63,7 +70,9 @@ def test_create_get_and_list_apps(server: RunningServer) -> None:
     listed = []
     token = ""
     while True:
-        page = admin(admin.tenant.ListApps, tenant_pb2.ListAppsRequest(page_size=3, page_token=token))
+        page = admin(
+            admin.tenant.ListApps, tenant_pb2.ListAppsRequest(page_size=3, page_token=token)
+        )
         listed.extend(a.app_id for a in page.apps)
         token = page.next_page_token
         if not token:
@@ -87,14 +96,24 @@ def test_create_platform_refuses_bad_fields(
     server: RunningServer, request_: tenant_pb2.CreatePlatformRequest, field: str
 ) -> None:
     admin = server.admin()
-    assert_fails(lambda: admin(admin.tenant.CreatePlatform, request_), INVALID, "invalid_argument", field)
+    assert_fails(
+        lambda: admin(admin.tenant.CreatePlatform, request_), INVALID, "invalid_argument", field
+    )
 
 
 @pytest.mark.parametrize(
     ("request_", "field"),
     [
-        (tenant_pb2.CreateAppRequest(name="", activation_url_template="https://a.example/{code}"), "name"),
-        (tenant_pb2.CreateAppRequest(name="a", activation_url_template=""), "activation_url_template"),
+        (
+            tenant_pb2.CreateAppRequest(
+                name="", activation_url_template="https://a.example/{code}"
+            ),
+            "name",
+        ),
+        (
+            tenant_pb2.CreateAppRequest(name="a", activation_url_template=""),
+            "activation_url_template",
+        ),
         (
             tenant_pb2.CreateAppRequest(name="a", activation_url_template="https://a.example/x"),
             "activation_url_template",
@@ -109,7 +128,9 @@ def test_create_app_refuses_bad_fields(
     server: RunningServer, request_: tenant_pb2.CreateAppRequest, field: str
 ) -> None:
     admin = server.admin()
-    assert_fails(lambda: admin(admin.tenant.CreateApp, request_), INVALID, "invalid_argument", field)
+    assert_fails(
+        lambda: admin(admin.tenant.CreateApp, request_), INVALID, "invalid_argument", field
+    )
 
 
 def test_get_unknown_tenants_is_not_found(server: RunningServer) -> None:
@@ -121,7 +142,9 @@ def test_get_unknown_tenants_is_not_found(server: RunningServer) -> None:
         "platform_not_found",
     )
     assert_fails(
-        lambda: admin(admin.tenant.GetApp, tenant_pb2.GetAppRequest(app_id="AP404")), nf, "app_not_found"
+        lambda: admin(admin.tenant.GetApp, tenant_pb2.GetAppRequest(app_id="AP404")),
+        nf,
+        "app_not_found",
     )
     assert_fails(
         lambda: admin(admin.tenant.GetPlatform, tenant_pb2.GetPlatformRequest(platform_id="")),
@@ -173,7 +196,9 @@ def test_revoked_key_stops_working_at_once(server: RunningServer) -> None:
     again = t.admin(t.admin.tenant.RevokeApiKey, tenant_pb2.RevokeApiKeyRequest(key_id=key_id))
     assert again.api_key.revoked_at == revoked.api_key.revoked_at
 
-    active = t.admin(t.admin.tenant.ListApiKeys, tenant_pb2.ListApiKeysRequest(tenant_id=t.platform_id))
+    active = t.admin(
+        t.admin.tenant.ListApiKeys, tenant_pb2.ListApiKeysRequest(tenant_id=t.platform_id)
+    )
     assert key_id not in [k.key_id for k in active.api_keys]
     everything = t.admin(
         t.admin.tenant.ListApiKeys,
@@ -195,11 +220,18 @@ def test_revoked_key_stops_working_at_once(server: RunningServer) -> None:
     ],
 )
 def test_create_api_key_refuses_bad_roles_and_tenants(
-    server: RunningServer, role: int, tenant: str, code: grpc.StatusCode, reason: str, field: str | None
+    server: RunningServer,
+    role: int,
+    tenant: str,
+    code: grpc.StatusCode,
+    reason: str,
+    field: str | None,
 ) -> None:
     admin = server.admin()
     assert_fails(
-        lambda: admin(admin.tenant.CreateApiKey, tenant_pb2.CreateApiKeyRequest(role=role, tenant_id=tenant)),
+        lambda: admin(
+            admin.tenant.CreateApiKey, tenant_pb2.CreateApiKeyRequest(role=role, tenant_id=tenant)
+        ),
         code,
         reason,
         field,
@@ -221,7 +253,10 @@ def test_only_admins_manage_tenants(server: RunningServer) -> None:
         ("CreatePlatform", tenant_pb2.CreatePlatformRequest(name="x")),
         ("GetPlatform", tenant_pb2.GetPlatformRequest(platform_id=t.platform_id)),
         ("ListPlatforms", tenant_pb2.ListPlatformsRequest()),
-        ("CreateApp", tenant_pb2.CreateAppRequest(name="x", activation_url_template="https://x/{code}")),
+        (
+            "CreateApp",
+            tenant_pb2.CreateAppRequest(name="x", activation_url_template="https://x/{code}"),
+        ),
         ("GetApp", tenant_pb2.GetAppRequest(app_id=t.app_id)),
         ("ListApps", tenant_pb2.ListAppsRequest()),
         ("CreateApiKey", tenant_pb2.CreateApiKeyRequest(role=enums_pb2.ROLE_ADMIN)),
@@ -231,7 +266,7 @@ def test_only_admins_manage_tenants(server: RunningServer) -> None:
     for caller in (t.platform, t.publisher):
         for method, request in calls:
             assert_fails(
-                lambda: caller(getattr(caller.tenant, method), request),  # noqa: B023
+                lambda: caller(getattr(caller.tenant, method), request),
                 grpc.StatusCode.PERMISSION_DENIED,
                 "permission_denied",
             )

@@ -33,12 +33,15 @@ def test_time_never_goes_back(server: RunningServer) -> None:
         (test_clock_pb2.AdvanceTimeRequest(seconds=-5), "seconds"),
         (test_clock_pb2.AdvanceTimeRequest(seconds=10**12), "seconds"),
         (test_clock_pb2.AdvanceTimeRequest(to=now), "to"),
-        (test_clock_pb2.AdvanceTimeRequest(to=timestamp_pb2.Timestamp(seconds=now.seconds - 1)), "to"),
+        (
+            test_clock_pb2.AdvanceTimeRequest(to=timestamp_pb2.Timestamp(seconds=now.seconds - 1)),
+            "to",
+        ),
         (test_clock_pb2.AdvanceTimeRequest(to=timestamp_pb2.Timestamp(seconds=2**62)), "to"),
     ]
     for request, field in cases:
         assert_fails(
-            lambda: admin(admin.test_clock.AdvanceTime, request),  # noqa: B023
+            lambda: admin(admin.test_clock.AdvanceTime, request),
             INVALID,
             "invalid_argument",
             field,
@@ -50,7 +53,9 @@ def test_only_admins_move_time(server: RunningServer) -> None:
     t = make_tenancy(server)
     for caller in (t.platform, t.publisher):
         assert_fails(
-            lambda: caller(caller.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=1)),  # noqa: B023
+            lambda: caller(
+                caller.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=1)
+            ),
             grpc.StatusCode.PERMISSION_DENIED,
             "permission_denied",
         )
@@ -62,7 +67,9 @@ def test_without_test_clock_every_call_is_refused(backend_url: str, tmp_path) ->
         admin = plain.admin()
         for call in (
             lambda: admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()),
-            lambda: admin(admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=1)),
+            lambda: admin(
+                admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=1)
+            ),
         ):
             assert_fails(call, grpc.StatusCode.FAILED_PRECONDITION, "test_clock_disabled")
     finally:
@@ -72,11 +79,16 @@ def test_without_test_clock_every_call_is_refused(backend_url: str, tmp_path) ->
 def test_the_clock_survives_a_restart(backend_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = start_server(backend_url, tmp_path, test_clock=True)
     admin = first.admin()
-    moved = admin(admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=10 * 86_400)).now
+    moved = admin(
+        admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=10 * 86_400)
+    ).now
     assert first.stop() == 0
     second = start_server(backend_url, tmp_path, test_clock=True)
     try:
         admin = second.admin()
-        assert admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now.seconds >= moved.seconds
+        assert (
+            admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now.seconds
+            >= moved.seconds
+        )
     finally:
         second.stop()

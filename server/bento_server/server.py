@@ -169,17 +169,18 @@ async def serve(config: ServerConfig) -> None:
     if port == 0:
         raise SystemExit(f"cannot listen on {config.address}")
 
+    # Handlers go in before anyone can learn the port and send a signal.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
     await server.start()
     host = config.address.rsplit(":", 1)[0]
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Tests and scripts read this line to learn the port.
     print(f"bento listening on {host}:{port}", flush=True)
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
 
     sweeper = None
     if config.scheduler_interval > 0 and not config.test_clock:

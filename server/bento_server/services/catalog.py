@@ -175,7 +175,7 @@ def _phases(
     orders = [phase.order for phase in phases]
     if len(set(orders)) != len(orders):
         check.fail(field, "phase orders must be unique")
-    result = []
+    result: list[dict[str, Any]] = []
     for n, phase in enumerate(sorted(phases, key=lambda p: p.order)):
         path = f"{field}.phases[{n}]"
         check.between(phase.order, f"{path}.order", 1, 1000)

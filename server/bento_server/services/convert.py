@@ -66,7 +66,8 @@ class EnumWords:
             detail = "is required" if number == 0 else f"unknown value {number}"
             raise InvalidArgument.field(field, f"{detail}; expected one of {expected}") from None
 
-    def number(self, word: str | None) -> int:
+    def number(self, word: str | None) -> Any:
+        # Any: the generated stubs type each enum field as its own enum class.
         return self._numbers.get(word or "", 0)
 
     def words(self) -> list[str]:

@@ -73,7 +73,7 @@ def update_product(
         product = get_product(deps, principal, product_id)
         for name, value in changes.items():
             setattr(product, name, value)
-        product.updated_at = deps.clock.now()
+        product.updated_at = deps.clock.now()  # type: ignore[assignment]
         product.save()
         return product
 
