@@ -48,6 +48,6 @@ def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     assert '"name": "Acme TV"' in out
     assert '"status": "SERVING"' in out
     error = json.loads(result.stderr[result.stderr.index("{") :])
-    assert [d.get("reason") for d in error["details"]][0] == "invalid_argument"
+    assert error["details"][0]["reason"] == "invalid_argument"
     fields = {v["field"] for d in error["details"] for v in d.get("field_violations", [])}
     assert fields == {"name", "fee_rate"}
