@@ -175,12 +175,14 @@ def _phases(
     orders = [phase.order for phase in phases]
     if len(set(orders)) != len(orders):
         check.fail(field, "phase orders must be unique")
+    last_order = max(orders, default=0)
     result: list[dict[str, Any]] = []
-    for n, phase in enumerate(sorted(phases, key=lambda p: p.order)):
+    # Paths name phases by their position in the request; storage sorts them.
+    for n, phase in enumerate(phases):
         path = f"{field}.phases[{n}]"
         check.between(phase.order, f"{path}.order", 1, 1000)
         cycles = phase.billing_cycles if phase.HasField("billing_cycles") else None
-        if cycles is None and n != len(phases) - 1:
+        if cycles is None and phase.order != last_order:
             check.fail(f"{path}.billing_cycles", "only the last phase may run forever")
         if cycles is not None:
             check.between(cycles, f"{path}.billing_cycles", 1, 10_000)
@@ -194,6 +196,7 @@ def _phases(
                 "price": _price(check, phase.price, f"{path}.price"),
             }
         )
+    result.sort(key=lambda phase: phase["order"])
     if len({phase["price"]["currency_code"] for phase in result}) > 1:
         check.fail(field, f"every phase of region {region} must use one currency")
     return result
@@ -218,9 +221,9 @@ def plan_values(
         elif name == "billing_frequency" and creating and plan.free and not plan.HasField(name):
             # A free plan never bills; its periods are months.
             values["billing_unit"], values["billing_value"] = "month", 1
+        elif name == "billing_frequency" and not plan.HasField(name):
+            check.fail(path, "is required")
         elif name == "billing_frequency":
-            if not plan.HasField("billing_frequency"):
-                check.fail(path, "is required")
             values["billing_unit"] = check.enum(
                 BILLING_UNITS, plan.billing_frequency.unit, f"{path}.unit"
             )
