@@ -21,6 +21,9 @@ from bento.v1 import (
     catalog_pb2_grpc,
     common_pb2,
     enums_pb2,
+    invoice_pb2_grpc,
+    payment_pb2_grpc,
+    subscription_pb2_grpc,
     tenant_pb2,
     tenant_pb2_grpc,
     test_clock_pb2_grpc,
@@ -149,6 +152,9 @@ class Caller:
         self.tenant = tenant_pb2_grpc.TenantServiceStub(channel)
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         self.test_clock = test_clock_pb2_grpc.TestClockServiceStub(channel)
+        self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
+        self.invoices = invoice_pb2_grpc.InvoiceServiceStub(channel)
+        self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
 
     def metadata(self, idempotency_key: str | None = None) -> list[tuple[str, str]]:
         metadata = []

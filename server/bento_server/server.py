@@ -44,6 +44,9 @@ from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
 from bento_server.services.catalog import CatalogService
 from bento_server.services.interceptor import BentoInterceptor
+from bento_server.services.invoice import InvoiceService
+from bento_server.services.payment import PaymentService
+from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
 from bento_server.services.unimplemented import unimplemented_servicer
@@ -116,6 +119,9 @@ SERVICES = [
 IMPLEMENTED = {
     "TenantService": TenantService,
     "CatalogService": CatalogService,
+    "SubscriptionService": SubscriptionService,
+    "InvoiceService": InvoiceService,
+    "PaymentService": PaymentService,
     "TestClockService": TestClockService,
 }
 

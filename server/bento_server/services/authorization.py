@@ -33,10 +33,11 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "UpdatePlan": ADMIN_PLATFORM,
     },
     "bento.v1.TestClockService": {"*": ADMIN_ONLY},
+    # Billing belongs to the platform that sells the plan.
+    "bento.v1.SubscriptionService": {"*": ADMIN_PLATFORM},
+    "bento.v1.InvoiceService": {"*": ADMIN_PLATFORM},
+    "bento.v1.PaymentService": {"*": ADMIN_PLATFORM},
     # Served by later work; until then every caller gets UNIMPLEMENTED.
-    "bento.v1.SubscriptionService": {"*": ANY},
-    "bento.v1.InvoiceService": {"*": ANY},
-    "bento.v1.PaymentService": {"*": ANY},
     "bento.v1.ActivationService": {"*": ANY},
     "bento.v1.EntitlementService": {"*": ANY},
     "bento.v1.EventService": {"*": ANY},

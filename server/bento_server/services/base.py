@@ -73,6 +73,17 @@ class Servicer:
         return response_type.FromString(await self.call(once))
 
 
+def client_ip(context: grpc.aio.ServicerContext) -> str:
+    """The caller's IP address from the transport's peer ("ipv4:1.2.3.4:5678")."""
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return ""
+
+
 def _idempotency_key(context: grpc.aio.ServicerContext) -> str | None:
     for name, value in context.invocation_metadata() or ():
         if name == IDEMPOTENCY_KEY:

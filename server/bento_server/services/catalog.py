@@ -8,12 +8,11 @@ from typing import Any
 
 import grpc
 from bento.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, enums_pb2
-from google.protobuf import struct_pb2
 
 from bento_server.services.base import Servicer
-from bento_server.services.convert import EnumWords, from_struct, struct, timestamp
+from bento_server.services.convert import EnumWords, struct, timestamp
 from bento_server.services.tenant import app_pb
-from bento_server.services.validate import MAX_METADATA_BYTES, Check
+from bento_server.services.validate import Check
 from bento_server.store.models import Plan, Product
 from bento_server.usecases import catalog
 
@@ -65,13 +64,6 @@ DEFAULT_REGION = "US"
 
 
 # --- requests to stored values ---------------------------------------------
-
-
-def _metadata(check: Check, value: struct_pb2.Struct, field: str) -> dict[str, Any]:
-    if value.ByteSize() > MAX_METADATA_BYTES:
-        check.fail(field, f"must be at most {MAX_METADATA_BYTES} bytes")
-        return {}
-    return from_struct(value)
 
 
 def _price(check: Check, price: common_pb2.Price, field: str) -> dict[str, Any]:
@@ -162,7 +154,7 @@ def product_values(
         elif name == "localizations":
             values[name] = _localizations(check, product.localizations, path)
         elif name == "metadata":
-            values[name] = _metadata(check, product.metadata, path)
+            values[name] = check.struct(product.metadata, path)
     return values
 
 
@@ -256,7 +248,7 @@ def plan_values(
                 check.object_id(product_id, f"{path}[{n}]")
             product_ids = list(plan.product_ids)
         elif name == "metadata":
-            values[name] = _metadata(check, plan.metadata, path)
+            values[name] = check.struct(plan.metadata, path)
     return values, product_ids
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf import struct_pb2
 
 from bento_server.errors import FieldViolation, InvalidArgument
-from bento_server.services.convert import EnumWords
+from bento_server.services.convert import EnumWords, from_struct
 
 MAX_NAME = 200
 MAX_TEXT = 10_000
@@ -91,6 +94,13 @@ class Check:
         except InvalidArgument as error:
             self.violations.extend(error.field_violations)
             return default or ""
+
+    def struct(self, value: struct_pb2.Struct, field: str) -> dict[str, Any]:
+        """A free-form object (metadata and the like), at most 16 KiB."""
+        if value.ByteSize() > MAX_METADATA_BYTES:
+            self.fail(field, f"must be at most {MAX_METADATA_BYTES} bytes")
+            return {}
+        return from_struct(value)
 
     # -- numbers --------------------------------------------------------------
 

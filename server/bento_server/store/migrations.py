@@ -38,8 +38,15 @@ def _v1_foundation(store: Store) -> None:
     )
 
 
+def _v2_billing(store: Store) -> None:
+    store.db.create_tables(
+        [models.Subscription, models.Invoice, models.Payment, models.Event], safe=True
+    )
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
+    _v2_billing,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

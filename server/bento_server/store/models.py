@@ -156,6 +156,189 @@ class TestClockState(BaseModel):
     now = InstantField()
 
 
+class Subscription(BaseModel):
+    """A user's subscription to a plan.
+
+    What the plan said when the subscription started (name, price phases of
+    the region, billing frequency, grace days, end behaviour) is copied
+    here: a later change of the plan does not reprice running subscriptions.
+    """
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    plan = peewee.ForeignKeyField(Plan, column_name="plan_id", index=True)
+    session_id = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=16)
+    activation_status = peewee.CharField(max_length=16, default="pending")
+    payment_status = peewee.CharField(max_length=24)
+    region = peewee.CharField(max_length=8)
+    currency = peewee.CharField(max_length=3)
+    # The plan as subscribed.
+    plan_name = peewee.CharField(max_length=200)
+    plan_type = peewee.CharField(max_length=16)
+    plan_tier = peewee.IntegerField(default=0)
+    billing_unit = peewee.CharField(max_length=8)
+    billing_value = peewee.IntegerField()
+    grace_period_days = peewee.IntegerField(default=0)
+    end_behavior = peewee.CharField(max_length=8)
+    phases = JSONField()
+    # Periods are computed from the anchor (calendar months keep its day of
+    # month); a pause moves the anchor by the paused time.
+    billing_anchor = InstantField()
+    # The billing cycle of the current period (0 = trial, 1+ = paid) and
+    # how many cycles were paid. Phases count cycles from the last plan
+    # change: phase cycle = current_cycle - phase_cycle_offset.
+    current_cycle = peewee.IntegerField(default=0)
+    phase_cycle_offset = peewee.IntegerField(default=0)
+    cycle_count = peewee.IntegerField(default=0)
+    current_phase_id = peewee.CharField(max_length=32, default="")
+    period_start = InstantField()
+    period_end = InstantField()
+    next_billing_date = InstantField(null=True, index=True)
+    grace_period_end = InstantField(null=True, index=True)
+    trial_days = peewee.IntegerField(default=0)
+    trial_end = InstantField(null=True, index=True)
+    tax_rate = peewee.DoubleField(default=0.0)
+    tax_type = peewee.CharField(max_length=16, default="none")
+    tax_jurisdiction = peewee.CharField(max_length=200, default="")
+    tax_behavior = peewee.CharField(max_length=16, default="none")
+    tax_note = peewee.CharField(max_length=2000, default="")
+    cancel_at_period_end = peewee.BooleanField(default=False)
+    canceled_at = InstantField(null=True)
+    ended_at = InstantField(null=True, index=True)
+    status_before_cancel = peewee.CharField(max_length=16, null=True)
+    paused_at = InstantField(null=True)
+    status_before_pause = peewee.CharField(max_length=16, null=True)
+    # Subgate's plan levels: the higher-tier subscription this one waits for.
+    paused_for = peewee.CharField(max_length=32, null=True, index=True)
+    proration_credit = peewee.BigIntegerField(default=0)
+    payment_method_id = peewee.CharField(max_length=200, default="")
+    activation_url = peewee.CharField(max_length=2000, default="")
+    activation_token = peewee.CharField(max_length=2000, default="")
+    metadata = JSONField(default=dict)
+    device_info = JSONField(default=dict)
+    created_ip = peewee.CharField(max_length=64, default="")
+    updated_ip = peewee.CharField(max_length=64, default="")
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        indexes = (
+            (("platform", "session_id", "id"), False),
+            (("platform", "status", "id"), False),
+        )
+
+
+class Invoice(BaseModel):
+    id = peewee.CharField(primary_key=True, max_length=32)
+    number = peewee.CharField(max_length=32)
+    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id")
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    session_id = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=16)
+    payment_status = peewee.CharField(max_length=24)
+    currency = peewee.CharField(max_length=3)
+    region = peewee.CharField(max_length=8)
+    subtotal = peewee.BigIntegerField()
+    proration_credit = peewee.BigIntegerField(default=0)
+    tax_amount = peewee.BigIntegerField()
+    total_amount = peewee.BigIntegerField()
+    amount_paid = peewee.BigIntegerField(default=0)
+    amount_refunded = peewee.BigIntegerField(default=0)
+    tax_rate = peewee.DoubleField()
+    tax_type = peewee.CharField(max_length=16)
+    tax_jurisdiction = peewee.CharField(max_length=200)
+    tax_behavior = peewee.CharField(max_length=16)
+    tax_note = peewee.CharField(max_length=2000)
+    payment_method_id = peewee.CharField(max_length=200, default="")
+    payment_intent_id = peewee.CharField(max_length=200, default="")
+    payment_date = InstantField(null=True)
+    retries_count = peewee.IntegerField(default=0)
+    retries_max = peewee.IntegerField()
+    retries_delay_minutes = peewee.IntegerField()
+    retries_next_date = InstantField(null=True)
+    retries_last_date = InstantField(null=True)
+    plan_id = peewee.CharField(max_length=32)
+    plan_name = peewee.CharField(max_length=200)
+    plan_type = peewee.CharField(max_length=16)
+    phase_id = peewee.CharField(max_length=32, default="")
+    phase_order = peewee.IntegerField(default=0)
+    billing_cycle = peewee.IntegerField()
+    platform_fee_rate = peewee.DoubleField()
+    platform_fee_amount = peewee.BigIntegerField()
+    period_start = InstantField()
+    period_end = InstantField()
+    invoice_date = InstantField()
+    due_date = InstantField()
+    metadata = JSONField(default=dict)
+    created_ip = peewee.CharField(max_length=64, default="")
+    updated_ip = peewee.CharField(max_length=64, default="")
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        indexes = (
+            # One invoice per subscription and billing cycle: the scheduler
+            # and manual renewals can never bill a cycle twice.
+            (("subscription", "billing_cycle"), True),
+            (("subscription", "id"), False),
+        )
+
+
+class Payment(BaseModel):
+    """One payment attempt or refund. Never changed after it is written."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    invoice = peewee.ForeignKeyField(Invoice, column_name="invoice_id")
+    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id")
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    amount = peewee.BigIntegerField()
+    currency = peewee.CharField(max_length=3)
+    status = peewee.CharField(max_length=24)
+    payment_method_id = peewee.CharField(max_length=200, default="")
+    payment_intent_id = peewee.CharField(max_length=200, default="")
+    refund_reason = peewee.CharField(max_length=2000, default="")
+    original_payment_id = peewee.CharField(max_length=32, default="")
+    error_code = peewee.CharField(max_length=200, default="")
+    error_message = peewee.CharField(max_length=2000, default="")
+    processor_response = JSONField(default=dict)
+    metadata = JSONField(default=dict)
+    created_ip = peewee.CharField(max_length=64, default="")
+    created_at = InstantField()
+
+    class Meta:
+        indexes = ((("invoice", "id"), False),)
+
+
+class Event(BaseModel):
+    """The outbox: one row per change, written in the change's transaction.
+
+    ``sequence`` is the position in commit order (see ``usecases.events``).
+    """
+
+    sequence = peewee.BigAutoField(primary_key=True)
+    event_id = peewee.CharField(max_length=32, unique=True)
+    type = peewee.CharField(max_length=64)
+    occurred_at = InstantField()
+    platform_id = peewee.CharField(max_length=32, null=True)
+    subscription_id = peewee.CharField(max_length=32, null=True)
+    session_id = peewee.CharField(max_length=200, null=True)
+    plan_id = peewee.CharField(max_length=32, null=True)
+    invoice_id = peewee.CharField(max_length=32, null=True)
+    payment_id = peewee.CharField(max_length=32, null=True)
+    activation_session_id = peewee.CharField(max_length=32, null=True)
+    app_ids = JSONField(default=list)
+    data = JSONField(default=dict)
+
+    class Meta:
+        indexes = (
+            (("platform_id", "sequence"), False),
+            (("subscription_id", "sequence"), False),
+            (("session_id", "sequence"), False),
+            (("plan_id", "sequence"), False),
+        )
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -167,4 +350,8 @@ ALL_MODELS: list[type[BaseModel]] = [
     PlanRegion,
     IdempotencyRecord,
     TestClockState,
+    Subscription,
+    Invoice,
+    Payment,
+    Event,
 ]

@@ -1,0 +1,136 @@
+"""PaymentService: the immutable ledger of payment attempts and refunds."""
+
+from __future__ import annotations
+
+import grpc
+from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
+
+from bento_server.services.base import Servicer, client_ip
+from bento_server.services.convert import EnumWords, struct, timestamp
+from bento_server.services.validate import Check
+from bento_server.store.models import Payment
+from bento_server.usecases import payments
+
+PAYMENT_RECORD_STATUSES = EnumWords(enums_pb2.PaymentRecordStatus.DESCRIPTOR)
+MAX_AMOUNT = 10**12  # ten billion in major units: far beyond any invoice
+
+
+def payment_pb(row: Payment) -> payment_pb2.Payment:
+    return payment_pb2.Payment(
+        payment_id=row.id,
+        invoice_id=row.invoice_id,
+        subscription_id=row.subscription_id,
+        platform_id=row.platform_id,
+        amount=row.amount,
+        currency=row.currency,
+        status=PAYMENT_RECORD_STATUSES.number(row.status),
+        payment_method_id=row.payment_method_id,
+        payment_intent_id=row.payment_intent_id,
+        refund_reason=row.refund_reason,
+        original_payment_id=row.original_payment_id,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        processor_response=struct(row.processor_response),
+        metadata=struct(row.metadata),
+        created_ip=row.created_ip,
+        created_at=timestamp(row.created_at),
+    )
+
+
+class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
+    async def CreatePayment(
+        self, request: payment_pb2.CreatePaymentRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.CreatePaymentResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.object_id(request.invoice_id, "invoice_id")
+        status = check.enum(PAYMENT_RECORD_STATUSES, request.status, "status")
+        if request.amount == 0:
+            check.fail("amount", "must not be zero: positive for a payment, negative for a refund")
+        elif abs(request.amount) > MAX_AMOUNT:
+            check.fail("amount", f"must be at most {MAX_AMOUNT} in absolute value")
+        elif request.amount > 0 and status and status not in payments.CHARGE_STATUSES:
+            check.fail(
+                "status",
+                f"a payment (positive amount) is one of {', '.join(payments.CHARGE_STATUSES)}",
+            )
+        elif request.amount < 0 and status and status not in payments.REFUND_STATUSES:
+            check.fail(
+                "status",
+                f"a refund (negative amount) is one of {', '.join(payments.REFUND_STATUSES)}",
+            )
+        if request.currency:
+            check.currency(request.currency, "currency")
+        if request.amount > 0 and (request.refund_reason or request.original_payment_id):
+            check.fail(
+                "refund_reason",
+                "only refunds (negative amounts) carry a refund reason or original payment",
+            )
+        for name in ("payment_method_id", "payment_intent_id", "error_code"):
+            check.name(getattr(request, name), name, required=False)
+        check.text(request.refund_reason, "refund_reason", max_length=2000)
+        check.text(request.error_message, "error_message", max_length=2000)
+        check.object_id(request.original_payment_id, "original_payment_id", required=False)
+        new = payments.NewPayment(
+            amount=request.amount,
+            currency=request.currency,
+            status=status,
+            payment_method_id=request.payment_method_id,
+            payment_intent_id=request.payment_intent_id,
+            refund_reason=request.refund_reason,
+            original_payment_id=request.original_payment_id,
+            error_code=request.error_code,
+            error_message=request.error_message,
+            processor_response=check.struct(request.processor_response, "processor_response"),
+            metadata=check.struct(request.metadata, "metadata"),
+        )
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> payment_pb2.CreatePaymentResponse:
+            settled = payments.create_payment(
+                self.deps, principal, request.subscription_id, request.invoice_id, new, ip
+            )
+            assert settled.payment is not None
+            return payment_pb2.CreatePaymentResponse(payment=payment_pb(settled.payment))
+
+        return await self.mutate(context, request, payment_pb2.CreatePaymentResponse, work)
+
+    async def GetPayment(
+        self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.GetPaymentResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.object_id(request.invoice_id, "invoice_id")
+        check.object_id(request.payment_id, "payment_id")
+        check.done()
+        row = await self.call(
+            payments.get_payment,
+            self.deps,
+            self.principal,
+            request.subscription_id,
+            request.invoice_id,
+            request.payment_id,
+        )
+        return payment_pb2.GetPaymentResponse(payment=payment_pb(row))
+
+    async def ListPayments(
+        self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.ListPaymentsResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.object_id(request.invoice_id, "invoice_id")
+        check.done()
+        listed = await self.call(
+            payments.list_payments,
+            self.deps,
+            self.principal,
+            request.subscription_id,
+            request.invoice_id,
+            request.page_size,
+            request.page_token,
+        )
+        return payment_pb2.ListPaymentsResponse(
+            payments=[payment_pb(row) for row in listed.items],
+            next_page_token=listed.next_page_token,
+        )

@@ -1,0 +1,294 @@
+"""SubscriptionService: the life of a subscription."""
+
+from __future__ import annotations
+
+import grpc
+from bento.v1 import common_pb2, enums_pb2, subscription_pb2, subscription_pb2_grpc
+
+from bento_server.billing.periods import interval_days
+from bento_server.errors import Unimplemented
+from bento_server.services.base import Servicer, client_ip
+from bento_server.services.catalog import BILLING_UNITS, PLAN_TYPES
+from bento_server.services.convert import EnumWords, struct, timestamp
+from bento_server.services.invoice import (
+    PAYMENT_STATUSES,
+    TAX_BEHAVIORS,
+    TAX_TYPES,
+    invoice_pb,
+    tax_pb,
+)
+from bento_server.services.validate import Check
+from bento_server.store.models import Subscription
+from bento_server.usecases import subscriptions
+
+SUBSCRIPTION_STATUSES = EnumWords(enums_pb2.SubscriptionStatus.DESCRIPTOR)
+ACTIVATION_STATUSES = EnumWords(enums_pb2.ActivationStatus.DESCRIPTOR)
+DEFAULT_REGION = "US"
+MAX_RENEW_CYCLES = 12
+MAX_SESSION_ID = 200
+
+
+def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
+    return subscription_pb2.Subscription(
+        subscription_id=row.id,
+        session_id=row.session_id,
+        plan_id=row.plan_id,
+        platform_id=row.platform_id,
+        status=SUBSCRIPTION_STATUSES.number(row.status),
+        activation_status=ACTIVATION_STATUSES.number(row.activation_status),
+        payment_status=PAYMENT_STATUSES.number(row.payment_status),
+        billing=subscription_pb2.SubscriptionBilling(
+            next_billing_date=timestamp(row.next_billing_date),
+            frequency=common_pb2.BillingFrequency(
+                unit=BILLING_UNITS.number(row.billing_unit), value=row.billing_value
+            ),
+            cycle_count=row.cycle_count,
+            current_phase_id=row.current_phase_id,
+            grace_period_days=row.grace_period_days,
+            grace_period_end=timestamp(row.grace_period_end),
+            interval_days=interval_days(row.period_start, row.period_end),
+        ),
+        trial=subscription_pb2.SubscriptionTrial(
+            days=row.trial_days, end_date=timestamp(row.trial_end)
+        ),
+        period=subscription_pb2.Period(
+            start=timestamp(row.period_start), end=timestamp(row.period_end)
+        ),
+        tax=tax_pb(row),
+        plan=subscription_pb2.SubscriptionPlan(
+            name=row.plan_name, type=PLAN_TYPES.number(row.plan_type), tier=row.plan_tier
+        ),
+        cancellation=subscription_pb2.Cancellation(
+            cancel_at_period_end=row.cancel_at_period_end,
+            canceled_at=timestamp(row.canceled_at),
+            ended_at=timestamp(row.ended_at),
+        ),
+        activation=subscription_pb2.SubscriptionActivation(
+            url=row.activation_url, token=row.activation_token
+        ),
+        proration_credit=row.proration_credit,
+        region=row.region,
+        currency=row.currency,
+        metadata=struct(row.metadata),
+        device_info=struct(row.device_info),
+        created_ip=row.created_ip,
+        updated_ip=row.updated_ip,
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+        paused_at=timestamp(row.paused_at),
+    )
+
+
+class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceServicer):
+    async def CreateSubscription(
+        self, request: subscription_pb2.CreateSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.CreateSubscriptionResponse:
+        check = Check()
+        check.text(request.session_id, "session_id", required=True, max_length=MAX_SESSION_ID)
+        check.object_id(request.plan_id, "plan_id")
+        region = request.region or DEFAULT_REGION
+        check.region(region, "region")
+        check.rate(request.tax_rate, "tax_rate")
+        new = subscriptions.NewSubscription(
+            session_id=request.session_id,
+            plan_id=request.plan_id,
+            region=region,
+            tax_rate=request.tax_rate,
+            tax_type=check.enum(TAX_TYPES, request.tax_type, "tax_type", "none"),
+            tax_jurisdiction=check.name(
+                request.tax_jurisdiction, "tax_jurisdiction", required=False
+            ),
+            tax_behavior=check.enum(TAX_BEHAVIORS, request.tax_behavior, "tax_behavior", "none"),
+            tax_note=check.text(request.tax_note, "tax_note", max_length=2000),
+            device_info=check.struct(request.device_info, "device_info"),
+            metadata=check.struct(request.metadata, "metadata"),
+        )
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.CreateSubscriptionResponse:
+            outcome = subscriptions.create(self.deps, principal, new, ip)
+            assert outcome.invoice is not None
+            return subscription_pb2.CreateSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription),
+                invoice=invoice_pb(outcome.invoice),
+            )
+
+        return await self.mutate(
+            context, request, subscription_pb2.CreateSubscriptionResponse, work
+        )
+
+    async def GetSubscription(
+        self, request: subscription_pb2.GetSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.GetSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        row = await self.call(subscriptions.get, self.deps, self.principal, request.subscription_id)
+        return subscription_pb2.GetSubscriptionResponse(subscription=subscription_pb(row))
+
+    async def ListSubscriptions(
+        self, request: subscription_pb2.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.ListSubscriptionsResponse:
+        check = Check()
+        check.text(request.session_id, "session_id", max_length=MAX_SESSION_ID)
+        status = check.enum(SUBSCRIPTION_STATUSES, request.status, "status", "") or None
+        check.done()
+        listed = await self.call(
+            subscriptions.list_,
+            self.deps,
+            self.principal,
+            request.session_id,
+            status,
+            request.page_size,
+            request.page_token,
+        )
+        return subscription_pb2.ListSubscriptionsResponse(
+            subscriptions=[subscription_pb(row) for row in listed.items],
+            next_page_token=listed.next_page_token,
+        )
+
+    async def UpdateSubscription(
+        self, request: subscription_pb2.UpdateSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.UpdateSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        changes = subscriptions.Changes()
+        if request.HasField("status"):
+            changes.status = check.enum(SUBSCRIPTION_STATUSES, request.status, "status")
+        for name in ("payment_method_id", "activation_token"):
+            if request.HasField(name):
+                setattr(changes, name, check.text(getattr(request, name), name, max_length=2000))
+        if request.HasField("activation_url"):
+            changes.activation_url = check.text(
+                request.activation_url, "activation_url", max_length=2000
+            )
+        if request.HasField("cancel_at_period_end"):
+            changes.cancel_at_period_end = request.cancel_at_period_end
+        if request.HasField("plan_id"):
+            changes.plan_id = check.object_id(request.plan_id, "plan_id")
+        if request.HasField("tax_rate"):
+            changes.tax["tax_rate"] = check.rate(request.tax_rate, "tax_rate")
+        if request.HasField("tax_type"):
+            changes.tax["tax_type"] = check.enum(TAX_TYPES, request.tax_type, "tax_type")
+        if request.HasField("tax_behavior"):
+            changes.tax["tax_behavior"] = check.enum(
+                TAX_BEHAVIORS, request.tax_behavior, "tax_behavior"
+            )
+        if request.HasField("tax_jurisdiction"):
+            changes.tax["tax_jurisdiction"] = check.name(
+                request.tax_jurisdiction, "tax_jurisdiction", required=False
+            )
+        if request.HasField("tax_note"):
+            changes.tax["tax_note"] = check.text(request.tax_note, "tax_note", max_length=2000)
+        if request.HasField("metadata"):
+            changes.metadata = check.struct(request.metadata, "metadata")
+        if changes == subscriptions.Changes():
+            check.fail("subscription", "set at least one field to change")
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.UpdateSubscriptionResponse:
+            outcome = subscriptions.update(
+                self.deps, principal, request.subscription_id, changes, ip
+            )
+            response = subscription_pb2.UpdateSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription)
+            )
+            if outcome.invoice is not None:
+                response.invoice.CopyFrom(invoice_pb(outcome.invoice))
+            return response
+
+        return await self.mutate(
+            context, request, subscription_pb2.UpdateSubscriptionResponse, work
+        )
+
+    async def CancelSubscription(
+        self, request: subscription_pb2.CancelSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.CancelSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.CancelSubscriptionResponse:
+            outcome = subscriptions.cancel(
+                self.deps, principal, request.subscription_id, request.cancel_now, ip
+            )
+            return subscription_pb2.CancelSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription)
+            )
+
+        return await self.mutate(
+            context, request, subscription_pb2.CancelSubscriptionResponse, work
+        )
+
+    async def PauseSubscription(
+        self, request: subscription_pb2.PauseSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.PauseSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.PauseSubscriptionResponse:
+            outcome = subscriptions.pause(self.deps, principal, request.subscription_id, ip)
+            return subscription_pb2.PauseSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription)
+            )
+
+        return await self.mutate(context, request, subscription_pb2.PauseSubscriptionResponse, work)
+
+    async def ResumeSubscription(
+        self, request: subscription_pb2.ResumeSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.ResumeSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.ResumeSubscriptionResponse:
+            outcome = subscriptions.resume(self.deps, principal, request.subscription_id, ip)
+            return subscription_pb2.ResumeSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription)
+            )
+
+        return await self.mutate(
+            context, request, subscription_pb2.ResumeSubscriptionResponse, work
+        )
+
+    async def RenewSubscription(
+        self, request: subscription_pb2.RenewSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> subscription_pb2.RenewSubscriptionResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        cycles = request.cycles
+        if cycles == 0 and not request.uncancel:
+            cycles = 1
+        check.between(cycles, "cycles", 0, MAX_RENEW_CYCLES)
+        check.done()
+        principal, ip = self.principal, client_ip(context)
+
+        def work() -> subscription_pb2.RenewSubscriptionResponse:
+            outcome = subscriptions.renew(
+                self.deps, principal, request.subscription_id, cycles, request.uncancel, ip
+            )
+            return subscription_pb2.RenewSubscriptionResponse(
+                subscription=subscription_pb(outcome.subscription),
+                invoices=[invoice_pb(row) for row in outcome.invoices],
+            )
+
+        return await self.mutate(context, request, subscription_pb2.RenewSubscriptionResponse, work)
+
+    # Per-subscription features come with entitlements and quotas.
+    async def ListSubscriptionFeatures(self, request, context):  # type: ignore[no-untyped-def]
+        raise Unimplemented("SubscriptionService.ListSubscriptionFeatures is not implemented yet")
+
+    async def SetSubscriptionFeature(self, request, context):  # type: ignore[no-untyped-def]
+        raise Unimplemented("SubscriptionService.SetSubscriptionFeature is not implemented yet")
+
+    async def RemoveSubscriptionFeature(self, request, context):  # type: ignore[no-untyped-def]
+        raise Unimplemented("SubscriptionService.RemoveSubscriptionFeature is not implemented yet")
+
+    async def SyncSubscriptionFeatures(self, request, context):  # type: ignore[no-untyped-def]
+        raise Unimplemented("SubscriptionService.SyncSubscriptionFeatures is not implemented yet")

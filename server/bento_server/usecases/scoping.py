@@ -1,0 +1,77 @@
+"""Loading billing objects the caller may touch, locked when they will change.
+
+Platform keys see their own platform's subscriptions, invoices and payments;
+admin keys see all. Anything else answers NOT_FOUND, never revealing that
+the object exists.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from bento_server.errors import not_found
+from bento_server.store.database import Store
+from bento_server.store.models import Invoice, Payment, Plan, Subscription
+from bento_server.usecases.context import PLATFORM, Principal
+
+
+def _scoped(query: peewee.ModelSelect, model: type, principal: Principal) -> peewee.ModelSelect:
+    if principal.role == PLATFORM:
+        query = query.where(model.platform == principal.tenant_id)  # type: ignore[attr-defined]
+    return query
+
+
+def _locked(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
+    # Row locks on PostgreSQL; SQLite's write transaction already holds the
+    # whole database.
+    return query.for_update() if store.is_postgres else query
+
+
+def subscriptions(principal: Principal) -> peewee.ModelSelect:
+    return _scoped(Subscription.select(), Subscription, principal)
+
+
+def subscription(
+    store: Store, principal: Principal, subscription_id: str, *, lock: bool = False
+) -> Subscription:
+    query = subscriptions(principal).where(Subscription.id == subscription_id)
+    row = (_locked(store, query) if lock else query).first()
+    if row is None:
+        raise not_found("subscription", subscription_id)
+    return row
+
+
+def invoice(
+    store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
+) -> Invoice:
+    query = _scoped(Invoice.select(), Invoice, principal).where(
+        (Invoice.id == invoice_id) & (Invoice.subscription == subscription_id)
+    )
+    row = (_locked(store, query) if lock else query).first()
+    if row is None:
+        raise not_found("invoice", invoice_id)
+    return row
+
+
+def payment(
+    store: Store, principal: Principal, subscription_id: str, invoice_id: str, payment_id: str
+) -> Payment:
+    row = (
+        _scoped(Payment.select(), Payment, principal)
+        .where(
+            (Payment.id == payment_id)
+            & (Payment.invoice == invoice_id)
+            & (Payment.subscription == subscription_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise not_found("payment", payment_id)
+    return row
+
+
+def plan(principal: Principal, plan_id: str) -> Plan:
+    row = _scoped(Plan.select(), Plan, principal).where(Plan.id == plan_id).first()
+    if row is None:
+        raise not_found("plan", plan_id)
+    return row
