@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from bento.v1 import event_pb2, event_pb2_grpc, subscription_pb2, subscription_pb2_grpc
+from bento.v1 import activation_pb2, activation_pb2_grpc, event_pb2, event_pb2_grpc
 
 from tests.support import RunningServer, assert_fails, start_server
 
@@ -68,10 +68,10 @@ def test_grpcurl_shows_the_error_reason(server: RunningServer) -> None:
 
 def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> None:
     caller = server.admin()
-    subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(caller.channel)
+    activation = activation_pb2_grpc.ActivationServiceStub(caller.channel)
     assert_fails(
-        lambda: subscriptions.GetSubscription(
-            subscription_pb2.GetSubscriptionRequest(subscription_id="SUB1"),
+        lambda: activation.GetActivationSession(
+            activation_pb2.GetActivationSessionRequest(activation_session_id="AS1"),
             metadata=caller.metadata(),
         ),
         grpc.StatusCode.UNIMPLEMENTED,

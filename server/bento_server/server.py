@@ -43,6 +43,7 @@ from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
 from bento_server.services.catalog import CatalogService
+from bento_server.services.event import EventService
 from bento_server.services.interceptor import BentoInterceptor
 from bento_server.services.invoice import InvoiceService
 from bento_server.services.payment import PaymentService
@@ -122,6 +123,7 @@ IMPLEMENTED = {
     "SubscriptionService": SubscriptionService,
     "InvoiceService": InvoiceService,
     "PaymentService": PaymentService,
+    "EventService": EventService,
     "TestClockService": TestClockService,
 }
 

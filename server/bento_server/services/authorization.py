@@ -37,10 +37,11 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "bento.v1.SubscriptionService": {"*": ADMIN_PLATFORM},
     "bento.v1.InvoiceService": {"*": ADMIN_PLATFORM},
     "bento.v1.PaymentService": {"*": ADMIN_PLATFORM},
+    # Every role reads the events it may see (scoped in the query).
+    "bento.v1.EventService": {"*": ANY},
     # Served by later work; until then every caller gets UNIMPLEMENTED.
     "bento.v1.ActivationService": {"*": ANY},
     "bento.v1.EntitlementService": {"*": ANY},
-    "bento.v1.EventService": {"*": ANY},
 }
 
 

@@ -10,9 +10,11 @@ serializes writers from BEGIN IMMEDIATE to COMMIT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+import peewee
 
 from bento_server import ids
 from bento_server.store.fields import to_micros
@@ -24,8 +26,10 @@ from bento_server.store.models import (
     Product,
     Subscription,
 )
-from bento_server.usecases.context import Deps
+from bento_server.usecases import paging
+from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
+# CONTRACT.md's event types.
 SUBSCRIPTION_CREATED = "subscription.created"
 SUBSCRIPTION_ACTIVATED = "subscription.activated"
 SUBSCRIPTION_RENEWED = "subscription.renewed"
@@ -149,3 +153,49 @@ def append(
         app_ids=list(app_ids),
         data=snapshot,
     )
+
+
+# --- reading the log -------------------------------------------------------------
+
+
+def visible_to(principal: Principal) -> peewee.ModelSelect:
+    """The events a caller may see: its platform's, its app's, or all (admin)."""
+    query = Event.select()
+    if principal.role == PLATFORM:
+        query = query.where(Event.platform_id == principal.tenant_id)
+    elif principal.role == PUBLISHER:
+        # app_ids is a JSON list of quoted IDs (letters and digits only, so
+        # no LIKE wildcards). converter=False keeps the pattern from being
+        # JSON-encoded as a value of the field.
+        pattern = peewee.Value(f'%"{principal.tenant_id}"%', converter=False)
+        query = query.where(peewee.Expression(Event.app_ids, peewee.OP.ILIKE, pattern))
+    return query
+
+
+def list_events(
+    deps: Deps,
+    principal: Principal,
+    subscription_id: str,
+    session_id: str,
+    plan_id: str,
+    types: Sequence[str],
+    after_sequence: int,
+    page_size: int,
+    page_token: str,
+) -> paging.Listed[Event]:
+    """The operations log, oldest first, filtered and scoped to the caller."""
+    scope = (
+        f"ListEvents|{principal.tenant_id}|{subscription_id}|{session_id}|{plan_id}|"
+        f"{','.join(sorted(types))}|{after_sequence}"
+    )
+    page = paging.page(page_size, page_token, scope)
+    query = visible_to(principal).where(Event.sequence > after_sequence)
+    if subscription_id:
+        query = query.where(Event.subscription_id == subscription_id)
+    if session_id:
+        query = query.where(Event.session_id == session_id)
+    if plan_id:
+        query = query.where(Event.plan_id == plan_id)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    return paging.fetch(query, page, Event.sequence)
