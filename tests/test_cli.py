@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bento.v1 import catalog_pb2, tenant_pb2
+from bento_server.store.migrations import LATEST_VERSION
 
 from tests.support import RunningServer, make_tenancy, run_cli
 
@@ -12,7 +13,7 @@ from tests.support import RunningServer, make_tenancy, run_cli
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     first = run_cli("migrate", "--database", url).stdout
-    assert "schema at version 1 (was 0)" in first
+    assert f"schema at version {LATEST_VERSION} (was 0)" in first
     second = run_cli("migrate", "--database", url).stdout
     assert "(up to date)" in second
 

@@ -17,7 +17,6 @@ from typing import Any
 import peewee
 
 from bento_server import ids
-from bento_server.store.fields import to_micros
 from bento_server.store.models import (
     Event,
     Invoice,
@@ -51,9 +50,8 @@ PAYMENT_REFUNDED = "payment.refunded"
 _LOCK = "bento.events"
 
 
-def _instant(value: datetime | None) -> int | None:
-    # Microseconds since the epoch: exact, and the same on both databases.
-    return None if value is None else to_micros(value)
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def subscription_snapshot(sub: Subscription) -> dict[str, Any]:

@@ -66,6 +66,10 @@ def _locked(
 def _refuse_settled(invoice: Invoice) -> None:
     if invoice.status == "paid":
         raise FailedPrecondition(f"invoice {invoice.id} is already paid", "invoice_already_paid")
+    if invoice.status == "draft":
+        raise FailedPrecondition(
+            f"invoice {invoice.id} is a draft: its subscription waits for its turn", "invoice_draft"
+        )
     if invoice.status == "void":
         raise FailedPrecondition(
             f"invoice {invoice.id} is void: its subscription ended before it was paid",

@@ -493,7 +493,7 @@ def _set_fields(sub: Subscription, changes: Changes) -> list[str]:
 
 def _change_status(deps: Deps, sub: Subscription, target: str, now: datetime) -> None:
     if target == "canceled":
-        _cancel(deps, sub, now, cancel_now=True)
+        _cancel(deps, sub, now, cancel_now=False)
     elif target == "paused":
         _pause(deps, sub, now)
     elif target == "active" and sub.status == "paused":

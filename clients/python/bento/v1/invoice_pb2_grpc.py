@@ -106,7 +106,7 @@ class InvoiceServiceServicer:
         """UpdateInvoice changes an invoice's payment status and payment details.
         Returns INVALID_ARGUMENT if no field is set, NOT_FOUND
         (`subscription_not_found`, `invoice_not_found`), FAILED_PRECONDITION
-        (`invoice_already_paid`).
+        (`invoice_already_paid`, `invoice_void`, `invoice_draft`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -99,7 +99,9 @@ class PaymentServiceServicer:
     def CreatePayment(self, request, context):
         """CreatePayment records a payment attempt or a refund. Returns NOT_FOUND
         (`invoice_not_found`, `payment_not_found`), FAILED_PRECONDITION
-        (`invoice_already_paid`, `refund_exceeds_paid`), ABORTED
+        (`invoice_already_paid`; `amount_exceeds_due` for a succeeded payment
+        above the amount due; `refund_exceeds_paid`; `invoice_void` or
+        `invoice_draft` for an invoice that cannot be paid), ABORTED
         (`concurrent_modification`), INVALID_ARGUMENT for a currency mismatch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -156,9 +156,10 @@ class SubscriptionServiceServicer:
     def CreateSubscription(self, request, context):
         """CreateSubscription subscribes a user to a plan and issues its first
         invoice. Returns NOT_FOUND (`plan_not_found`), FAILED_PRECONDITION
-        (`plan_not_active`), ALREADY_EXISTS (`already_subscribed`) if the user
-        holds a live subscription to the plan, and INVALID_ARGUMENT if the plan
-        has no price in the region or a tax field is out of range.
+        (`plan_not_active`; `plan_is_free` for a free plan, which every user
+        holds already), ALREADY_EXISTS (`already_subscribed`) if the user holds
+        a live subscription to the plan, and INVALID_ARGUMENT if the plan has no
+        price in the region or a tax field is out of range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,8 +193,11 @@ class SubscriptionServiceServicer:
 
     def CancelSubscription(self, request, context):
         """CancelSubscription cancels a subscription at the end of its period, or
-        now. Returns NOT_FOUND (`subscription_not_found`), FAILED_PRECONDITION
-        (`invalid_status_transition`) if it has ended or its plan cannot cancel.
+        now. A pending, unpaid or paused one ends now either way. Its open
+        invoices are voided when it ends. Returns NOT_FOUND
+        (`subscription_not_found`), FAILED_PRECONDITION
+        (`invalid_status_transition` if it is already canceled,
+        `cancel_not_allowed` if its plan cannot be canceled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -202,8 +206,8 @@ class SubscriptionServiceServicer:
     def PauseSubscription(self, request, context):
         """PauseSubscription stops access and billing until resumed. Returns
         NOT_FOUND (`subscription_not_found`), FAILED_PRECONDITION
-        (`invalid_status_transition`) if it is not running or the plan cannot
-        pause.
+        (`invalid_status_transition` if it is not trialing, active or past due,
+        `pause_not_allowed` if its plan cannot pause).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -212,16 +216,20 @@ class SubscriptionServiceServicer:
     def ResumeSubscription(self, request, context):
         """ResumeSubscription resumes a paused subscription; its period end moves
         by the time it was paused. Returns NOT_FOUND (`subscription_not_found`),
-        FAILED_PRECONDITION (`invalid_status_transition`) if it is not paused.
+        FAILED_PRECONDITION (`invalid_status_transition`) if it is not paused,
+        or if it waits for a higher-tier subscription of the user to end.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RenewSubscription(self, request, context):
-        """RenewSubscription renews a subscription now for one or more billing
-        cycles. Returns NOT_FOUND (`subscription_not_found`),
-        FAILED_PRECONDITION (`invalid_status_transition`) if it cannot renew.
+        """RenewSubscription undoes a cancel at period end (`uncancel`) and/or
+        bills ahead: it issues the invoices of the next `cycles` billing cycles
+        now. Returns NOT_FOUND (`subscription_not_found`), FAILED_PRECONDITION
+        (`invalid_status_transition` if it is not active with its current
+        invoice paid, or has nothing to uncancel; `no_more_cycles` if the plan
+        closes before).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
