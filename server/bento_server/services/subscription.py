@@ -76,6 +76,7 @@ def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
         created_at=timestamp(row.created_at),
         updated_at=timestamp(row.updated_at),
         paused_at=timestamp(row.paused_at),
+        payment_method_id=row.payment_method_id,
     )
 
 

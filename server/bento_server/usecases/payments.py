@@ -285,8 +285,9 @@ def update_invoice(
         if changes.payment_intent_id is not None:
             invoice.payment_intent_id = changes.payment_intent_id
         status = changes.payment_status
-        if status is not None and status != invoice.payment_status:
+        if status is not None:
             _refuse_settled(invoice)
+        if status is not None and status != invoice.payment_status:
             if status == "paid":
                 invoice.amount_paid = invoice.total_amount
                 _settle(deps, sub, invoice, now)

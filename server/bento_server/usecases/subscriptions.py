@@ -354,9 +354,9 @@ def _pause(deps: Deps, sub: Subscription, now: datetime) -> None:
     plan = Plan.get_by_id(sub.plan_id)
     if not plan.can_pause:
         raise FailedPrecondition(f"plan {plan.id!r} does not allow pausing", "pause_not_allowed")
-    check_transition(sub.status, "paused")
     if sub.status == "paused":
-        return
+        raise FailedPrecondition("the subscription is already paused", "invalid_status_transition")
+    check_transition(sub.status, "paused")
     sub.status_before_pause, sub.status = sub.status, "paused"
     sub.paused_at = now
     _event(deps, events.SUBSCRIPTION_PAUSED, sub, now)

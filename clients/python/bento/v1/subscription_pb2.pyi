@@ -26,7 +26,7 @@ SUBSCRIPTION_FEATURE_SOURCE_OVERRIDE: SubscriptionFeatureSource
 SUBSCRIPTION_FEATURE_SOURCE_CUSTOM: SubscriptionFeatureSource
 
 class Subscription(_message.Message):
-    __slots__ = ("subscription_id", "session_id", "plan_id", "platform_id", "status", "activation_status", "payment_status", "billing", "trial", "period", "tax", "plan", "cancellation", "activation", "proration_credit", "region", "currency", "metadata", "device_info", "created_ip", "updated_ip", "created_at", "updated_at", "paused_at")
+    __slots__ = ("subscription_id", "session_id", "plan_id", "platform_id", "status", "activation_status", "payment_status", "billing", "trial", "period", "tax", "plan", "cancellation", "activation", "proration_credit", "region", "currency", "metadata", "device_info", "created_ip", "updated_ip", "created_at", "updated_at", "paused_at", "payment_method_id")
     SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class Subscription(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     PAUSED_AT_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_METHOD_ID_FIELD_NUMBER: _ClassVar[int]
     subscription_id: str
     session_id: str
     plan_id: str
@@ -75,7 +76,8 @@ class Subscription(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     paused_at: _timestamp_pb2.Timestamp
-    def __init__(self, subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.SubscriptionStatus, str]] = ..., activation_status: _Optional[_Union[_enums_pb2.ActivationStatus, str]] = ..., payment_status: _Optional[_Union[_enums_pb2.PaymentStatus, str]] = ..., billing: _Optional[_Union[SubscriptionBilling, _Mapping]] = ..., trial: _Optional[_Union[SubscriptionTrial, _Mapping]] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., tax: _Optional[_Union[_common_pb2.Tax, _Mapping]] = ..., plan: _Optional[_Union[SubscriptionPlan, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., activation: _Optional[_Union[SubscriptionActivation, _Mapping]] = ..., proration_credit: _Optional[int] = ..., region: _Optional[str] = ..., currency: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., device_info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_ip: _Optional[str] = ..., updated_ip: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    payment_method_id: str
+    def __init__(self, subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.SubscriptionStatus, str]] = ..., activation_status: _Optional[_Union[_enums_pb2.ActivationStatus, str]] = ..., payment_status: _Optional[_Union[_enums_pb2.PaymentStatus, str]] = ..., billing: _Optional[_Union[SubscriptionBilling, _Mapping]] = ..., trial: _Optional[_Union[SubscriptionTrial, _Mapping]] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., tax: _Optional[_Union[_common_pb2.Tax, _Mapping]] = ..., plan: _Optional[_Union[SubscriptionPlan, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., activation: _Optional[_Union[SubscriptionActivation, _Mapping]] = ..., proration_credit: _Optional[int] = ..., region: _Optional[str] = ..., currency: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., device_info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_ip: _Optional[str] = ..., updated_ip: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_method_id: _Optional[str] = ...) -> None: ...
 
 class SubscriptionBilling(_message.Message):
     __slots__ = ("next_billing_date", "frequency", "cycle_count", "current_phase_id", "grace_period_days", "grace_period_end", "interval_days")
