@@ -1,10 +1,13 @@
 """The billing clock: runs the work that has fallen due, in due-time order.
 
-Each kind of due work is a function that does at most a small batch of what
-is due at ``now`` in its own transactions and returns how much it did; the
-scheduler calls the kinds until none has anything left. ``bento tick`` runs
-one sweep, ``bento serve`` sweeps every few seconds, and the test clock runs
-one sweep after every move.
+Each kind of due work says when its next piece falls due and does every
+piece due at a given time. A sweep repeatedly takes the earliest due time
+across the kinds and runs the kinds due then, in the order listed, until
+nothing is due before ``until``. So a subscription whose clock crossed three
+periods renews three times, in order, and a grace period that lapses before
+the next renewal ends the subscription before it could renew. ``bento
+tick`` runs one sweep; ``bento serve`` sweeps every few seconds; the test
+clock sweeps up to its new time after every move.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
-from bento_server.usecases import idempotency
+from bento_server.usecases import billing_clock, idempotency
 from bento_server.usecases.context import Deps
 
 log = logging.getLogger("bento.scheduler")
@@ -23,43 +27,54 @@ log = logging.getLogger("bento.scheduler")
 
 @dataclass(frozen=True)
 class DueWork:
-    """One kind of work: ``run(deps, now)`` does a batch and says how much."""
+    """One kind of work: when it next falls due, and doing what is due at a time."""
 
     name: str
-    run: Callable[[Deps, datetime], int]
+    next_due: Callable[[Deps, set[str]], datetime | None]
+    run: Callable[[Deps, datetime, set[str]], int]
 
 
-def _prune_idempotency_keys(deps: Deps, now: datetime) -> int:
-    return idempotency.prune(deps)
-
-
-# The kinds, in the order a sweep visits them.
+# In the order a sweep runs kinds due at the same instant: a lapse or an end
+# before a renewal that would otherwise bill a subscription that just ended.
 DUE_WORK: list[DueWork] = [
-    DueWork("idempotency_key_expiry", _prune_idempotency_keys),
+    DueWork("grace_lapse", billing_clock.next_grace_lapse, billing_clock.run_grace_lapses),
+    DueWork("period_end", billing_clock.next_period_end, billing_clock.run_period_ends),
+    DueWork("renewal", billing_clock.next_renewal, billing_clock.run_renewals),
+    DueWork("idempotency_key_expiry", idempotency.next_expiry, idempotency.prune),
 ]
 
 
-def run_due(deps: Deps, now: datetime | None = None) -> int:
-    """Runs every kind of work due at ``now`` until none is left; returns how much ran."""
-    at = now or deps.clock.now()
+def run_due(deps: Deps, until: datetime | None = None) -> int:
+    """Runs everything due up to ``until`` (default: now), earliest first.
+
+    Returns how many pieces of work ran. Pieces that fail are logged and
+    skipped until the next sweep, so one bad row cannot stop the clock.
+    """
+    until = until or deps.clock.now()
+    skip: set[str] = set()
     total = 0
-    for work in DUE_WORK:
-        while True:
-            done = work.run(deps, at)
-            total += done
-            if done == 0:
-                break
+    while True:
+        dues = [(work, work.next_due(deps, skip)) for work in DUE_WORK]
+        times = [at for _, at in dues if at is not None and at <= until]
+        if not times:
+            break
+        at = min(times)
+        done = sum(work.run(deps, at, skip) for work, due in dues if due is not None and due <= at)
+        total += done
+        if done == 0:
+            # Everything due now is held by another process, or failed.
+            break
     if total:
-        log.info("ran %d pieces of due work", total)
+        log.info("ran %d pieces of due work up to %s", total, until.isoformat())
     return total
 
 
-async def run_forever(deps: Deps, interval: float, executor: object) -> None:
+async def run_forever(deps: Deps, interval: float, executor: Executor) -> None:
     """Sweeps every ``interval`` seconds until cancelled."""
     loop = asyncio.get_running_loop()
     while True:
         try:
-            await loop.run_in_executor(executor, run_due, deps)  # type: ignore[arg-type]
+            await loop.run_in_executor(executor, run_due, deps)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -35,7 +35,10 @@ class InstantField(peewee.BigIntegerField):
         return value
 
     def python_value(self, value: Any) -> Any:
-        return None if value is None else from_micros(int(value))
+        # Aggregates over the column (MIN, MAX) arrive converted already.
+        if value is None or isinstance(value, datetime):
+            return value
+        return from_micros(int(value))
 
 
 class JSONField(peewee.TextField):

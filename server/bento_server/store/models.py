@@ -206,6 +206,9 @@ class Subscription(BaseModel):
     cancel_at_period_end = peewee.BooleanField(default=False)
     canceled_at = InstantField(null=True)
     ended_at = InstantField(null=True, index=True)
+    # Whether the end's consequences (voided invoices, a waiting lower tier
+    # resumed) were carried out; the clock does it for ends in the future.
+    end_handled = peewee.BooleanField(default=False)
     status_before_cancel = peewee.CharField(max_length=16, null=True)
     paused_at = InstantField(null=True)
     status_before_pause = peewee.CharField(max_length=16, null=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import peewee
 
@@ -88,8 +88,17 @@ def run_once(
     raise AssertionError("unreachable")
 
 
-def prune(deps: Deps) -> int:
-    """Deletes answers older than the retention; returns how many."""
-    cutoff = deps.clock.now() - RETENTION
+def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
+    """When the oldest stored answer passes its retention."""
+    oldest = IdempotencyRecord.select(peewee.fn.MIN(IdempotencyRecord.created_at)).scalar()
+    return None if oldest is None else IdempotencyRecord.created_at.python_value(oldest) + RETENTION
+
+
+def prune(deps: Deps, at: datetime, skip: set[str]) -> int:
+    """Deletes the answers past their retention at ``at``; returns how many."""
     with deps.store.write():
-        return IdempotencyRecord.delete().where(IdempotencyRecord.created_at < cutoff).execute()
+        return (
+            IdempotencyRecord.delete()
+            .where(IdempotencyRecord.created_at <= at - RETENTION)
+            .execute()
+        )

@@ -254,8 +254,9 @@ def _fail(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> Non
     if invoice.billing_cycle != sub.current_cycle:
         return
     sub.payment_status = "failed"
-    renewing = invoice.billing_cycle > 1 and sub.status in ("active", "past_due")
-    if not renewing:
+    # A first invoice keeps its subscription pending; a renewal (or the
+    # first charge after a trial) drops a running one past due.
+    if sub.status not in ("active", "past_due"):
         return
     target = "unpaid" if invoice.retries_count >= invoice.retries_max else "past_due"
     if target != sub.status:

@@ -71,7 +71,7 @@ def _touch(sub: Subscription, now: datetime, ip: str) -> None:
         sub.updated_ip = ip
 
 
-def _event(deps: Deps, kind: str, sub: Subscription, now: datetime, **data: Any) -> None:
+def event(deps: Deps, kind: str, sub: Subscription, now: datetime, **data: Any) -> None:
     events.append(deps, kind, sub, now, app_ids=events.plan_app_ids(sub.plan_id), data=data or None)
 
 
@@ -142,7 +142,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             sub.status_before_pause, sub.status = sub.status, "paused"
             sub.paused_at, sub.paused_for = now, waits_for.id
         sub.save(force_insert=True)
-        _event(deps, events.SUBSCRIPTION_CREATED, sub, now)
+        event(deps, events.SUBSCRIPTION_CREATED, sub, now)
         if sub.current_cycle == 0:
             invoice = invoicing.issue(deps, sub, 0, now, period=(now, sub.period_end), ip=ip)
         else:
@@ -151,7 +151,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             status = "draft" if sub.status == "paused" else "open"
             invoice = invoicing.issue(deps, sub, 1, now, ip=ip, status=status)
         if sub.status == "paused":
-            _event(deps, events.SUBSCRIPTION_PAUSED, sub, now, paused_for=sub.paused_for)
+            event(deps, events.SUBSCRIPTION_PAUSED, sub, now, paused_for=sub.paused_for)
         sub.save()
         return Outcome(sub, invoice)
 
@@ -218,7 +218,7 @@ def _single_active_place(
     holder.paused_at, holder.paused_for = now, new.id
     _touch(holder, now, "")
     holder.save()
-    _event(deps, events.SUBSCRIPTION_PAUSED, holder, now, paused_for=new.id)
+    event(deps, events.SUBSCRIPTION_PAUSED, holder, now, paused_for=new.id)
     return None
 
 
@@ -268,8 +268,9 @@ def _cancel(deps: Deps, sub: Subscription, now: datetime, cancel_now: bool) -> N
         )
     if sub.status == "canceled":
         if cancel_now and sub.ended_at is not None and sub.ended_at > now:
-            _end_now(deps, sub, now)
-            _event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=True)
+            sub.cancel_at_period_end = False
+            end(deps, sub, now)
+            event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=True)
             return
         raise FailedPrecondition(
             "the subscription is already canceled", "invalid_status_transition"
@@ -282,21 +283,25 @@ def _cancel(deps: Deps, sub: Subscription, now: datetime, cancel_now: bool) -> N
     ends_now = cancel_now or sub.status in ("pending", "unpaid", "paused")
     sub.status = "canceled"
     if ends_now:
-        _end_now(deps, sub, now)
+        sub.cancel_at_period_end = False
+        end(deps, sub, now)
     else:
         sub.cancel_at_period_end = True
         sub.ended_at = sub.period_end
-    _event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=ends_now)
+    event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=ends_now)
 
 
-def _end_now(deps: Deps, sub: Subscription, now: datetime) -> None:
-    sub.ended_at = now
-    sub.cancel_at_period_end = False
+def end(deps: Deps, sub: Subscription, at: datetime) -> None:
+    """Access ends at ``at``: unpaid invoices are voided, and a subscription
+    waiting for this one's place (Subgate's plan levels) resumes."""
+    sub.ended_at = at
+    sub.end_handled = True
+    sub.next_billing_date = None
     sub.grace_period_end = None
-    Invoice.update(status="void", updated_at=now).where(
+    Invoice.update(status="void", updated_at=at).where(
         (Invoice.subscription == sub.id) & Invoice.status.in_(("open", "draft"))
     ).execute()
-    resume_waiting(deps, sub, now)
+    resume_waiting(deps, sub, at)
 
 
 def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
@@ -334,7 +339,8 @@ def _uncancel(deps: Deps, sub: Subscription, now: datetime) -> None:
     sub.canceled_at = None
     sub.ended_at = None
     sub.next_billing_date = sub.period_end
-    _event(deps, events.SUBSCRIPTION_UPDATED, sub, now, change="uncanceled")
+    sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
+    event(deps, events.SUBSCRIPTION_UPDATED, sub, now, change="uncanceled")
 
 
 # --- pause, resume ----------------------------------------------------------------
@@ -359,7 +365,7 @@ def _pause(deps: Deps, sub: Subscription, now: datetime) -> None:
     check_transition(sub.status, "paused")
     sub.status_before_pause, sub.status = sub.status, "paused"
     sub.paused_at = now
-    _event(deps, events.SUBSCRIPTION_PAUSED, sub, now)
+    event(deps, events.SUBSCRIPTION_PAUSED, sub, now)
 
 
 def resume(deps: Deps, principal: Principal, subscription_id: str, ip: str) -> Outcome:
@@ -410,7 +416,7 @@ def _resume(deps: Deps, sub: Subscription, now: datetime) -> None:
     sub.status_before_pause = None
     sub.paused_at = None
     sub.paused_for = None
-    _event(deps, events.SUBSCRIPTION_RESUMED, sub, now, paused_seconds=int(shift.total_seconds()))
+    event(deps, events.SUBSCRIPTION_RESUMED, sub, now, paused_seconds=int(shift.total_seconds()))
 
 
 # --- renew ----------------------------------------------------------------------------
@@ -457,7 +463,7 @@ def update(
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
         details = _set_fields(sub, changes)
         if details:
-            _event(deps, events.SUBSCRIPTION_UPDATED, sub, now, changed=sorted(details))
+            event(deps, events.SUBSCRIPTION_UPDATED, sub, now, changed=sorted(details))
         invoice = None
         if changes.plan_id is not None and changes.plan_id != sub.plan_id:
             invoice = _change_plan(deps, principal, sub, changes.plan_id, now, ip)
@@ -508,7 +514,7 @@ def _change_status(deps: Deps, sub: Subscription, target: str, now: datetime) ->
         check_transition(sub.status, target)
         sub.status = target
         kind = events.SUBSCRIPTION_PAST_DUE if target == "past_due" else events.SUBSCRIPTION_UPDATED
-        _event(deps, kind, sub, now, status=target)
+        event(deps, kind, sub, now, status=target)
 
 
 def _change_plan(
@@ -568,7 +574,7 @@ def _change_plan(
     sub.status = "active" if sub.cycle_count > 0 else "pending"
     sub.payment_status = "unpaid"
     invoice = invoicing.issue(deps, sub, cycle, now, proration_credit=credit, ip=ip)
-    _event(
+    event(
         deps,
         events.SUBSCRIPTION_PLAN_CHANGED,
         sub,
