@@ -7,10 +7,18 @@ backend.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support import RunningServer, prepare_postgres, start_server
+from tests.support import (
+    RunningServer,
+    create_postgres_database,
+    drop_postgres_database,
+    prepare_postgres,
+    start_server,
+)
 
 POSTGRES_URL_ENV = "BENTO_TEST_POSTGRES_URL"
 
@@ -46,3 +54,15 @@ def server(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runnin
     running = start_server(backend_url, tmp_path_factory.mktemp("server"), test_clock=True)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def fresh_backend_url(backend_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same backend, for tests that need one alone
+    (several servers, restarts, exact counts)."""
+    if backend_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'alone.db'}"
+        return
+    url = create_postgres_database(backend_url)
+    yield url
+    drop_postgres_database(backend_url, url)

@@ -62,6 +62,32 @@ def prepare_postgres(url: str) -> None:
     db.close()
 
 
+def _admin_connection(url: str):  # type: ignore[no-untyped-def]
+    import peewee
+    from bento_server.store.database import open_database
+
+    db = open_database(url)
+    assert isinstance(db, peewee.PostgresqlDatabase)
+    db.connect()
+    return db
+
+
+def create_postgres_database(url: str) -> str:
+    """A new empty database beside the one at ``url``; returns its URL."""
+    name = f"bento_alone_{uuid.uuid4().hex[:12]}"
+    db = _admin_connection(url)
+    db.execute_sql(f"CREATE DATABASE {name}")
+    db.close()
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_postgres_database(url: str, doomed: str) -> None:
+    db = _admin_connection(url)
+    db.execute_sql(f"DROP DATABASE IF EXISTS {doomed.rpartition('/')[2]} WITH (FORCE)")
+    db.close()
+
+
 @dataclass
 class RunningServer:
     """A `bento serve` subprocess and what it takes to call it."""

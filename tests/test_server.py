@@ -88,8 +88,10 @@ def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> N
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signals_stop_the_server_gracefully(backend_url: str, tmp_path: Path, sig: int) -> None:
-    running = start_server(backend_url, tmp_path, test_clock=False)
+def test_signals_stop_the_server_gracefully(
+    fresh_backend_url: str, tmp_path: Path, sig: int
+) -> None:
+    running = start_server(fresh_backend_url, tmp_path, test_clock=False)
     assert running.stop(sig) == 0
     assert "shutting down" in running.log()
 

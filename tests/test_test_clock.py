@@ -61,8 +61,8 @@ def test_only_admins_move_time(server: RunningServer) -> None:
         )
 
 
-def test_without_test_clock_every_call_is_refused(backend_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    plain = start_server(backend_url, tmp_path, test_clock=False)
+def test_without_test_clock_every_call_is_refused(fresh_backend_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    plain = start_server(fresh_backend_url, tmp_path, test_clock=False)
     try:
         admin = plain.admin()
         for call in (
@@ -76,14 +76,14 @@ def test_without_test_clock_every_call_is_refused(backend_url: str, tmp_path) ->
         plain.stop()
 
 
-def test_the_clock_survives_a_restart(backend_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    first = start_server(backend_url, tmp_path, test_clock=True)
+def test_the_clock_survives_a_restart(fresh_backend_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = start_server(fresh_backend_url, tmp_path, test_clock=True)
     admin = first.admin()
     moved = admin(
         admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=10 * 86_400)
     ).now
     assert first.stop() == 0
-    second = start_server(backend_url, tmp_path, test_clock=True)
+    second = start_server(fresh_backend_url, tmp_path, test_clock=True)
     try:
         admin = second.admin()
         assert (

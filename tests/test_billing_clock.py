@@ -1,0 +1,239 @@
+"""The billing clock over the wire: renewals, trial ends, grace lapses,
+period ends and plans that close, driven by the test clock."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from bento.v1 import common_pb2, enums_pb2, invoice_pb2, subscription_pb2, test_clock_pb2
+from google.protobuf import timestamp_pb2
+
+from tests.billing_support import (
+    advance,
+    get_subscription,
+    list_invoices,
+    make_shop,
+    pay,
+    subscribe,
+)
+from tests.support import Caller, RunningServer, phases, start_server
+from tests.test_billing_consistency import events_of
+
+E = enums_pb2
+DAY = 86_400
+
+
+def advance_to(admin: Caller, instant: timestamp_pb2.Timestamp, extra_seconds: int = 0) -> None:
+    """Moves the clock to ``instant`` (plus a little), if it is not there yet."""
+    target = timestamp_pb2.Timestamp(seconds=instant.seconds + extra_seconds, nanos=instant.nanos)
+    now = admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now
+    if (target.seconds, target.nanos) > (now.seconds, now.nanos):
+        admin(admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(to=target))
+
+
+def current_invoice(caller: Caller, subscription_id: str) -> invoice_pb2.Invoice:
+    return list_invoices(caller, subscription_id)[0]  # newest first
+
+
+def test_a_year_of_renewals_with_a_recovery_and_a_lapse(server: RunningServer) -> None:
+    shop = make_shop(server)
+    p, admin = shop.platform, shop.admin
+    created = subscribe(p, shop.plan_id)  # 999 for 3 cycles, then 1699; 7 grace days
+    sub_id = created.subscription.subscription_id
+    pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+
+    for cycle in range(2, 14):  # twelve renewals
+        sub = get_subscription(p, sub_id)
+        advance_to(admin, sub.billing.next_billing_date)
+        renewed = get_subscription(p, sub_id)
+        invoice = current_invoice(p, sub_id)
+        assert invoice.plan.billing_cycle == cycle
+        assert invoice.amounts.subtotal == (999 if cycle <= 3 else 1699)
+        assert invoice.period.start == sub.period.end
+        assert renewed.period.start == sub.period.end
+        assert (renewed.status, renewed.payment_status) == (
+            E.SUBSCRIPTION_STATUS_ACTIVE,
+            E.PAYMENT_STATUS_UNPAID,
+        )
+        if cycle == 6:
+            # A missed payment, recovered inside the grace period.
+            pay(
+                p,
+                sub_id,
+                invoice.invoice_id,
+                invoice.amounts.total_amount,
+                E.PAYMENT_RECORD_STATUS_FAILED,
+            )
+            assert get_subscription(p, sub_id).status == E.SUBSCRIPTION_STATUS_PAST_DUE
+            advance(admin, 3 * DAY)
+            assert get_subscription(p, sub_id).status == E.SUBSCRIPTION_STATUS_PAST_DUE
+        if cycle == 13:
+            break  # this one is never paid
+        pay(p, sub_id, invoice.invoice_id, invoice.amounts.total_amount)
+        assert get_subscription(p, sub_id).status == E.SUBSCRIPTION_STATUS_ACTIVE
+
+    unpaid = get_subscription(p, sub_id)
+    deadline = unpaid.billing.grace_period_end
+    assert deadline.seconds == unpaid.period.start.seconds + 7 * DAY
+    advance_to(admin, deadline, extra_seconds=1)
+    ended = get_subscription(p, sub_id)
+    assert ended.status == E.SUBSCRIPTION_STATUS_CANCELED
+    assert ended.cancellation.ended_at == deadline
+    invoices = list_invoices(p, sub_id)
+    assert [i.plan.billing_cycle for i in invoices] == list(range(13, 0, -1))
+    assert invoices[0].status == E.INVOICE_STATUS_VOID
+    assert all(i.status == E.INVOICE_STATUS_PAID for i in invoices[1:])
+
+    story = [e.type for e in events_of(p, sub_id) if e.type != "invoice.created"]
+    renewals = story.count("subscription.renewed")
+    assert renewals == 11  # cycles 2..12 paid; 13 lapsed
+    assert story.count("subscription.past_due") == 1
+    assert story[-1] == "subscription.canceled"
+    assert len([e for e in events_of(p, sub_id) if e.type == "invoice.created"]) == 13
+    lapse = events_of(p, sub_id)[-1]
+    assert lapse.data["reason"] == "grace_period_lapsed"
+
+
+def test_a_trial_converts_to_its_first_charge(server: RunningServer) -> None:
+    shop = make_shop(server)
+    trial_plan = shop.plan(free_trial_days=7)
+    created = subscribe(shop.platform, trial_plan)
+    sub = created.subscription
+    assert sub.status == E.SUBSCRIPTION_STATUS_TRIALING
+    advance_to(shop.admin, sub.trial.end_date)
+    converted = get_subscription(shop.platform, sub.subscription_id)
+    assert (converted.status, converted.payment_status) == (
+        E.SUBSCRIPTION_STATUS_ACTIVE,
+        E.PAYMENT_STATUS_UNPAID,
+    )
+    assert converted.period.start == sub.trial.end_date
+    first_charge = current_invoice(shop.platform, sub.subscription_id)
+    assert (first_charge.plan.billing_cycle, first_charge.amounts.subtotal) == (1, 999)
+    assert first_charge.status == E.INVOICE_STATUS_OPEN
+    pay(
+        shop.platform,
+        sub.subscription_id,
+        first_charge.invoice_id,
+        first_charge.amounts.total_amount,
+    )
+    paid = get_subscription(shop.platform, sub.subscription_id)
+    assert (paid.status, paid.payment_status, paid.billing.cycle_count) == (
+        E.SUBSCRIPTION_STATUS_ACTIVE,
+        E.PAYMENT_STATUS_PAID,
+        1,
+    )
+
+
+def test_cancel_at_period_end_ends_without_another_invoice(server: RunningServer) -> None:
+    shop = make_shop(server)
+    p = shop.platform
+    created = subscribe(p, shop.plan_id)
+    sub_id = created.subscription.subscription_id
+    pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+    canceled = p(
+        p.subscriptions.CancelSubscription,
+        subscription_pb2.CancelSubscriptionRequest(subscription_id=sub_id),
+    ).subscription
+    advance_to(shop.admin, canceled.period.end, extra_seconds=DAY)
+    assert len(list_invoices(p, sub_id)) == 1
+    ended = events_of(p, sub_id)[-1]
+    assert (ended.type, ended.data["reason"]) == ("subscription.canceled", "period_ended")
+    assert get_subscription(p, sub_id).cancellation.ended_at == canceled.period.end
+
+
+def test_a_closing_plan_ends_after_its_last_phase(server: RunningServer) -> None:
+    shop = make_shop(server)
+    p = shop.platform
+    closing = shop.plan(prices={"US": phases((500, 2))}, end_behavior=E.END_BEHAVIOR_CLOSE)
+    created = subscribe(p, closing)
+    sub_id = created.subscription.subscription_id
+    pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+    advance_to(shop.admin, get_subscription(p, sub_id).billing.next_billing_date)
+    second = current_invoice(p, sub_id)
+    assert (second.plan.billing_cycle, second.amounts.subtotal) == (2, 500)
+    pay(p, sub_id, second.invoice_id, second.amounts.total_amount)
+    last_end = get_subscription(p, sub_id).period.end
+    advance_to(shop.admin, last_end, extra_seconds=60)
+    ended = get_subscription(p, sub_id)
+    assert ended.status == E.SUBSCRIPTION_STATUS_CANCELED
+    assert ended.cancellation.ended_at == last_end
+    assert len(list_invoices(p, sub_id)) == 2
+    assert events_of(p, sub_id)[-1].data["reason"] == "plan_closed"
+
+
+def test_crossing_three_periods_renews_three_times_in_order(server: RunningServer) -> None:
+    shop = make_shop(server)
+    p = shop.platform
+    daily = shop.plan(
+        billing_frequency=common_pb2.BillingFrequency(unit=E.BILLING_UNIT_DAY, value=1),
+        grace_period_days=30,
+    )
+    created = subscribe(p, daily)
+    sub_id = created.subscription.subscription_id
+    pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+    start = created.subscription.period.start
+    advance_to(shop.admin, start, extra_seconds=3 * DAY + 60)
+    invoices = list(reversed(list_invoices(p, sub_id)))
+    assert [i.plan.billing_cycle for i in invoices] == [1, 2, 3, 4]
+    # Each was issued at its own period's start, not at the moment of the move.
+    for invoice in invoices[1:]:
+        assert invoice.period.invoice_date == invoice.period.start
+    starts = [i.period.start.seconds for i in invoices]
+    assert starts == [start.seconds + n * DAY for n in range(4)]
+
+
+def test_catch_up_after_downtime_and_two_schedulers_racing(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """Two servers on one database move their clocks over the same week at
+    once: every daily renewal happens exactly once, none is lost."""
+    first = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    try:
+        shop = make_shop(first)
+        p = shop.platform
+        daily = shop.plan(
+            billing_frequency=common_pb2.BillingFrequency(unit=E.BILLING_UNIT_DAY, value=1),
+            grace_period_days=30,
+        )
+        subs = []
+        for _ in range(20):
+            created = subscribe(p, daily)
+            pay(
+                p,
+                created.subscription.subscription_id,
+                created.invoice.invoice_id,
+                created.invoice.amounts.total_amount,
+            )
+            subs.append(created.subscription)
+        assert first.stop() == 0  # the server is down for a week
+        a = start_server(fresh_backend_url, tmp_path, test_clock=True)
+        b = start_server(fresh_backend_url, tmp_path, test_clock=True)
+        try:
+            target = timestamp_pb2.Timestamp(seconds=subs[-1].period.start.seconds + 7 * DAY + 60)
+            errors: list[BaseException] = []
+
+            def move(server: RunningServer) -> None:
+                admin = server.admin()
+                try:
+                    admin(
+                        admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(to=target)
+                    )
+                except BaseException as error:  # asserted below
+                    errors.append(error)
+
+            threads = [threading.Thread(target=move, args=(s,)) for s in (a, b)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == []
+            reader = a.caller(p.credential)
+            for sub in subs:
+                cycles = [i.plan.billing_cycle for i in list_invoices(reader, sub.subscription_id)]
+                assert cycles == list(range(8, 0, -1)), cycles
+        finally:
+            a.stop()
+            b.stop()
+    finally:
+        first.stop()
