@@ -35,9 +35,12 @@ gen: $(STAMP) ## Rebuild the Python stubs in clients/python/bento/v1 from protos
 
 lint: $(STAMP) ## buf lint and format check, ruff, mypy
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format -d --exit-code
-	$(BIN)/ruff check server tests
-	$(BIN)/ruff format --check server tests
+	$(BIN)/ruff check server tests bench tools
+	$(BIN)/ruff format --check server tests bench tools
 	$(BIN)/mypy
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+
+bench: $(STAMP) ## Run the benchmarks; prints a table and writes BENCHMARKS.md
+	$(BIN)/python -m bench

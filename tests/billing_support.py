@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf import timestamp_pb2
+
 from bento.v1 import (
     enums_pb2,
     invoice_pb2,
@@ -13,8 +15,6 @@ from bento.v1 import (
     tenant_pb2,
     test_clock_pb2,
 )
-from google.protobuf import timestamp_pb2
-
 from tests.support import (
     Caller,
     RunningServer,

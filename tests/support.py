@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
 from bento.v1 import (
     catalog_pb2,
     catalog_pb2_grpc,
@@ -28,8 +31,6 @@ from bento.v1 import (
     tenant_pb2_grpc,
     test_clock_pb2_grpc,
 )
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 BENTO = str(Path(sys.executable).parent / "bento")
 STARTUP_TIMEOUT = 30.0
@@ -52,6 +53,7 @@ def create_admin_key(database_url: str) -> str:
 def prepare_postgres(url: str) -> None:
     """Empties the test database so every run starts from nothing."""
     import peewee
+
     from bento_server.store.database import open_database
 
     db = open_database(url)
@@ -64,6 +66,7 @@ def prepare_postgres(url: str) -> None:
 
 def _admin_connection(url: str):  # type: ignore[no-untyped-def]
     import peewee
+
     from bento_server.store.database import open_database
 
     db = open_database(url)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from bento.v1 import catalog_pb2, enums_pb2, tenant_pb2
 
+from bento.v1 import catalog_pb2, enums_pb2, tenant_pb2
 from tests.support import Caller, RunningServer, assert_fails, make_key, make_tenancy
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from bento.v1 import common_pb2, enums_pb2, invoice_pb2, subscription_pb2, test_clock_pb2
 from google.protobuf import timestamp_pb2
 
+from bento.v1 import common_pb2, enums_pb2, invoice_pb2, subscription_pb2, test_clock_pb2
 from tests.billing_support import (
     advance,
     get_subscription,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 
 import grpc
-from bento.v1 import enums_pb2, event_pb2, event_pb2_grpc, payment_pb2, subscription_pb2
 
+from bento.v1 import enums_pb2, event_pb2, event_pb2_grpc, payment_pb2, subscription_pb2
 from tests.billing_support import advance, make_shop, pay, subscribe
 from tests.support import Caller, RunningServer, failure
 

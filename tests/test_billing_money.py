@@ -8,6 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bento_server.billing.money import (
     InvoiceAmounts,
     invoice_amounts,
@@ -15,8 +18,6 @@ from bento_server.billing.money import (
     round_half_up,
 )
 from bento_server.errors import InvalidArgument
-from hypothesis import given
-from hypothesis import strategies as st
 
 DAY = timedelta(days=1)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from bento_server.billing.periods import add_interval, interval_days, period_bounds
-from bento_server.errors import InvalidArgument
 from hypothesis import given
 from hypothesis import strategies as st
+
+from bento_server.billing.periods import add_interval, interval_days, period_bounds
+from bento_server.errors import InvalidArgument
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from bento_server.billing.phases import Phase, phase_for_cycle
 from hypothesis import given
 from hypothesis import strategies as st
+
+from bento_server.billing.phases import Phase, phase_for_cycle
 
 
 def phase(order: int, cycles: int | None, cents: int) -> Phase:

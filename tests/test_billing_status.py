@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from bento_server.billing.status import (
     GRANTS_ACCESS,
     MANUAL_TRANSITIONS,

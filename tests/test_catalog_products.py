@@ -6,9 +6,9 @@ from typing import Any
 
 import grpc
 import pytest
-from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
 from google.protobuf import field_mask_pb2, struct_pb2
 
+from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
 from tests.support import (
     Caller,
     RunningServer,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from bento.v1 import catalog_pb2, tenant_pb2
 from bento_server.store.migrations import LATEST_VERSION
-
 from tests.support import RunningServer, make_tenancy, run_cli
 
 

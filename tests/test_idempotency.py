@@ -6,8 +6,8 @@ import threading
 import uuid
 
 import grpc
-from bento.v1 import enums_pb2, tenant_pb2
 
+from bento.v1 import enums_pb2, tenant_pb2
 from tests.support import (
     RunningServer,
     assert_fails,

@@ -10,6 +10,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import struct_pb2
+
 from bento.v1 import (
     common_pb2,
     enums_pb2,
@@ -17,8 +19,6 @@ from bento.v1 import (
     payment_pb2,
     subscription_pb2,
 )
-from google.protobuf import struct_pb2
-
 from tests.billing_support import (
     Shop,
     advance,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from bento.v1 import activation_pb2, activation_pb2_grpc, event_pb2, event_pb2_grpc
 
+from bento.v1 import activation_pb2, activation_pb2_grpc, event_pb2, event_pb2_grpc
 from tests.support import RunningServer, assert_fails, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")

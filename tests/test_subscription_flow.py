@@ -4,8 +4,8 @@ succeeded payment, active."""
 from __future__ import annotations
 
 import grpc
-from bento.v1 import enums_pb2, payment_pb2, subscription_pb2
 
+from bento.v1 import enums_pb2, payment_pb2, subscription_pb2
 from tests.billing_support import get_invoice, get_subscription, make_shop, pay, subscribe
 from tests.support import RunningServer, assert_fails, phases
 

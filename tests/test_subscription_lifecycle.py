@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2, struct_pb2, timestamp_pb2
+
 from bento.v1 import (
     catalog_pb2,
     common_pb2,
@@ -22,8 +24,6 @@ from bento.v1 import (
     subscription_pb2,
     subscription_pb2_grpc,
 )
-from google.protobuf import field_mask_pb2, struct_pb2, timestamp_pb2
-
 from tests.billing_support import (
     Shop,
     advance,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from bento.v1 import enums_pb2, tenant_pb2
 
+from bento.v1 import enums_pb2, tenant_pb2
 from tests.support import (
     RunningServer,
     assert_fails,

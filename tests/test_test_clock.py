@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
-from bento.v1 import test_clock_pb2
 from google.protobuf import timestamp_pb2
 
+from bento.v1 import test_clock_pb2
 from tests.support import RunningServer, assert_fails, make_tenancy, start_server
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

@@ -31,7 +31,7 @@ class DueWork:
 
     name: str
     next_due: Callable[[Deps, set[str]], datetime | None]
-    run: Callable[[Deps, datetime, set[str]], int]
+    run: Callable[[Deps, datetime, set[str], int | None], int]
 
 
 # In the order a sweep runs kinds due at the same instant: a lapse or an end
@@ -44,11 +44,12 @@ DUE_WORK: list[DueWork] = [
 ]
 
 
-def run_due(deps: Deps, until: datetime | None = None) -> int:
+def run_due(deps: Deps, until: datetime | None = None, budget: int | None = None) -> int:
     """Runs everything due up to ``until`` (default: now), earliest first.
 
-    Returns how many pieces of work ran. Pieces that fail are logged and
-    skipped until the next sweep, so one bad row cannot stop the clock.
+    Returns how many pieces of work ran; stops after about ``budget`` pieces
+    if one is given (the next sweep goes on). Pieces that fail are logged
+    and skipped until the next sweep, so one bad row cannot stop the clock.
     """
     until = until or deps.clock.now()
     skip: set[str] = set()
@@ -59,8 +60,14 @@ def run_due(deps: Deps, until: datetime | None = None) -> int:
         if not times:
             break
         at = min(times)
-        done = sum(work.run(deps, at, skip) for work, due in dues if due is not None and due <= at)
+        done = 0
+        for work, due in dues:
+            if due is not None and due <= at:
+                left = None if budget is None else max(budget - total - done, 0)
+                done += work.run(deps, at, skip, left)
         total += done
+        if budget is not None and total >= budget:
+            break
         if done == 0:
             # Everything due now is held by another process, or failed.
             break

@@ -16,6 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
 from bento.v1 import (
     activation_pb2,
     activation_pb2_grpc,
@@ -36,9 +39,6 @@ from bento.v1 import (
     test_clock_pb2,
     test_clock_pb2_grpc,
 )
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-
 from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime

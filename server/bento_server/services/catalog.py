@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import grpc
-from bento.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, enums_pb2
 
+from bento.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, enums_pb2
 from bento_server.services.base import Servicer
 from bento_server.services.convert import EnumWords, struct, timestamp
 from bento_server.services.tenant import app_pb

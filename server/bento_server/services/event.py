@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from bento.v1 import event_pb2, event_pb2_grpc
 
+from bento.v1 import event_pb2, event_pb2_grpc
 from bento_server.errors import Unimplemented
 from bento_server.services.base import Servicer
 from bento_server.services.convert import struct, timestamp

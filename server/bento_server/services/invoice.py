@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from bento.v1 import common_pb2, enums_pb2, invoice_pb2, invoice_pb2_grpc
 
+from bento.v1 import common_pb2, enums_pb2, invoice_pb2, invoice_pb2_grpc
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.catalog import PLAN_TYPES
 from bento_server.services.convert import EnumWords, struct, timestamp

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
 
+from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.convert import EnumWords, struct, timestamp
 from bento_server.services.validate import Check

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from bento.v1 import common_pb2, enums_pb2, subscription_pb2, subscription_pb2_grpc
 
+from bento.v1 import common_pb2, enums_pb2, subscription_pb2, subscription_pb2_grpc
 from bento_server.billing.periods import interval_days
 from bento_server.errors import Unimplemented
 from bento_server.services.base import Servicer, client_ip

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import grpc
-from bento.v1 import enums_pb2, tenant_pb2, tenant_pb2_grpc
 
+from bento.v1 import enums_pb2, tenant_pb2, tenant_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import EnumWords, timestamp
 from bento_server.services.validate import Check

@@ -6,8 +6,8 @@ import asyncio
 from datetime import datetime, timedelta
 
 import grpc
-from bento.v1 import test_clock_pb2, test_clock_pb2_grpc
 
+from bento.v1 import test_clock_pb2, test_clock_pb2_grpc
 from bento_server import scheduler
 from bento_server.clock import TestClock
 from bento_server.errors import FailedPrecondition, InvalidArgument

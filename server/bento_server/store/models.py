@@ -19,6 +19,10 @@ class BaseModel(peewee.Model):
     class Meta:
         database = database_proxy
         legacy_table_names = False
+        # An UPDATE writes the columns that changed, not all sixty of a
+        # subscription: less SQL to build, and two writers that change
+        # different columns of one row do not undo each other.
+        only_save_dirty = True
 
 
 class SchemaVersion(BaseModel):

@@ -44,14 +44,17 @@ def _each_due(
     order: peewee.Field,
     skip: set[str],
     handle: Callable[[Subscription], None],
+    limit: int | None,
 ) -> int:
-    """Runs ``handle`` on every subscription matching ``due``, one per transaction."""
+    """Runs ``handle`` on every subscription matching ``due`` (at most
+    ``limit``), one per transaction."""
     done = 0
-    while True:
+    while limit is None or done < limit:
         query = Subscription.select(Subscription.id).where(due)
         if skip:
             query = query.where(Subscription.id.not_in(list(skip)))
-        ids = [row.id for row in query.order_by(order).limit(BATCH)]
+        batch = BATCH if limit is None else min(BATCH, limit - done)
+        ids = [row.id for row in query.order_by(order).limit(batch)]
         if not ids:
             return done
         progressed = 0
@@ -75,6 +78,7 @@ def _each_due(
         done += progressed
         if progressed == 0:
             return done  # every candidate is another process's now
+    return done
 
 
 def _next(due_column: peewee.Field, where: peewee.Expression, skip: set[str]) -> datetime | None:
@@ -97,11 +101,11 @@ def next_renewal(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.next_billing_date, _renewal_due(), skip)
 
 
-def run_renewals(deps: Deps, at: datetime, skip: set[str]) -> int:
+def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def renew(sub: Subscription) -> None:
         _start_next_period(deps, sub)
 
-    return _each_due(deps, _renewal_due(at), Subscription.next_billing_date, skip, renew)
+    return _each_due(deps, _renewal_due(at), Subscription.next_billing_date, skip, renew, limit)
 
 
 def _start_next_period(deps: Deps, sub: Subscription) -> None:
@@ -119,7 +123,7 @@ def _start_next_period(deps: Deps, sub: Subscription) -> None:
     sub.period_start, sub.period_end = invoicing.cycle_period(sub, cycle)
     sub.next_billing_date = sub.period_end
     invoice = (
-        Invoice.select()
+        Invoice.select(Invoice.id, Invoice.status, Invoice.phase_id)
         .where((Invoice.subscription == sub.id) & (Invoice.billing_cycle == cycle))
         .first()
     )
@@ -171,7 +175,7 @@ def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.grace_period_end, _lapse_due(), skip)
 
 
-def run_grace_lapses(deps: Deps, at: datetime, skip: set[str]) -> int:
+def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def lapse(sub: Subscription) -> None:
         deadline = sub.grace_period_end
         sub.status_before_cancel, sub.status = sub.status, "canceled"
@@ -183,7 +187,7 @@ def run_grace_lapses(deps: Deps, at: datetime, skip: set[str]) -> int:
             deps, events.SUBSCRIPTION_CANCELED, sub, deadline, reason="grace_period_lapsed"
         )
 
-    return _each_due(deps, _lapse_due(at), Subscription.grace_period_end, skip, lapse)
+    return _each_due(deps, _lapse_due(at), Subscription.grace_period_end, skip, lapse, limit)
 
 
 # --- ends of cancels at period end ----------------------------------------------
@@ -202,11 +206,11 @@ def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.ended_at, _end_due(), skip)
 
 
-def run_period_ends(deps: Deps, at: datetime, skip: set[str]) -> int:
+def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def finish(sub: Subscription) -> None:
         ended = sub.ended_at
         sub.updated_at = ended
         subscriptions.end(deps, sub, ended)
         subscriptions.event(deps, events.SUBSCRIPTION_CANCELED, sub, ended, reason="period_ended")
 
-    return _each_due(deps, _end_due(at), Subscription.ended_at, skip, finish)
+    return _each_due(deps, _end_due(at), Subscription.ended_at, skip, finish, limit)

@@ -94,7 +94,7 @@ def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
     return None if oldest is None else IdempotencyRecord.created_at.python_value(oldest) + RETENTION
 
 
-def prune(deps: Deps, at: datetime, skip: set[str]) -> int:
+def prune(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     """Deletes the answers past their retention at ``at``; returns how many."""
     with deps.store.write():
         return (

@@ -55,7 +55,7 @@ def issue(
     second invoice for one cycle.
     """
     start, end = period or cycle_period(sub, cycle)
-    platform = Platform.get_by_id(sub.platform_id)
+    fee_rate = Platform.select(Platform.fee_rate).where(Platform.id == sub.platform_id).scalar()
     if cycle == 0:
         phase = None
         subtotal = 0
@@ -71,7 +71,7 @@ def issue(
         subtotal,
         tax_rate=sub.tax_rate,
         tax_behavior=sub.tax_behavior,
-        fee_rate=platform.fee_rate,
+        fee_rate=fee_rate,
         proration_credit=proration_credit,
     )
     invoice_id = ids.new_id(ids.INVOICE)
@@ -103,7 +103,7 @@ def issue(
         phase_id=phase.phase_id if phase else "",
         phase_order=phase.order if phase else 0,
         billing_cycle=cycle,
-        platform_fee_rate=platform.fee_rate,
+        platform_fee_rate=fee_rate,
         platform_fee_amount=amounts.platform_fee_amount,
         period_start=start,
         period_end=end,

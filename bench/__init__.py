@@ -1,0 +1,1 @@
+"""Bento's benchmarks: `make bench`."""
