@@ -70,6 +70,7 @@ def test_twenty_concurrent_payments_pay_an_invoice_once(server: RunningServer) -
     assert types.count("payment.succeeded") == 1
     assert types.count("invoice.paid") == 1
     assert types.count("subscription.activated") == 1
+    assert types.count("activation.session.created") == 1
 
 
 def test_every_change_has_exactly_one_event_in_commit_order(server: RunningServer) -> None:
@@ -115,6 +116,7 @@ def test_every_change_has_exactly_one_event_in_commit_order(server: RunningServe
         "payment.succeeded",
         "invoice.paid",
         "subscription.activated",
+        "activation.session.created",
         "subscription.paused",
         "subscription.resumed",
         "subscription.updated",

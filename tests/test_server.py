@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from bento.v1 import activation_pb2, activation_pb2_grpc, event_pb2, event_pb2_grpc
+from bento.v1 import entitlement_pb2, entitlement_pb2_grpc, event_pb2, event_pb2_grpc
 from tests.support import RunningServer, assert_fails, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
@@ -68,10 +68,10 @@ def test_grpcurl_shows_the_error_reason(server: RunningServer) -> None:
 
 def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> None:
     caller = server.admin()
-    activation = activation_pb2_grpc.ActivationServiceStub(caller.channel)
+    entitlements = entitlement_pb2_grpc.EntitlementServiceStub(caller.channel)
     assert_fails(
-        lambda: activation.GetActivationSession(
-            activation_pb2.GetActivationSessionRequest(activation_session_id="AS1"),
+        lambda: entitlements.CheckAccess(
+            entitlement_pb2.CheckAccessRequest(session_id="s", product_id="PR1"),
             metadata=caller.metadata(),
         ),
         grpc.StatusCode.UNIMPLEMENTED,

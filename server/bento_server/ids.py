@@ -21,6 +21,8 @@ PAYMENT = "PAY"
 ACTIVATION_SESSION = "AS"
 API_KEY = "AK"
 EVENT = "EV"
+# The seed's JWT identifier of an activation item ("at_479027832567890234").
+ACTIVATION_TOKEN = "at_"
 
 _EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 _RANDOM_BITS = 22

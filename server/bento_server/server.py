@@ -42,6 +42,7 @@ from bento.v1 import (
 from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
+from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.event import EventService
 from bento_server.services.interceptor import BentoInterceptor
@@ -124,6 +125,7 @@ IMPLEMENTED = {
     "InvoiceService": InvoiceService,
     "PaymentService": PaymentService,
     "EventService": EventService,
+    "ActivationService": ActivationService,
     "TestClockService": TestClockService,
 }
 

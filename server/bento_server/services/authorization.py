@@ -39,8 +39,16 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "bento.v1.PaymentService": {"*": ADMIN_PLATFORM},
     # Every role reads the events it may see (scoped in the query).
     "bento.v1.EventService": {"*": ANY},
+    # Sessions are read by their platform and by the publishers of their
+    # apps; only publishers (of the code's app) exchange codes; only the
+    # subscription's platform regenerates them.
+    "bento.v1.ActivationService": {
+        "GetActivationSession": ANY,
+        "ExchangeActivationCode": ADMIN_PUBLISHER,
+        "UpdateActivationItem": ANY,
+        "RegenerateActivationCodes": ADMIN_PLATFORM,
+    },
     # Served by later work; until then every caller gets UNIMPLEMENTED.
-    "bento.v1.ActivationService": {"*": ANY},
     "bento.v1.EntitlementService": {"*": ANY},
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from bento.v1 import common_pb2, enums_pb2, invoice_pb2, invoice_pb2_grpc
+from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.catalog import PLAN_TYPES
 from bento_server.services.convert import EnumWords, struct, timestamp
@@ -153,6 +154,11 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
             settled = payments.update_invoice(
                 self.deps, principal, request.subscription_id, request.invoice_id, changes, ip
             )
-            return invoice_pb2.UpdateInvoiceResponse(invoice=invoice_pb(settled.invoice))
+            return invoice_pb2.UpdateInvoiceResponse(
+                invoice=invoice_pb(settled.invoice),
+                activation_urls=activation_urls_pb(
+                    settled.activation.codes if settled.activation else []
+                ),
+            )
 
         return await self.mutate(context, request, invoice_pb2.UpdateInvoiceResponse, work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
+from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.convert import EnumWords, struct, timestamp
 from bento_server.services.validate import Check
@@ -92,7 +93,12 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
                 self.deps, principal, request.subscription_id, request.invoice_id, new, ip
             )
             assert settled.payment is not None
-            return payment_pb2.CreatePaymentResponse(payment=payment_pb(settled.payment))
+            return payment_pb2.CreatePaymentResponse(
+                payment=payment_pb(settled.payment),
+                activation_urls=activation_urls_pb(
+                    settled.activation.codes if settled.activation else []
+                ),
+            )
 
         return await self.mutate(context, request, payment_pb2.CreatePaymentResponse, work)
 

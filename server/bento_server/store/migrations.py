@@ -44,9 +44,14 @@ def _v2_billing(store: Store) -> None:
     )
 
 
+def _v3_activation(store: Store) -> None:
+    store.db.create_tables([models.ActivationSession, models.ActivationItem], safe=True)
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
+    _v3_activation,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

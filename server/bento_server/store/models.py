@@ -346,6 +346,49 @@ class Event(BaseModel):
         )
 
 
+class ActivationSession(BaseModel):
+    """The codes opened when a subscription's first invoice is paid: one
+    item per app of the plan."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id", index=True)
+    # One session per paid first invoice, even when payments race.
+    invoice = peewee.ForeignKeyField(Invoice, column_name="invoice_id", unique=True)
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    session_id = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=16, default="pending")
+    expires_at = InstantField()
+    metadata = JSONField(default=dict)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+
+class ActivationItem(BaseModel):
+    """One app's activation. Its code is stored only as a SHA-256 hash."""
+
+    id = peewee.AutoField()
+    session = peewee.ForeignKeyField(
+        ActivationSession, backref="items", column_name="activation_session_id"
+    )
+    app = peewee.ForeignKeyField(App, column_name="app_id")
+    app_name = peewee.CharField(max_length=200)
+    product = peewee.ForeignKeyField(Product, column_name="product_id")
+    product_name = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=16, default="pending")
+    code_hash = peewee.CharField(max_length=64, unique=True)
+    jti = peewee.CharField(max_length=32)
+    user_id = peewee.CharField(max_length=200, default="")
+    error_reason = peewee.CharField(max_length=2000, default="")
+    activated_at = InstantField(null=True)
+    exchanged_at = InstantField(null=True)
+    expires_at = InstantField(index=True)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        indexes = ((("session", "app"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -361,4 +404,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     Invoice,
     Payment,
     Event,
+    ActivationSession,
+    ActivationItem,
 ]

@@ -129,6 +129,7 @@ def append(
     payment: Payment | None = None,
     app_ids: Iterable[str] = (),
     data: dict[str, Any] | None = None,
+    activation_session_id: str | None = None,
 ) -> Event:
     """Appends one event about ``subscription`` (in the caller's transaction)."""
     deps.store.lock(_LOCK)
@@ -148,6 +149,7 @@ def append(
         plan_id=subscription.plan_id,
         invoice_id=invoice.id if invoice is not None else None,
         payment_id=payment.id if payment is not None else None,
+        activation_session_id=activation_session_id,
         app_ids=list(app_ids),
         data=snapshot,
     )

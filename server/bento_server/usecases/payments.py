@@ -16,7 +16,7 @@ from typing import Any
 from bento_server import ids
 from bento_server.errors import FailedPrecondition, InvalidArgument, not_found
 from bento_server.store.models import Invoice, Payment, Subscription
-from bento_server.usecases import events, paging, scoping
+from bento_server.usecases import activation, events, paging, scoping
 from bento_server.usecases.context import Deps, Principal
 
 # A positive amount: what the payment says happened.
@@ -53,6 +53,8 @@ class Settled:
     invoice: Invoice
     payment: Payment | None = None
     subscription: Subscription | None = None
+    # The codes of the activation session a paid first invoice opened.
+    activation: activation.Opened | None = None
 
 
 def _locked(
@@ -163,6 +165,7 @@ def create_payment(
             created_ip=ip,
             created_at=now,
         )
+        opened = None
         if request.payment_method_id:
             invoice.payment_method_id = request.payment_method_id
         if request.payment_intent_id:
@@ -182,7 +185,7 @@ def create_payment(
             )
             invoice.amount_paid += request.amount
             if invoice.amount_paid >= invoice.total_amount:
-                _settle(deps, sub, invoice, now)
+                opened = _settle(deps, sub, invoice, now)
         elif request.status == "failed":
             events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice, payment=payment)
             _fail(deps, sub, invoice, now)
@@ -191,7 +194,7 @@ def create_payment(
                 invoice.payment_status = "processing"
             events.append(deps, events.PAYMENT_RECORDED, sub, now, invoice=invoice, payment=payment)
         _save(invoice, sub, now, ip)
-        return Settled(invoice, payment, sub)
+        return Settled(invoice, payment, sub, opened)
 
 
 def _check_refund(invoice: Invoice, request: NewPayment) -> None:
@@ -222,8 +225,14 @@ def _save(invoice: Invoice, sub: Subscription, now: datetime, ip: str) -> None:
     sub.save()
 
 
-def _settle(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> None:
-    """The invoice is paid in full: what that does to its subscription."""
+def _settle(
+    deps: Deps, sub: Subscription, invoice: Invoice, now: datetime
+) -> activation.Opened | None:
+    """The invoice is paid in full: what that does to its subscription.
+
+    A paid first invoice opens the activation session; its codes are
+    returned, for this response only.
+    """
     invoice.status = "paid"
     invoice.payment_status = "paid"
     invoice.payment_date = now
@@ -231,7 +240,7 @@ def _settle(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> N
     events.append(deps, events.INVOICE_PAID, sub, now, invoice=invoice)
     sub.cycle_count += 1
     if invoice.billing_cycle != sub.current_cycle:
-        return  # paid ahead, or a past cycle: the current period is unchanged
+        return None  # paid ahead, or a past cycle: the current period is unchanged
     sub.payment_status = "paid"
     sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
     app_ids = events.plan_app_ids(sub.plan_id)
@@ -243,6 +252,9 @@ def _settle(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> N
     elif sub.status in ("active", "past_due", "unpaid"):
         sub.status = "active"
         events.append(deps, events.SUBSCRIPTION_RENEWED, sub, now, invoice=invoice, app_ids=app_ids)
+    if invoice.billing_cycle == 1:
+        return activation.open_session(deps, sub, invoice, now)
+    return None
 
 
 def _fail(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> None:
@@ -286,12 +298,13 @@ def update_invoice(
         if changes.payment_intent_id is not None:
             invoice.payment_intent_id = changes.payment_intent_id
         status = changes.payment_status
+        opened = None
         if status is not None:
             _refuse_settled(invoice)
         if status is not None and status != invoice.payment_status:
             if status == "paid":
                 invoice.amount_paid = invoice.total_amount
-                _settle(deps, sub, invoice, now)
+                opened = _settle(deps, sub, invoice, now)
             elif status == "failed":
                 events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice)
                 _fail(deps, sub, invoice, now)
@@ -301,4 +314,4 @@ def update_invoice(
         elif changes.payment_method_id is not None or changes.payment_intent_id is not None:
             events.append(deps, events.INVOICE_UPDATED, sub, now, invoice=invoice)
         _save(invoice, sub, now, ip)
-        return Settled(invoice, None, sub)
+        return Settled(invoice, None, sub, opened)

@@ -18,7 +18,7 @@ from bento_server.billing.periods import add_interval, period_bounds
 from bento_server.billing.status import check_transition
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
-from bento_server.usecases import events, invoicing, paging, scoping
+from bento_server.usecases import activation, events, invoicing, paging, scoping
 from bento_server.usecases.context import Deps, Principal
 
 # Statuses of a subscription the user still holds (ALREADY_EXISTS guards
@@ -63,6 +63,9 @@ class Outcome:
     subscription: Subscription
     invoice: Invoice | None = None
     invoices: tuple[Invoice, ...] = ()
+    # A trial opens its activation session at once; the codes, for this
+    # response only.
+    activation: activation.Opened | None = None
 
 
 def _touch(sub: Subscription, now: datetime, ip: str) -> None:
@@ -152,8 +155,11 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             invoice = invoicing.issue(deps, sub, 1, now, ip=ip, status=status)
         if sub.status == "paused":
             event(deps, events.SUBSCRIPTION_PAUSED, sub, now, paused_for=sub.paused_for)
+        opened = None
+        if sub.status == "trialing":
+            opened = activation.open_session(deps, sub, invoice, now)
         sub.save()
-        return Outcome(sub, invoice)
+        return Outcome(sub, invoice, activation=opened)
 
 
 def _take_plan(sub: Subscription, plan: Plan) -> None:
