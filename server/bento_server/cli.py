@@ -40,6 +40,9 @@ def _serve(args: argparse.Namespace) -> int:
         scheduler_interval=args.scheduler_interval,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        event_retention_days=args.event_retention_days,
+        max_streams_per_caller=args.max_streams_per_caller,
+        heartbeat_interval=args.heartbeat_interval,
     )
     asyncio.run(serve(config))
     return 0
@@ -107,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument("--tls-cert", help="PEM certificate chain; enables TLS")
     serve_parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    serve_parser.add_argument(
+        "--event-retention-days", type=float, default=0.0, help="prune older events (0: keep all)"
+    )
+    serve_parser.add_argument(
+        "--max-streams-per-caller", type=int, default=32, help="open WatchEvents streams per key"
+    )
+    serve_parser.add_argument(
+        "--heartbeat-interval", type=float, default=10.0, help="seconds between stream heartbeats"
+    )
     serve_parser.set_defaults(run=_serve)
 
     migrate_parser = commands.add_parser("migrate", help="bring the schema up to date")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bento_server.clock import TestClock
+from bento_server.services.feed import EventFeed
 from bento_server.usecases.context import Deps
 
 
@@ -19,4 +20,12 @@ class Runtime:
     executor: ThreadPoolExecutor
     # Set when the server runs with --test-clock.
     test_clock: TestClock | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    # Wakes WatchEvents streams; set once the server's loop runs.
+    feed: EventFeed | None = None
+    # Seconds between heartbeats of an idle stream (CONTRACT.md: at most 15).
+    heartbeat_interval: float = 10.0
+
+    def events_committed(self) -> None:
+        """Something in this process committed events: wake the streams."""
+        if self.feed is not None:
+            self.feed.poke()

@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
-from bento_server.usecases import activation, billing_clock, idempotency
+from bento_server.usecases import activation, billing_clock, events, idempotency
 from bento_server.usecases.context import Deps
 
 log = logging.getLogger("bento.scheduler")
@@ -42,6 +42,7 @@ DUE_WORK: list[DueWork] = [
     DueWork("renewal", billing_clock.next_renewal, billing_clock.run_renewals),
     DueWork("activation_code_expiry", activation.next_expiry, activation.expire),
     DueWork("idempotency_key_expiry", idempotency.next_expiry, idempotency.prune),
+    DueWork("event_retention", events.next_prune, events.prune),
 ]
 
 
@@ -77,12 +78,16 @@ def run_due(deps: Deps, until: datetime | None = None, budget: int | None = None
     return total
 
 
-async def run_forever(deps: Deps, interval: float, executor: Executor) -> None:
-    """Sweeps every ``interval`` seconds until cancelled."""
+async def run_forever(
+    deps: Deps, interval: float, executor: Executor, on_work: Callable[[], None]
+) -> None:
+    """Sweeps every ``interval`` seconds until cancelled; ``on_work`` after
+    a sweep that did something."""
     loop = asyncio.get_running_loop()
     while True:
         try:
-            await loop.run_in_executor(executor, run_due, deps)
+            if await loop.run_in_executor(executor, run_due, deps):
+                on_work()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -14,6 +14,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -45,6 +46,7 @@ from bento_server.runtime import Runtime
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.event import EventService
+from bento_server.services.feed import EventFeed
 from bento_server.services.interceptor import BentoInterceptor
 from bento_server.services.invoice import InvoiceService
 from bento_server.services.payment import PaymentService
@@ -55,6 +57,7 @@ from bento_server.services.unimplemented import unimplemented_servicer
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
+from bento_server.usecases import events
 from bento_server.usecases.context import Deps
 from bento_server.usecases.credentials import Authenticator
 
@@ -98,6 +101,14 @@ class ServerConfig:
     """PEM certificate chain for TLS; plaintext when unset."""
     tls_key: str | None = None
     """PEM private key for TLS."""
+    event_retention_days: float = 0.0
+    """Prune events older than this many days; 0 keeps them forever."""
+    max_streams_per_caller: int = 32
+    """Open WatchEvents streams one API key may hold on this server."""
+    heartbeat_interval: float = 10.0
+    """Seconds between heartbeats of an idle WatchEvents stream (at most 15)."""
+    event_poll_interval: float = 0.25
+    """Seconds between looks for events other processes committed."""
 
 
 def _load_test_clock(store: Store, wall: Clock) -> TestClock:
@@ -136,10 +147,14 @@ def build_runtime(config: ServerConfig) -> Runtime:
     wall = SystemClock()
     test_clock = _load_test_clock(store, wall) if config.test_clock else None
     clock: Clock = test_clock or wall
+    retention = (
+        timedelta(days=config.event_retention_days) if config.event_retention_days > 0 else None
+    )
     return Runtime(
-        deps=Deps(store=store, clock=clock),
+        deps=Deps(store=store, clock=clock, event_retention=retention),
         executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
         test_clock=test_clock,
+        heartbeat_interval=config.heartbeat_interval,
     )
 
 
@@ -185,6 +200,13 @@ async def serve(config: ServerConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    runtime.feed = EventFeed(
+        events.newest_sequence,
+        lambda fn: asyncio.get_running_loop().run_in_executor(runtime.executor, fn),
+        config.event_poll_interval,
+        config.max_streams_per_caller,
+    )
+    await runtime.feed.start()
     await server.start()
     host = config.address.rsplit(":", 1)[0]
     for name in ["", *names]:
@@ -195,12 +217,15 @@ async def serve(config: ServerConfig) -> None:
     sweeper = None
     if config.scheduler_interval > 0 and not config.test_clock:
         sweeper = asyncio.create_task(
-            scheduler.run_forever(runtime.deps, config.scheduler_interval, runtime.executor)
+            scheduler.run_forever(
+                runtime.deps, config.scheduler_interval, runtime.executor, runtime.events_committed
+            )
         )
 
     await stop.wait()
     log.info("shutting down")
     await health_servicer.enter_graceful_shutdown()
+    await runtime.feed.close()  # open streams end now rather than at the grace's end
     if sweeper is not None:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -55,7 +55,9 @@ class Servicer:
         """
         key = _idempotency_key(context)
         if key is None:
-            return await self.call(work)
+            response = await self.call(work)
+            self.runtime.events_committed()
+            return response
         idempotency.check_key(key)
         principal = self.principal
         method = current_method.get()
@@ -70,7 +72,9 @@ class Servicer:
                 lambda: work().SerializeToString(),
             )
 
-        return response_type.FromString(await self.call(once))
+        answer = response_type.FromString(await self.call(once))
+        self.runtime.events_committed()
+        return answer
 
 
 def client_ip(context: grpc.aio.ServicerContext) -> str:

@@ -1,14 +1,13 @@
-"""EventService: the operations log (ListEvents). WatchEvents comes with the
-live streams."""
+"""EventService: the operations log and its live streams."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator
 
 import grpc
 
 from bento.v1 import event_pb2, event_pb2_grpc
-from bento_server.errors import Unimplemented
 from bento_server.services.base import Servicer
 from bento_server.services.convert import struct, timestamp
 from bento_server.services.validate import Check
@@ -16,6 +15,8 @@ from bento_server.store.models import Event
 from bento_server.usecases import events
 
 MAX_TYPES = 50
+# Events a stream reads from the store at a time.
+WATCH_PAGE = 100
 
 
 def event_pb(row: Event) -> event_pb2.Event:
@@ -65,6 +66,59 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
             events=[event_pb(row) for row in listed.items], next_page_token=listed.next_page_token
         )
 
-    async def WatchEvents(self, request: Any, context: Any) -> Any:
-        raise Unimplemented("EventService.WatchEvents is not implemented yet")
-        yield  # a streaming handler is an async generator
+    async def WatchEvents(
+        self, request: event_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[event_pb2.WatchEventsResponse]:
+        """Replays, then follows the log. The stream keeps only a cursor: a
+        consumer that stops reading blocks its own ``yield`` (HTTP/2 flow
+        control), and nothing queues up for it on the server."""
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id", required=False)
+        check.at_most(len(request.types), "types", MAX_TYPES)
+        check.non_negative(request.after_sequence, "after_sequence")
+        check.done()
+        principal = self.principal
+        types = list(request.types)
+        feed = self.runtime.feed
+        assert feed is not None
+        await self.call(events.check_types, types)
+        await self.call(events.check_resume, request.after_sequence)
+        loop = asyncio.get_running_loop()
+        interval = self.runtime.heartbeat_interval
+        with feed.slot(principal.key_id):
+            cursor = request.after_sequence
+            last_sent = loop.time()
+            caught_up_once = False
+            # The replay reads the store's newest, not the feed's: a write that
+            # committed a moment ago may not have reached the feed yet.
+            high = await self.call(events.newest_sequence)
+            while not feed.closed:
+                high = max(high, feed.newest)
+                if high > cursor:
+                    rows = await self.call(
+                        events.read_after,
+                        principal,
+                        cursor,
+                        high,
+                        types,
+                        request.subscription_id,
+                        WATCH_PAGE,
+                    )
+                    for row in rows:
+                        yield event_pb2.WatchEventsResponse(event=event_pb(row))
+                        cursor = row.sequence
+                        last_sent = loop.time()
+                    if len(rows) < WATCH_PAGE:
+                        cursor = high  # everything up to high that we may see was sent
+                    else:
+                        continue
+                if not caught_up_once or loop.time() - last_sent >= interval:
+                    # The first one marks the end of the replay.
+                    caught_up_once = True
+                    yield event_pb2.WatchEventsResponse(
+                        heartbeat=event_pb2.Heartbeat(
+                            newest_sequence=cursor, sent_at=timestamp(self.deps.clock.now())
+                        )
+                    )
+                    last_sent = loop.time()
+                await feed.wait(cursor, max(interval - (loop.time() - last_sent), 0.01))

@@ -67,6 +67,7 @@ class TestClockService(Servicer, test_clock_pb2_grpc.TestClockServiceServicer):
             else:
                 raise InvalidArgument.field("target", "set one of to or seconds")
             jobs = await self.call(self._advance, clock, target)
+            self.runtime.events_committed()
             return test_clock_pb2.AdvanceTimeResponse(now=timestamp(clock.now()), jobs_run=jobs)
 
     def _advance(self, clock: TestClock, target: datetime) -> int:

@@ -48,10 +48,16 @@ def _v3_activation(store: Store) -> None:
     store.db.create_tables([models.ActivationSession, models.ActivationItem], safe=True)
 
 
+def _v4_event_retention(store: Store) -> None:
+    store.db.create_tables([models.EventLogState], safe=True)
+    models.EventLogState.insert(id=1, pruned_through=0).on_conflict_ignore().execute()
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
     _v3_activation,
+    _v4_event_retention,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

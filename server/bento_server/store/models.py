@@ -326,7 +326,7 @@ class Event(BaseModel):
     sequence = peewee.BigAutoField(primary_key=True)
     event_id = peewee.CharField(max_length=32, unique=True)
     type = peewee.CharField(max_length=64)
-    occurred_at = InstantField()
+    occurred_at = InstantField(index=True)
     platform_id = peewee.CharField(max_length=32, null=True)
     subscription_id = peewee.CharField(max_length=32, null=True)
     session_id = peewee.CharField(max_length=200, null=True)
@@ -389,6 +389,14 @@ class ActivationItem(BaseModel):
         indexes = ((("session", "app"), True),)
 
 
+class EventLogState(BaseModel):
+    """How far the event log was pruned (one row): a resume from below this
+    sequence would silently miss events, so it is refused instead."""
+
+    id = peewee.IntegerField(primary_key=True)
+    pruned_through = peewee.BigIntegerField(default=0)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -406,4 +414,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Event,
     ActivationSession,
     ActivationItem,
+    EventLogState,
 ]

@@ -34,10 +34,6 @@ from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 CODE_LIFETIME = timedelta(days=7)
 _ALPHABET = string.ascii_uppercase + string.digits  # 36^16 codes: about 2^83
 
-ACTIVATION_SESSION_CREATED = "activation.session.created"
-ACTIVATION_ITEM_UPDATED = "activation.item.updated"
-ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
-
 
 @dataclass(frozen=True)
 class IssuedCode:
@@ -127,7 +123,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
     sub.activation_status = "pending"
     events.append(
         deps,
-        ACTIVATION_SESSION_CREATED,
+        events.ACTIVATION_SESSION_CREATED,
         sub,
         now,
         app_ids=list(seen_apps),
@@ -273,7 +269,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
         sub = Subscription.get_by_id(session.subscription_id)
         events.append(
             deps,
-            ACTIVATION_ITEM_UPDATED,
+            events.ACTIVATION_ITEM_UPDATED,
             sub,
             now,
             app_ids=[item.app_id],
@@ -330,7 +326,7 @@ def update_item(
         sub = Subscription.get_by_id(session.subscription_id)
         events.append(
             deps,
-            ACTIVATION_ITEM_UPDATED,
+            events.ACTIVATION_ITEM_UPDATED,
             sub,
             now,
             app_ids=[item.app_id],
@@ -392,7 +388,7 @@ def regenerate(
         sub = Subscription.get_by_id(session.subscription_id)
         events.append(
             deps,
-            ACTIVATION_CODES_REGENERATED,
+            events.ACTIVATION_CODES_REGENERATED,
             sub,
             now,
             app_ids=[c.item.app_id for c in issued],
@@ -438,7 +434,7 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
             sub = Subscription.get_by_id(session.subscription_id)
             events.append(
                 deps,
-                ACTIVATION_ITEM_UPDATED,
+                events.ACTIVATION_ITEM_UPDATED,
                 sub,
                 at,
                 app_ids=[i.app_id for i in expiring],

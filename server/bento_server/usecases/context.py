@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bento_server.clock import Clock
 from bento_server.store.database import Store
@@ -33,3 +34,5 @@ class Deps:
 
     store: Store
     clock: Clock
+    # Events older than this may be pruned; None keeps them forever.
+    event_retention: timedelta | None = None

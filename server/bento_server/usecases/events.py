@@ -17,8 +17,10 @@ from typing import Any
 import peewee
 
 from bento_server import ids
+from bento_server.errors import FailedPrecondition, InvalidArgument
 from bento_server.store.models import (
     Event,
+    EventLogState,
     Invoice,
     Payment,
     PlanProduct,
@@ -46,6 +48,22 @@ PAYMENT_RECORDED = "payment.recorded"
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
 PAYMENT_REFUNDED = "payment.refunded"
+ACTIVATION_SESSION_CREATED = "activation.session.created"
+ACTIVATION_ITEM_UPDATED = "activation.item.updated"
+ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
+USAGE_RESET = "usage.reset"
+
+EVENT_TYPES = frozenset(
+    {
+        SUBSCRIPTION_CREATED, SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_RENEWED,
+        SUBSCRIPTION_PAST_DUE, SUBSCRIPTION_CANCELED, SUBSCRIPTION_PAUSED,
+        SUBSCRIPTION_RESUMED, SUBSCRIPTION_PLAN_CHANGED, SUBSCRIPTION_UPDATED,
+        INVOICE_CREATED, INVOICE_PAID, INVOICE_UPDATED, PAYMENT_RECORDED,
+        PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED,
+        ACTIVATION_SESSION_CREATED, ACTIVATION_ITEM_UPDATED,
+        ACTIVATION_CODES_REGENERATED, USAGE_RESET,
+    }
+)  # fmt: skip
 
 _LOCK = "bento.events"
 
@@ -189,6 +207,8 @@ def list_events(
         f"{','.join(sorted(types))}|{after_sequence}"
     )
     page = paging.page(page_size, page_token, scope)
+    check_types(types)
+    check_resume(after_sequence)
     query = visible_to(principal).where(Event.sequence > after_sequence)
     if subscription_id:
         query = query.where(Event.subscription_id == subscription_id)
@@ -199,3 +219,86 @@ def list_events(
     if types:
         query = query.where(Event.type.in_(list(types)))
     return paging.fetch(query, page, Event.sequence)
+
+
+def check_types(types: Sequence[str]) -> None:
+    unknown = [t for t in types if t not in EVENT_TYPES]
+    if unknown:
+        raise InvalidArgument.field(
+            "types",
+            f"unknown event types {', '.join(map(repr, unknown))}; known: {', '.join(sorted(EVENT_TYPES))}",
+        )
+
+
+def pruned_through() -> int:
+    return (
+        EventLogState.select(EventLogState.pruned_through).where(EventLogState.id == 1).scalar()
+        or 0
+    )
+
+
+def check_resume(after_sequence: int) -> None:
+    """Refuses a resume from below the pruned part of the log: it would have
+    a silent gap. 0 means "from the oldest kept event"."""
+    if after_sequence == 0:
+        return
+    pruned = pruned_through()
+    if after_sequence < pruned:
+        raise FailedPrecondition(
+            f"events up to sequence {pruned} were pruned; resume from {pruned} or later, "
+            "or from 0 for the oldest kept event",
+            "events_pruned",
+            metadata={"pruned_through": str(pruned)},
+        )
+
+
+def newest_sequence() -> int:
+    """The highest committed sequence. Appends commit in sequence order, so
+    every event up to it is visible."""
+    return Event.select(peewee.fn.MAX(Event.sequence)).scalar() or 0
+
+
+def read_after(
+    principal: Principal,
+    cursor: int,
+    high: int,
+    types: Sequence[str],
+    subscription_id: str,
+    limit: int,
+) -> list[Event]:
+    """The caller's events in (cursor, high], oldest first, at most ``limit``."""
+    query = visible_to(principal).where((Event.sequence > cursor) & (Event.sequence <= high))
+    if subscription_id:
+        query = query.where(Event.subscription_id == subscription_id)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    return list(query.order_by(Event.sequence).limit(limit))
+
+
+# --- retention (the billing clock) ----------------------------------------------------
+
+
+def next_prune(deps: Deps, skip: set[str]) -> datetime | None:
+    if deps.event_retention is None:
+        return None
+    oldest = Event.select(peewee.fn.MIN(Event.occurred_at)).scalar()
+    return None if oldest is None else Event.occurred_at.python_value(oldest) + deps.event_retention
+
+
+def prune(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
+    """Deletes events older than the retention and records how far it went."""
+    if deps.event_retention is None:
+        return 0
+    cutoff = at - deps.event_retention
+    with deps.store.write():
+        # Prune a prefix of the log, never a hole: up to the first event
+        # that is still young (clock-driven work can be dated in the past).
+        first_young = (
+            Event.select(peewee.fn.MIN(Event.sequence)).where(Event.occurred_at > cutoff).scalar()
+        )
+        through = (first_young - 1) if first_young else newest_sequence()
+        if through <= pruned_through():
+            return 0
+        deleted = Event.delete().where(Event.sequence <= through).execute()
+        EventLogState.update(pruned_through=through).where(EventLogState.id == 1).execute()
+        return deleted
