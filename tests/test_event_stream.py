@@ -235,3 +235,146 @@ def test_a_resume_below_the_pruned_log_is_refused(lively: RunningServer) -> None
         assert {e.subscription_id for e in kept} == {new_sub}
     finally:
         from_start.close()
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_stalled_consumers_cost_no_memory_while_10000_events_are_written(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from bento_server.clock import SystemClock
+    from bento_server.store.database import connect
+    from bento_server.store.models import Subscription
+    from bento_server.usecases import events
+    from bento_server.usecases.context import Deps
+
+    running = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    stalled = []
+    try:
+        shop = make_shop(running)
+        sub_id = subscribe(shop.platform, shop.plan_id).subscription.subscription_id
+        stub = event_pb2_grpc.EventServiceStub(shop.platform.channel)
+        # Five streams that are opened and never read.
+        stalled = [
+            stub.WatchEvents(event_pb2.WatchEventsRequest(), metadata=shop.platform.metadata())
+            for _ in range(5)
+        ]
+        time.sleep(1.0)
+        before = _rss_kib(running.process.pid)
+        # 10,000 events through the real outbox, from another process's view.
+        store = connect(fresh_backend_url)
+        deps = Deps(store=store, clock=SystemClock())
+        sub = Subscription.get_by_id(sub_id)
+        padding = "x" * 500
+        for _ in range(20):
+            with store.write():
+                for n in range(500):
+                    events.append(
+                        deps,
+                        events.SUBSCRIPTION_UPDATED,
+                        sub,
+                        datetime.now(UTC),
+                        data={"n": n, "pad": padding},
+                    )
+        store.close()
+        time.sleep(2.0)  # the servers' feed polls, the streams try to send
+        grown_mib = (_rss_kib(running.process.pid) - before) / 1024
+        # Queued for five consumers, 10,000 events of half a kilobyte would
+        # be tens of megabytes; cursors cost nothing.
+        assert grown_mib < 20, f"server memory grew {grown_mib:.1f} MiB"
+        # And the stalled stream, read now, loses nothing.
+        reader = Watcher(shop.platform)
+        try:
+            got = [
+                e
+                for e in reader.events_until_heartbeat(timeout=30)
+                if e.type == "subscription.updated"
+            ]
+            assert len(got) == 10_000
+            assert [e.sequence for e in got] == sorted(e.sequence for e in got)
+        finally:
+            reader.close()
+    finally:
+        for call in stalled:
+            call.cancel()
+        running.stop()
+
+
+def test_a_watcher_on_one_server_sees_writes_on_another(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    writer = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    watcher_server = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    try:
+        shop = make_shop(writer)
+        sub_id = subscribe(shop.platform, shop.plan_id).subscription.subscription_id
+        watcher = Watcher(watcher_server.caller(shop.platform.credential), subscription_id=sub_id)
+        try:
+            watcher.events_until_heartbeat()
+            started = time.monotonic()
+            for n in range(5):
+                _touch(shop.platform, sub_id, n)
+            got = watcher.events(5, timeout=5)
+            assert time.monotonic() - started < 5
+            assert [e.data["changed"] for e in got] == [["metadata"]] * 5
+        finally:
+            watcher.close()
+    finally:
+        writer.stop()
+        watcher_server.stop()
+
+
+def test_concurrent_writers_never_make_a_watcher_skip(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """Sequence order is commit order: a watcher that receives sequence N
+    never later learns of a smaller one it skipped."""
+    first = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    second = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    try:
+        shop = make_shop(first)
+        subs = [
+            subscribe(shop.platform, shop.plan_id).subscription.subscription_id for _ in range(8)
+        ]
+        watcher = Watcher(first.caller(shop.platform.credential))
+        watcher.events_until_heartbeat()
+        errors: list[BaseException] = []
+
+        def write(server: RunningServer, sub_id: str) -> None:
+            caller = server.caller(shop.platform.credential)
+            try:
+                for n in range(15):
+                    _touch(caller, sub_id, n)
+            except BaseException as error:  # asserted below
+                errors.append(error)
+
+        threads = [
+            threading.Thread(target=write, args=(first if i % 2 else second, sub_id))
+            for i, sub_id in enumerate(subs)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        received = watcher.events(8 * 15, timeout=15)
+        watcher.close()
+        sequences = [e.sequence for e in received]
+        assert sequences == sorted(sequences)
+        logged = [
+            e.sequence
+            for sub_id in subs
+            for e in events_of(shop.platform, sub_id)
+            if e.type == "subscription.updated"
+        ]
+        assert sorted(logged) == sequences
+    finally:
+        first.stop()
+        second.stop()

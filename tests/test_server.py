@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from bento.v1 import entitlement_pb2, entitlement_pb2_grpc, event_pb2, event_pb2_grpc
+from bento.v1 import entitlement_pb2, entitlement_pb2_grpc
 from tests.support import RunningServer, assert_fails, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
@@ -73,14 +73,6 @@ def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> N
         lambda: entitlements.CheckAccess(
             entitlement_pb2.CheckAccessRequest(session_id="s", product_id="PR1"),
             metadata=caller.metadata(),
-        ),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "unimplemented",
-    )
-    events = event_pb2_grpc.EventServiceStub(caller.channel)
-    assert_fails(
-        lambda: list(
-            events.WatchEvents(event_pb2.WatchEventsRequest(), metadata=caller.metadata())
         ),
         grpc.StatusCode.UNIMPLEMENTED,
         "unimplemented",
