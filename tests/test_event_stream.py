@@ -26,8 +26,9 @@ class Watcher:
 
     def __init__(self, caller: Caller, **request: object) -> None:
         stub = event_pb2_grpc.EventServiceStub(caller.channel)
+        # A deadline, so that a stream that never ends cannot hang the suite.
         self.call = stub.WatchEvents(
-            event_pb2.WatchEventsRequest(**request), metadata=caller.metadata()
+            event_pb2.WatchEventsRequest(**request), metadata=caller.metadata(), timeout=120
         )
         self.messages: queue.Queue[event_pb2.WatchEventsResponse | BaseException] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -263,7 +264,9 @@ def test_stalled_consumers_cost_no_memory_while_10000_events_are_written(
         stub = event_pb2_grpc.EventServiceStub(shop.platform.channel)
         # Five streams that are opened and never read.
         stalled = [
-            stub.WatchEvents(event_pb2.WatchEventsRequest(), metadata=shop.platform.metadata())
+            stub.WatchEvents(
+                event_pb2.WatchEventsRequest(), metadata=shop.platform.metadata(), timeout=120
+            )
             for _ in range(5)
         ]
         time.sleep(1.0)
