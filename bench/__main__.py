@@ -14,13 +14,14 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import renewals
+from bench import renewals, streams
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 DUE = int(os.environ.get("BENTO_BENCH_SUBSCRIPTIONS", "100000"))
 SECONDS = float(os.environ.get("BENTO_BENCH_SECONDS", "20"))
+STREAM_SECONDS = float(os.environ.get("BENTO_BENCH_STREAM_SECONDS", "10"))
 
 
 def _postgres_url() -> str | None:
@@ -56,19 +57,45 @@ def _renewals_on(url: str) -> renewals.Result:
         store.close()
 
 
-def main() -> int:
-    rows: list[tuple[str, renewals.Result]] = []
+def _on_each_store(measure):  # type: ignore[no-untyped-def]
+    """[(store name, measure(url, folder))] for SQLite and, if configured, PostgreSQL."""
+    results = []
     with tempfile.TemporaryDirectory() as folder:
-        rows.append(("SQLite", _renewals_on(f"sqlite:///{folder}/bench.db")))
-    pg = _postgres_url()
-    if pg:
-        url, name = _fresh_postgres(pg)
-        try:
-            rows.append(("PostgreSQL", _renewals_on(url)))
-        finally:
-            _drop_postgres(pg, name)
-    else:
-        print("PostgreSQL skipped: set BENTO_BENCH_POSTGRES_URL", file=sys.stderr)
+        results.append(("SQLite", measure(f"sqlite:///{folder}/bench.db", Path(folder))))
+        pg = _postgres_url()
+        if pg:
+            url, name = _fresh_postgres(pg)
+            try:
+                results.append(("PostgreSQL", measure(url, Path(folder))))
+            finally:
+                _drop_postgres(pg, name)
+        else:
+            print("PostgreSQL skipped: set BENTO_BENCH_POSTGRES_URL", file=sys.stderr)
+    return results
+
+
+def _streams_table(rows: list[tuple[str, streams.Result]]) -> str:
+    lines = [
+        "| store | measure | per second | p50 ms | p99 ms | ratio to baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for store, r in rows:
+        for label, rate in (
+            ("baseline: health Check", r.baseline),
+            ("GetSubscription, no streams", r.unary_alone),
+            (f"GetSubscription, {streams.WATCHERS} streams open", r.unary_with_watchers),
+            (f"event delivery to {streams.WATCHERS} watchers", r.delivery),
+        ):
+            lines.append(
+                f"| {store} | {label} | {rate.per_second:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.1f} "
+                f"| {rate.per_second / r.baseline.per_second:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    rows: list[tuple[str, renewals.Result]] = _on_each_store(lambda url, folder: _renewals_on(url))
+    stream_rows = _on_each_store(lambda url, folder: streams.run(url, folder, STREAM_SECONDS))
 
     header = "| store | due subscriptions | renewed | renewals/s | baseline writes/s | ratio |"
     lines = [header, "|---|---|---|---|---|---|"]
@@ -79,6 +106,9 @@ def main() -> int:
         )
     table = "\n".join(lines)
     print(table)
+    stream_table = _streams_table(stream_rows)
+    print()
+    print(stream_table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     (ROOT / "BENCHMARKS.md").write_text(
         "# Benchmarks\n\n"
@@ -87,7 +117,12 @@ def main() -> int:
         f"One process runs the billing clock for {SECONDS:.0f} s with {DUE:,} subscriptions due; "
         "the baseline is write transactions of one small row on the same database in the same run, "
         "and the ratio is renewals per baseline write (a renewal writes an invoice, its event and "
-        "the subscription).\n\n" + table + "\n"
+        "the subscription).\n\n" + table + "\n\n"
+        "## Streams and unary calls\n\n"
+        f"A server process with {streams.WATCHERS} WatchEvents streams; {streams.CALLERS} concurrent "
+        "callers on one grpc.aio client loop. Delivery latency runs from sending a write to each "
+        "watcher's receipt of its event (it includes the write's own round trip). The baseline is "
+        "the health Check on the same server in the same run.\n\n" + stream_table + "\n"
     )
     return 0
 

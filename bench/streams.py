@@ -1,0 +1,226 @@
+"""Event delivery with 200 watchers, and unary throughput beside them.
+
+A real server process on a fresh database; clients are grpc.aio on one
+event loop in this process. Three measures, in one run:
+
+- baseline: the standard health Check (no credentials, no store) from 16
+  concurrent callers: what one server process answers with nothing to do;
+- GetSubscription from 16 concurrent callers, with no stream open, then
+  with 200 WatchEvents streams open (idle: they watch one subscription);
+- delivery: with 200 streams watching one subscription, each write's event
+  is timed from the moment the write was sent to each stream's receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from google.protobuf import struct_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bento.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    common_pb2,
+    enums_pb2,
+    event_pb2,
+    event_pb2_grpc,
+    subscription_pb2,
+    subscription_pb2_grpc,
+    tenant_pb2,
+    tenant_pb2_grpc,
+)
+from tests.support import start_server
+
+WATCHERS = 200
+CALLERS = 16
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Result:
+    baseline: Rate
+    unary_alone: Rate
+    unary_with_watchers: Rate
+    delivery: Rate
+
+
+def _auth(credential: str) -> list[tuple[str, str]]:
+    return [("authorization", "Basic " + base64.b64encode(credential.encode()).decode())]
+
+
+async def _rate(call: object, seconds: float) -> Rate:
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            await call()  # type: ignore[operator]
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CALLERS)))
+    elapsed = time.perf_counter() - started
+    return _summary(latencies, len(latencies) / elapsed)
+
+
+def _summary(latencies: list[float], per_second: float) -> Rate:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Rate(per_second, statistics.median(ordered) * 1000, p99 * 1000)
+
+
+async def _measure(address: str, admin: str, seconds: float) -> Result:
+    async with grpc.aio.insecure_channel(address) as channel:
+        tenants = tenant_pb2_grpc.TenantServiceStub(channel)
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
+        events = event_pb2_grpc.EventServiceStub(channel)
+        health = health_pb2_grpc.HealthStub(channel)
+        a = _auth(admin)
+        platform = (
+            await tenants.CreatePlatform(tenant_pb2.CreatePlatformRequest(name="bench"), metadata=a)
+        ).platform
+        app = (
+            await tenants.CreateApp(
+                tenant_pb2.CreateAppRequest(
+                    name="bench", activation_url_template="https://x/{code}"
+                ),
+                metadata=a,
+            )
+        ).app
+        product = (
+            await catalog.CreateProduct(
+                catalog_pb2.CreateProductRequest(
+                    product=catalog_pb2.Product(app_id=app.app_id, name="bench")
+                ),
+                metadata=a,
+            )
+        ).product
+        phases = catalog_pb2.RegionPrices(
+            phases=[
+                catalog_pb2.PricePhase(
+                    order=1, price=common_pb2.Price(price_in_cents=999, currency_code="USD")
+                )
+            ]
+        )
+        plan = (
+            await catalog.CreatePlan(
+                catalog_pb2.CreatePlanRequest(
+                    plan=catalog_pb2.Plan(
+                        platform_id=platform.platform_id, name="bench", product_ids=[product.product_id],
+                        billing_frequency=common_pb2.BillingFrequency(unit=enums_pb2.BILLING_UNIT_MONTH, value=1),
+                        prices={"US": phases},
+                    )
+                ),
+                metadata=a,
+            )
+        ).plan  # fmt: skip
+        sub = (
+            await subscriptions.CreateSubscription(
+                subscription_pb2.CreateSubscriptionRequest(
+                    session_id="bench", plan_id=plan.plan_id
+                ),
+                metadata=a,
+            )
+        ).subscription
+        quiet = (
+            await subscriptions.CreateSubscription(
+                subscription_pb2.CreateSubscriptionRequest(
+                    session_id="quiet", plan_id=plan.plan_id
+                ),
+                metadata=a,
+            )
+        ).subscription
+
+        async def noop() -> None:
+            await health.Check(health_pb2.HealthCheckRequest())
+
+        async def get() -> None:
+            await subscriptions.GetSubscription(
+                subscription_pb2.GetSubscriptionRequest(subscription_id=sub.subscription_id),
+                metadata=a,
+            )
+
+        baseline = await _rate(noop, seconds)
+        alone = await _rate(get, seconds)
+
+        # Idle watchers: they watch a subscription nobody touches.
+        idle = [
+            events.WatchEvents(
+                event_pb2.WatchEventsRequest(subscription_id=quiet.subscription_id), metadata=a
+            )
+            for _ in range(WATCHERS)
+        ]
+        for stream in idle:
+            while not (await stream.read()).HasField("heartbeat"):
+                pass
+        with_watchers = await _rate(get, seconds)
+        for stream in idle:
+            stream.cancel()
+
+        watchers = [
+            events.WatchEvents(
+                event_pb2.WatchEventsRequest(subscription_id=sub.subscription_id), metadata=a
+            )
+            for _ in range(WATCHERS)
+        ]
+        for stream in watchers:
+            while not (await stream.read()).HasField("heartbeat"):
+                pass
+        sent: dict[int, float] = {}
+        latencies: list[float] = []
+        writes = max(int(seconds * 10), 20)
+
+        async def drain(stream: object) -> None:
+            received = 0
+            while received < writes:
+                message = await stream.read()  # type: ignore[attr-defined]
+                if message.HasField("event"):
+                    # Writes go one at a time, one event each: the k-th event
+                    # a watcher receives is the k-th write.
+                    latencies.append(time.perf_counter() - sent[received])
+                    received += 1
+
+        readers = [asyncio.create_task(drain(stream)) for stream in watchers]
+        started = time.perf_counter()
+        for n in range(writes):
+            metadata = struct_pb2.Struct()
+            metadata.update({"n": n})
+            sent[n] = time.perf_counter()
+            await subscriptions.UpdateSubscription(
+                subscription_pb2.UpdateSubscriptionRequest(
+                    subscription_id=sub.subscription_id, metadata=metadata
+                ),
+                metadata=a,
+            )
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(*readers), 120)
+        elapsed = time.perf_counter() - started
+        for stream in watchers:
+            stream.cancel()
+        delivery = _summary(latencies, len(latencies) / elapsed)
+    return Result(baseline, alone, with_watchers, delivery)
+
+
+def run(database_url: str, workdir: Path, seconds: float) -> Result:
+    server = start_server(
+        database_url, workdir, test_clock=False, extra=("--max-streams-per-caller", "500")
+    )
+    try:
+        return asyncio.run(_measure(server.address, server.admin_credential, seconds))
+    finally:
+        server.stop()
