@@ -85,13 +85,15 @@ def test_a_year_of_renewals_with_a_recovery_and_a_lapse(server: RunningServer) -
     assert invoices[0].status == E.INVOICE_STATUS_VOID
     assert all(i.status == E.INVOICE_STATUS_PAID for i in invoices[1:])
 
-    story = [e.type for e in events_of(p, sub_id) if e.type != "invoice.created"]
+    story = [
+        e.type for e in events_of(p, sub_id) if e.type not in ("invoice.created", "usage.reset")
+    ]
     renewals = story.count("subscription.renewed")
     assert renewals == 11  # cycles 2..12 paid; 13 lapsed
     assert story.count("subscription.past_due") == 1
     assert story[-1] == "subscription.canceled"
     assert len([e for e in events_of(p, sub_id) if e.type == "invoice.created"]) == 13
-    lapse = events_of(p, sub_id)[-1]
+    lapse = [e for e in events_of(p, sub_id) if e.type == "subscription.canceled"][-1]
     assert lapse.data["reason"] == "grace_period_lapsed"
 
 
@@ -137,8 +139,8 @@ def test_cancel_at_period_end_ends_without_another_invoice(server: RunningServer
     ).subscription
     advance_to(shop.admin, canceled.period.end, extra_seconds=DAY)
     assert len(list_invoices(p, sub_id)) == 1
-    ended = events_of(p, sub_id)[-1]
-    assert (ended.type, ended.data["reason"]) == ("subscription.canceled", "period_ended")
+    ended = [e for e in events_of(p, sub_id) if e.type == "subscription.canceled"][-1]
+    assert ended.data["reason"] == "period_ended"
     assert get_subscription(p, sub_id).cancellation.ended_at == canceled.period.end
 
 
@@ -159,7 +161,8 @@ def test_a_closing_plan_ends_after_its_last_phase(server: RunningServer) -> None
     assert ended.status == E.SUBSCRIPTION_STATUS_CANCELED
     assert ended.cancellation.ended_at == last_end
     assert len(list_invoices(p, sub_id)) == 2
-    assert events_of(p, sub_id)[-1].data["reason"] == "plan_closed"
+    closed = [e for e in events_of(p, sub_id) if e.type == "subscription.canceled"][-1]
+    assert closed.data["reason"] == "plan_closed"
 
 
 def test_crossing_three_periods_renews_three_times_in_order(server: RunningServer) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from bento.v1 import entitlement_pb2, entitlement_pb2_grpc
-from tests.support import RunningServer, assert_fails, start_server
+from tests.support import RunningServer, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
 CONTRACT_SERVICES = [
@@ -64,19 +63,6 @@ def test_grpcurl_shows_the_error_reason(server: RunningServer) -> None:
     assert "invalid_argument" in reasons
     violations = [d for d in status["details"] if "field_violations" in d or "fieldViolations" in d]
     assert violations, status
-
-
-def test_services_of_later_work_answer_unimplemented(server: RunningServer) -> None:
-    caller = server.admin()
-    entitlements = entitlement_pb2_grpc.EntitlementServiceStub(caller.channel)
-    assert_fails(
-        lambda: entitlements.CheckAccess(
-            entitlement_pb2.CheckAccessRequest(session_id="s", product_id="PR1"),
-            metadata=caller.metadata(),
-        ),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "unimplemented",
-    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

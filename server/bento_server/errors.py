@@ -105,11 +105,6 @@ class Unavailable(BentoError):
     default_reason = "unavailable"
 
 
-class Unimplemented(BentoError):
-    code = "UNIMPLEMENTED"
-    default_reason = "unimplemented"
-
-
 def not_found(kind: str, object_id: str) -> NotFound:
     """``NOT_FOUND`` with reason ``<kind>_not_found`` ("plan_not_found")."""
     return NotFound(f"{kind.replace('_', ' ')} {object_id!r} not found", f"{kind}_not_found")

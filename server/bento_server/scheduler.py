@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
-from bento_server.usecases import activation, billing_clock, events, idempotency
+from bento_server.usecases import activation, billing_clock, events, features, idempotency
 from bento_server.usecases.context import Deps
 
 log = logging.getLogger("bento.scheduler")
@@ -40,6 +40,7 @@ DUE_WORK: list[DueWork] = [
     DueWork("grace_lapse", billing_clock.next_grace_lapse, billing_clock.run_grace_lapses),
     DueWork("period_end", billing_clock.next_period_end, billing_clock.run_period_ends),
     DueWork("renewal", billing_clock.next_renewal, billing_clock.run_renewals),
+    DueWork("usage_reset", features.next_reset_due, features.reset_usage),
     DueWork("activation_code_expiry", activation.next_expiry, activation.expire),
     DueWork("idempotency_key_expiry", idempotency.next_expiry, idempotency.prune),
     DueWork("event_retention", events.next_prune, events.prune),

@@ -45,6 +45,7 @@ from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
+from bento_server.services.entitlement import EntitlementService
 from bento_server.services.event import EventService
 from bento_server.services.feed import EventFeed
 from bento_server.services.interceptor import BentoInterceptor
@@ -53,7 +54,6 @@ from bento_server.services.payment import PaymentService
 from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
-from bento_server.services.unimplemented import unimplemented_servicer
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
@@ -129,7 +129,7 @@ SERVICES = [
     (test_clock_pb2, test_clock_pb2_grpc, "TestClockService"),
 ]
 
-IMPLEMENTED = {
+SERVICERS = {
     "TenantService": TenantService,
     "CatalogService": CatalogService,
     "SubscriptionService": SubscriptionService,
@@ -137,6 +137,7 @@ IMPLEMENTED = {
     "PaymentService": PaymentService,
     "EventService": EventService,
     "ActivationService": ActivationService,
+    "EntitlementService": EntitlementService,
     "TestClockService": TestClockService,
 }
 
@@ -166,10 +167,7 @@ async def serve(config: ServerConfig) -> None:
     )
     names = []
     for pb2, pb2_grpc, name in SERVICES:
-        servicer_class = IMPLEMENTED.get(name) or unimplemented_servicer(
-            getattr(pb2_grpc, f"{name}Servicer"), pb2.DESCRIPTOR.services_by_name[name]
-        )
-        getattr(pb2_grpc, f"add_{name}Servicer_to_server")(servicer_class(runtime), server)
+        getattr(pb2_grpc, f"add_{name}Servicer_to_server")(SERVICERS[name](runtime), server)
         names.append(pb2.DESCRIPTOR.services_by_name[name].full_name)
 
     health_servicer = health.aio.HealthServicer()

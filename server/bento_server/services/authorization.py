@@ -48,8 +48,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "UpdateActivationItem": ANY,
         "RegenerateActivationCodes": ADMIN_PLATFORM,
     },
-    # Served by later work; until then every caller gets UNIMPLEMENTED.
-    "bento.v1.EntitlementService": {"*": ANY},
+    # Entitlements are the platform's questions about its own users.
+    "bento.v1.EntitlementService": {"*": ADMIN_PLATFORM},
 }
 
 

@@ -6,9 +6,8 @@ import grpc
 
 from bento.v1 import common_pb2, enums_pb2, subscription_pb2, subscription_pb2_grpc
 from bento_server.billing.periods import interval_days
-from bento_server.errors import Unimplemented
 from bento_server.services.base import Servicer, client_ip
-from bento_server.services.catalog import BILLING_UNITS, PLAN_TYPES
+from bento_server.services.catalog import BILLING_UNITS, FEATURE_KINDS, PLAN_TYPES, RESET_INTERVALS
 from bento_server.services.convert import EnumWords, struct, timestamp
 from bento_server.services.invoice import (
     PAYMENT_STATUSES,
@@ -18,14 +17,34 @@ from bento_server.services.invoice import (
     tax_pb,
 )
 from bento_server.services.validate import Check
-from bento_server.store.models import Subscription
-from bento_server.usecases import subscriptions
+from bento_server.store.models import Subscription, SubscriptionFeature
+from bento_server.usecases import features, subscriptions
 
 SUBSCRIPTION_STATUSES = EnumWords(enums_pb2.SubscriptionStatus.DESCRIPTOR)
 ACTIVATION_STATUSES = EnumWords(enums_pb2.ActivationStatus.DESCRIPTOR)
+FEATURE_SOURCES = EnumWords(subscription_pb2.SubscriptionFeatureSource.DESCRIPTOR)
 DEFAULT_REGION = "US"
 MAX_RENEW_CYCLES = 12
 MAX_SESSION_ID = 200
+
+
+def feature_pb(row: SubscriptionFeature) -> subscription_pb2.SubscriptionFeature:
+    return subscription_pb2.SubscriptionFeature(
+        feature=common_pb2.Feature(
+            code=row.code,
+            name=row.name,
+            kind=FEATURE_KINDS.number(row.kind),
+            limit=row.limit,
+            reset_interval=RESET_INTERVALS.number(row.reset_interval),
+        ),
+        source=FEATURE_SOURCES.number(row.source),
+        product_ids=row.product_ids,
+        plan_limit=row.plan_limit,
+        used=row.used,
+        resets_at=timestamp(row.resets_at),
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+    )
 
 
 def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
@@ -281,15 +300,86 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
 
         return await self.mutate(context, request, subscription_pb2.RenewSubscriptionResponse, work)
 
-    # Per-subscription features come with entitlements and quotas.
-    async def ListSubscriptionFeatures(self, request, context):  # type: ignore[no-untyped-def]
-        raise Unimplemented("SubscriptionService.ListSubscriptionFeatures is not implemented yet")
+    async def ListSubscriptionFeatures(
+        self,
+        request: subscription_pb2.ListSubscriptionFeaturesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> subscription_pb2.ListSubscriptionFeaturesResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        rows = await self.call(
+            features.list_features, self.deps, self.principal, request.subscription_id
+        )
+        return subscription_pb2.ListSubscriptionFeaturesResponse(
+            features=[feature_pb(r) for r in rows]
+        )
 
-    async def SetSubscriptionFeature(self, request, context):  # type: ignore[no-untyped-def]
-        raise Unimplemented("SubscriptionService.SetSubscriptionFeature is not implemented yet")
+    async def SetSubscriptionFeature(
+        self,
+        request: subscription_pb2.SetSubscriptionFeatureRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> subscription_pb2.SetSubscriptionFeatureResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        f = request.feature
+        check.code(f.code, "feature.code")
+        check.name(f.name, "feature.name", required=False)
+        kind = check.enum(FEATURE_KINDS, f.kind, "feature.kind")
+        reset = check.enum(RESET_INTERVALS, f.reset_interval, "feature.reset_interval", "never")
+        check.non_negative(f.limit, "feature.limit")
+        if kind == "access" and (f.limit or reset != "never"):
+            check.fail("feature", "an access feature has no limit and no reset interval")
+        check.done()
+        principal = self.principal
 
-    async def RemoveSubscriptionFeature(self, request, context):  # type: ignore[no-untyped-def]
-        raise Unimplemented("SubscriptionService.RemoveSubscriptionFeature is not implemented yet")
+        def work() -> subscription_pb2.SetSubscriptionFeatureResponse:
+            row = features.set_feature(
+                self.deps, principal, request.subscription_id, f.code, f.name, kind, f.limit, reset
+            )
+            return subscription_pb2.SetSubscriptionFeatureResponse(feature=feature_pb(row))
 
-    async def SyncSubscriptionFeatures(self, request, context):  # type: ignore[no-untyped-def]
-        raise Unimplemented("SubscriptionService.SyncSubscriptionFeatures is not implemented yet")
+        return await self.mutate(
+            context, request, subscription_pb2.SetSubscriptionFeatureResponse, work
+        )
+
+    async def RemoveSubscriptionFeature(
+        self,
+        request: subscription_pb2.RemoveSubscriptionFeatureRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> subscription_pb2.RemoveSubscriptionFeatureResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.code(request.feature_code, "feature_code")
+        check.done()
+        principal = self.principal
+
+        def work() -> subscription_pb2.RemoveSubscriptionFeatureResponse:
+            row = features.remove_feature(
+                self.deps, principal, request.subscription_id, request.feature_code
+            )
+            return subscription_pb2.RemoveSubscriptionFeatureResponse(feature=feature_pb(row))
+
+        return await self.mutate(
+            context, request, subscription_pb2.RemoveSubscriptionFeatureResponse, work
+        )
+
+    async def SyncSubscriptionFeatures(
+        self,
+        request: subscription_pb2.SyncSubscriptionFeaturesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> subscription_pb2.SyncSubscriptionFeaturesResponse:
+        check = Check()
+        check.object_id(request.subscription_id, "subscription_id")
+        check.done()
+        principal = self.principal
+
+        def work() -> subscription_pb2.SyncSubscriptionFeaturesResponse:
+            rows = features.sync_features(self.deps, principal, request.subscription_id)
+            return subscription_pb2.SyncSubscriptionFeaturesResponse(
+                features=[feature_pb(r) for r in rows]
+            )
+
+        return await self.mutate(
+            context, request, subscription_pb2.SyncSubscriptionFeaturesResponse, work
+        )

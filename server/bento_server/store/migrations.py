@@ -53,11 +53,16 @@ def _v4_event_retention(store: Store) -> None:
     models.EventLogState.insert(id=1, pruned_through=0).on_conflict_ignore().execute()
 
 
+def _v5_entitlements(store: Store) -> None:
+    store.db.create_tables([models.SubscriptionFeature], safe=True)
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
     _v3_activation,
     _v4_event_retention,
+    _v5_entitlements,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -397,6 +397,34 @@ class EventLogState(BaseModel):
     pruned_through = peewee.BigIntegerField(default=0)
 
 
+class SubscriptionFeature(BaseModel):
+    """A feature a subscription holds, with its quota and usage.
+
+    Copied from the plan's products when the subscription starts; a
+    platform may override one, add one, remove one, or sync them again.
+    """
+
+    id = peewee.AutoField()
+    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id")
+    code = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=200, default="")
+    kind = peewee.CharField(max_length=8)
+    limit = peewee.BigIntegerField(default=0)
+    reset_interval = peewee.CharField(max_length=16, default="never")
+    # plan, override (a plan feature changed here) or custom (added here).
+    source = peewee.CharField(max_length=16)
+    product_ids = JSONField(default=list)
+    plan_limit = peewee.BigIntegerField(default=0)
+    used = peewee.BigIntegerField(default=0)
+    window_start = InstantField()
+    resets_at = InstantField(null=True, index=True)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        indexes = ((("subscription", "code"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -415,4 +443,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     ActivationSession,
     ActivationItem,
     EventLogState,
+    SubscriptionFeature,
 ]

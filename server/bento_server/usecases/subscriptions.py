@@ -18,7 +18,7 @@ from bento_server.billing.periods import add_interval, period_bounds
 from bento_server.billing.status import check_transition
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
-from bento_server.usecases import activation, events, invoicing, paging, scoping
+from bento_server.usecases import activation, events, features, invoicing, paging, scoping
 from bento_server.usecases.context import Deps, Principal
 
 # Statuses of a subscription the user still holds (ALREADY_EXISTS guards
@@ -146,6 +146,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             sub.paused_at, sub.paused_for = now, waits_for.id
         sub.save(force_insert=True)
         event(deps, events.SUBSCRIPTION_CREATED, sub, now)
+        features.sync(deps, sub, now)
         if sub.current_cycle == 0:
             invoice = invoicing.issue(deps, sub, 0, now, period=(now, sub.period_end), ip=ip)
         else:
@@ -580,6 +581,7 @@ def _change_plan(
     sub.status = "active" if sub.cycle_count > 0 else "pending"
     sub.payment_status = "unpaid"
     invoice = invoicing.issue(deps, sub, cycle, now, proration_credit=credit, ip=ip)
+    features.sync(deps, sub, now)
     event(
         deps,
         events.SUBSCRIPTION_PLAN_CHANGED,
