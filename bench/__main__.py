@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import renewals, streams
+from bench import access, renewals, streams
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
 
@@ -93,9 +93,24 @@ def _streams_table(rows: list[tuple[str, streams.Result]]) -> str:
     return "\n".join(lines)
 
 
+def _access_table(rows: list[tuple[str, tuple[streams.Rate, streams.Rate]]]) -> str:
+    lines = [
+        "| store | call | per second | p50 ms | p99 ms | ratio to baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for store, (noop, check) in rows:
+        for label, rate in (("baseline: health Check", noop), ("CheckAccess", check)):
+            lines.append(
+                f"| {store} | {label} | {rate.per_second:,.0f} | {rate.p50_ms:.2f} | {rate.p99_ms:.2f} "
+                f"| {rate.per_second / noop.per_second:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> int:
     rows: list[tuple[str, renewals.Result]] = _on_each_store(lambda url, folder: _renewals_on(url))
     stream_rows = _on_each_store(lambda url, folder: streams.run(url, folder, STREAM_SECONDS))
+    access_rows = _on_each_store(lambda url, folder: access.run(url, folder, DUE, STREAM_SECONDS))
 
     header = "| store | due subscriptions | renewed | renewals/s | baseline writes/s | ratio |"
     lines = [header, "|---|---|---|---|---|---|"]
@@ -109,6 +124,9 @@ def main() -> int:
     stream_table = _streams_table(stream_rows)
     print()
     print(stream_table)
+    access_table = _access_table(access_rows)
+    print()
+    print(access_table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     (ROOT / "BENCHMARKS.md").write_text(
         "# Benchmarks\n\n"
@@ -122,7 +140,11 @@ def main() -> int:
         f"A server process with {streams.WATCHERS} WatchEvents streams; {streams.CALLERS} concurrent "
         "callers on one grpc.aio client loop. Delivery latency runs from sending a write to each "
         "watcher's receipt of its event (it includes the write's own round trip). The baseline is "
-        "the health Check on the same server in the same run.\n\n" + stream_table + "\n"
+        "the health Check on the same server in the same run.\n\n" + stream_table + "\n\n"
+        "## CheckAccess\n\n"
+        f"{access.CALLERS} concurrent callers, {DUE:,} subscriptions in the store, each call for a "
+        "random user; beside the health Check (no credentials, no store) on the same server in the "
+        "same run. Target: CheckAccess at 0.70 or more of the baseline.\n\n" + access_table + "\n"
     )
     return 0
 
