@@ -145,6 +145,9 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
                 activated_at = from_timestamp(request.activated_at)
             except (ValueError, OverflowError):
                 check.fail("activated_at", "is not a valid timestamp")
+            else:
+                if activated_at > self.deps.clock.now():
+                    check.fail("activated_at", "must not be in the future")
         check.done()
         principal = self.principal
 

@@ -62,6 +62,13 @@ class Servicer:
         principal = self.principal
         method = current_method.get()
 
+        first: list[M] = []
+
+        def answer() -> bytes:
+            response = work()
+            first.append(response)
+            return _storable(response).SerializeToString()
+
         def once() -> bytes:
             return idempotency.run_once(
                 self.deps,
@@ -69,12 +76,28 @@ class Servicer:
                 key,
                 method,
                 request.SerializeToString(deterministic=True),
-                lambda: work().SerializeToString(),
+                answer,
             )
 
-        answer = response_type.FromString(await self.call(once))
+        stored = await self.call(once)
         self.runtime.events_committed()
-        return answer
+        # The first call gets the whole answer; a replay gets what was stored.
+        return first[0] if first else response_type.FromString(stored)
+
+
+def _storable(response: M) -> M:
+    """The answer as it may be stored for replays: without activation codes.
+
+    Codes exist only in the response that issued them; Bento stores only
+    their hashes. A replay of a call that issued codes answers without them,
+    and RegenerateActivationCodes issues new ones.
+    """
+    if "activation_urls" not in response.DESCRIPTOR.fields_by_name:
+        return response
+    stored = type(response)()
+    stored.CopyFrom(response)
+    stored.ClearField("activation_urls")  # type: ignore[arg-type]
+    return stored
 
 
 def client_ip(context: grpc.aio.ServicerContext) -> str:

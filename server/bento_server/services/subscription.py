@@ -6,6 +6,7 @@ import grpc
 
 from bento.v1 import common_pb2, enums_pb2, subscription_pb2, subscription_pb2_grpc
 from bento_server.billing.periods import interval_days
+from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.catalog import BILLING_UNITS, FEATURE_KINDS, PLAN_TYPES, RESET_INTERVALS
 from bento_server.services.convert import EnumWords, struct, timestamp
@@ -132,6 +133,9 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             return subscription_pb2.CreateSubscriptionResponse(
                 subscription=subscription_pb(outcome.subscription),
                 invoice=invoice_pb(outcome.invoice),
+                activation_urls=activation_urls_pb(
+                    outcome.activation.codes if outcome.activation else []
+                ),
             )
 
         return await self.mutate(

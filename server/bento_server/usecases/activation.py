@@ -222,7 +222,10 @@ def _view(session: ActivationSession, items: list[ActivationItem]) -> SessionVie
 def get_session(deps: Deps, principal: Principal, session_id: str) -> SessionView:
     with deps.store.read():
         session = _session(deps, principal, session_id)
-        return _view(session, _items(session))
+        items = _items(session)
+        if principal.role == PUBLISHER:
+            items = [i for i in items if i.app_id == principal.tenant_id]
+        return _view(session, items)
 
 
 # --- exchanging ---------------------------------------------------------------------
@@ -263,7 +266,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
                 "this activation code has already been exchanged", "activation_code_already_used"
             )
         item.exchanged_at = now
-        session = ActivationSession.get_by_id(item.session_id)
+        session = ActivationSession.get_by_id(item.activation_session_id)
         product = Product.get_by_id(item.product_id)
         name = Platform.select(Platform.name).where(Platform.id == session.platform_id).scalar()
         sub = Subscription.get_by_id(session.subscription_id)
@@ -310,9 +313,9 @@ def update_item(
         item = next((i for i in items if i.app_id == app_id), None)
         if item is None or (principal.role == PUBLISHER and item.app_id != principal.tenant_id):
             raise not_found("activation_item", app_id)
-        if item.status in ("activated", "expired") or (
-            item.status == "failed" and status == "failed"
-        ):
+        if item.status == status:
+            return item, session  # already so: nothing changes, no event
+        if item.status in ("activated", "expired"):
             raise FailedPrecondition(
                 f"the item is {item.status}; it cannot become {status}", "invalid_status_transition"
             )
