@@ -112,6 +112,9 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
                 entry.remaining = max(item.usage.limit - item.usage.used, 0)
                 if item.usage.resets_at is not None:
                     entry.resets_at.CopyFrom(timestamp(item.usage.resets_at))
+            elif item.feature is not None:
+                # A free plan counts no usage: its whole limit remains.
+                entry.remaining = entry.feature.limit
         return response
 
     async def RecordUsage(

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bento_server.billing.access import FREE, Decision, best, decide
-from bento_server.errors import InvalidArgument
+from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.database import Store
 from bento_server.store.fields import from_micros
 from bento_server.store.models import (
     App,
     Plan,
     PlanProduct,
+    Platform,
     Product,
     Subscription,
     SubscriptionFeature,
@@ -29,9 +30,13 @@ from bento_server.usecases.context import PLATFORM, Deps, Principal
 def platform_of(principal: Principal, platform_id: str) -> str:
     """The platform a check is about: the caller's own, or an admin's choice."""
     if principal.role == PLATFORM:
+        if platform_id and platform_id != principal.tenant_id:
+            raise not_found("platform", platform_id)
         return principal.tenant_id or ""
     if not platform_id:
         raise InvalidArgument.field("platform_id", "is required for admin keys")
+    if not Platform.select().where(Platform.id == platform_id).exists():
+        raise not_found("platform", platform_id)
     return platform_id
 
 
@@ -123,8 +128,10 @@ def list_entitlements(
     now = deps.clock.now()
     result: list[Entitlement] = []
     with deps.store.read():
-        subs = Subscription.select().where(
-            (Subscription.platform == platform_id) & (Subscription.session_id == session_id)
+        subs = (
+            Subscription.select()
+            .where((Subscription.platform == platform_id) & (Subscription.session_id == session_id))
+            .order_by(Subscription.id.desc())
         )
         granting = []
         for sub in subs:
@@ -159,6 +166,18 @@ def list_entitlements(
                 result.append(Entitlement(product, app, decision))
                 for feature in product.features:
                     result.append(Entitlement(product, app, decision, feature))
+    # Grouped by what grants them, in the order found; within a group by
+    # product, each product before its features, features by code.
+    groups: dict[str, int] = {}
+    for entry in result:
+        groups.setdefault(entry.decision.subscription_id or entry.decision.plan_id, len(groups))
+    result.sort(
+        key=lambda e: (
+            groups[e.decision.subscription_id or e.decision.plan_id],
+            e.product.id if e.product else "",
+            str(e.feature["code"]) if e.feature else "",
+        )
+    )
     return result
 
 
