@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bento_server.clock import TestClock
 from bento_server.services.feed import EventFeed
+from bento_server.store.access_cache import AccessCache
 from bento_server.usecases.context import Deps
 
 
@@ -25,7 +26,13 @@ class Runtime:
     # Seconds between heartbeats of an idle stream (CONTRACT.md: at most 15).
     heartbeat_interval: float = 10.0
 
+    # What access checks remember (PostgreSQL only; see store.access_cache).
+    access_cache: AccessCache | None = None
+
     def events_committed(self) -> None:
-        """Something in this process committed events: wake the streams."""
+        """Something in this process committed: wake the streams, and forget
+        remembered access answers before the call that wrote answers."""
+        if self.access_cache is not None:
+            self.access_cache.clear()
         if self.feed is not None:
             self.feed.poke()

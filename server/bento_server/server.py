@@ -54,6 +54,7 @@ from bento_server.services.payment import PaymentService
 from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
+from bento_server.store.access_cache import AccessCache, AccessListener
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
@@ -161,8 +162,13 @@ def build_runtime(config: ServerConfig) -> Runtime:
 
 async def serve(config: ServerConfig) -> None:
     runtime = build_runtime(config)
+    listener = None
+    if runtime.deps.store.is_postgres:
+        runtime.access_cache = AccessCache()
+        listener = AccessListener(config.database_url, runtime.access_cache)
+        listener.start()
     server = grpc.aio.server(
-        interceptors=[BentoInterceptor(Authenticator(runtime.deps.store))],
+        interceptors=[BentoInterceptor(Authenticator(runtime.deps.store, runtime.access_cache))],
         options=SERVER_OPTIONS,
     )
     names = []
@@ -229,6 +235,8 @@ async def serve(config: ServerConfig) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
     await server.stop(config.shutdown_grace)
+    if listener is not None:
+        listener.stop()
     runtime.executor.shutdown(wait=True)
     runtime.deps.store.close()
     print("bento stopped", flush=True)

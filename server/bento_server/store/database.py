@@ -20,6 +20,8 @@ from playhouse.shortcuts import ReconnectMixin
 database_proxy = peewee.DatabaseProxy()
 
 DEFAULT_URL = "sqlite:///bento.db"
+# The PostgreSQL notification channel of changes that affect access checks.
+ACCESS_CHANGED = "bento_access_changed"
 
 # SQLite: WAL lets readers run beside the one writer; the busy timeout makes
 # a writer wait for the lock instead of failing at once. synchronous=FULL
@@ -78,6 +80,16 @@ class Store:
         """
         if self.is_postgres:
             self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
+
+    def notify_access_changed(self) -> None:
+        """Tells every server on this database that who-may-use-what changed.
+
+        PostgreSQL delivers the notification when this transaction commits,
+        and not at all if it rolls back; servers drop their access caches on
+        it. SQLite servers keep no such cache, so there is nothing to tell.
+        """
+        if self.is_postgres:
+            self.db.execute_sql("SELECT pg_notify(%s, '')", (ACCESS_CHANGED,))
 
     def close(self) -> None:
         if not self.db.is_closed():

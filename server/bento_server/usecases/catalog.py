@@ -75,6 +75,7 @@ def update_product(
             setattr(product, name, value)
         product.updated_at = deps.clock.now()  # type: ignore[assignment]
         product.save()
+        deps.store.notify_access_changed()  # features grant access
         return product
 
 
@@ -131,6 +132,7 @@ def create_plan(
         plan.save(force_insert=True)
         _write_products(plan, product_ids)
         _write_regions(plan)
+        deps.store.notify_access_changed()  # a free plan grants at once
         return PlanView(plan, list(product_ids), [])
 
 
@@ -257,4 +259,5 @@ def update_plan(
             _write_products(plan, product_ids)
         if "prices" in changes:
             _write_regions(plan)
+        deps.store.notify_access_changed()
         return PlanView(plan, _product_ids([plan.id]).get(plan.id, []), [])

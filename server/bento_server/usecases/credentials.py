@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bento_server import ids
 from bento_server.errors import Unauthenticated
+from bento_server.store.access_cache import AccessCache
 from bento_server.store.database import Store
 from bento_server.store.models import ApiKey
 from bento_server.usecases.context import Principal
@@ -51,16 +52,23 @@ class Authenticator:
     every replica, with no cache to invalidate.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
         self._store = store
+        # Remembers the key's row (never the secret) until the next change.
+        self._cache = cache
         param = store.db.param
         self._sql = (
             f"SELECT role, tenant_id, secret_hash, revoked_at FROM api_key WHERE id = {param}"
         )
 
     def authenticate(self, key_id: str, secret: str) -> Principal:
-        cursor = self._store.db.execute_sql(self._sql, (key_id,))
-        row = cursor.fetchone()
+        cache_key = ("api_key", key_id)
+        row = self._cache.get(cache_key) if self._cache else None
+        if row is None:
+            generation = self._cache.generation if self._cache else 0
+            row = self._store.db.execute_sql(self._sql, (key_id,)).fetchone()
+            if row is not None and self._cache is not None:
+                self._cache.put(cache_key, row, generation)
         expected = row[2] if row else _DUMMY_HASH
         matches = hmac.compare_digest(hash_secret(secret), expected)
         if row is None or not matches:

@@ -8,11 +8,14 @@ cache to invalidate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bento_server.billing.access import FREE, Decision, best, decide
 from bento_server.errors import InvalidArgument, not_found
+from bento_server.store.access_cache import AccessCache
 from bento_server.store.database import Store
 from bento_server.store.fields import from_micros
 from bento_server.store.models import (
@@ -51,8 +54,9 @@ class AccessChecker:
         "s.id, s.plan_id, s.status, s.payment_status, s.period_end, s.grace_period_end, s.ended_at"
     )
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
         self._store = store
+        self._cache = cache
         p = store.db.param
         self._by_product = (
             f"SELECT {self._COLUMNS} FROM subscription s "
@@ -81,15 +85,11 @@ class AccessChecker:
     def check(
         self, platform_id: str, session_id: str, product_id: str, feature_code: str, now: datetime
     ) -> Decision:
-        db = self._store.db
-        if product_id:
-            rows = db.execute_sql(
-                self._by_product, (platform_id, session_id, product_id)
-            ).fetchall()
-        else:
-            rows = db.execute_sql(
-                self._by_feature, (platform_id, session_id, feature_code)
-            ).fetchall()
+        rows = self._remembered(
+            ("subscriptions", platform_id, session_id, product_id, feature_code),
+            lambda: self._subscriptions(platform_id, session_id, product_id, feature_code),
+        )
+        # Decided afresh every time: grants also end with time, not only with writes.
         decision = best(
             [
                 decide(
@@ -100,15 +100,46 @@ class AccessChecker:
         )
         if decision.allowed:
             return decision
+        # A free plan grants every user of the platform: one answer per
+        # product or feature, whoever asks.
+        free_plan_id = self._remembered(
+            ("free", platform_id, product_id, feature_code),
+            lambda: self._free_plan(platform_id, product_id, feature_code),
+        )
+        if free_plan_id:
+            return Decision(True, FREE.reason, plan_id=free_plan_id)
+        return decision
+
+    def _remembered(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+        if self._cache is None:
+            return read()
+        known = self._cache.get(key)
+        if known is None:
+            generation = self._cache.generation
+            known = read()
+            self._cache.put(key, known, generation)
+        return known
+
+    def _subscriptions(
+        self, platform_id: str, session_id: str, product_id: str, feature_code: str
+    ) -> list[Any]:
+        """The user's subscriptions that hold the product or feature."""
+        if product_id:
+            sql, args = self._by_product, (platform_id, session_id, product_id)
+        else:
+            sql, args = self._by_feature, (platform_id, session_id, feature_code)
+        return list(self._store.db.execute_sql(sql, args).fetchall())
+
+    def _free_plan(self, platform_id: str, product_id: str, feature_code: str) -> str:
+        """A free plan of the platform that holds it, or ""."""
+        db = self._store.db
         if product_id:
             free = db.execute_sql(self._free_by_product, (platform_id, True, product_id)).fetchone()
         else:
             escaped = feature_code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f'%"code":"{escaped}"%'
             free = db.execute_sql(self._free_by_feature, (platform_id, True, pattern)).fetchone()
-        if free is not None:
-            return Decision(True, FREE.reason, plan_id=free[0])
-        return decision
+        return free[0] if free is not None else ""
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,9 @@ def append(
 ) -> Event:
     """Appends one event about ``subscription`` (in the caller's transaction)."""
     deps.store.lock(_LOCK)
+    # Every change of a subscription comes through here: access caches of
+    # every server drop what they knew when it commits.
+    deps.store.notify_access_changed()
     snapshot: dict[str, Any] = {"subscription": subscription_snapshot(subscription)}
     if invoice is not None:
         snapshot["invoice"] = invoice_snapshot(invoice)

@@ -95,6 +95,7 @@ def revoke_api_key(deps: Deps, principal: Principal, key_id: str) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = deps.clock.now()
             key.save()
+            deps.store.notify_access_changed()  # cached credentials go too
         return key
 
 
