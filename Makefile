@@ -32,8 +32,8 @@ gen: $(STAMP) ## Rebuild the Python stubs in clients/python/bento/v1 from protos
 
 lint: $(STAMP) ## buf lint and format check, ruff, mypy
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format -d --exit-code
-	$(BIN)/ruff check server tests bench tools
-	$(BIN)/ruff format --check server tests bench tools
+	$(BIN)/ruff check server clients/python tests bench tools
+	$(BIN)/ruff format --check server clients/python tests bench tools
 	$(BIN)/mypy
 
 clean: ## Remove the virtualenv and caches

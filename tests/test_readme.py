@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -51,3 +52,31 @@ def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     assert error["details"][0]["reason"] == "invalid_argument"
     fields = {v["field"] for d in error["details"] for v in d.get("field_violations", [])}
     assert fields == {"name", "fee_rate"}
+
+
+def test_readme_python_example_runs(tmp_path: Path) -> None:
+    server = start_server("sqlite:///bento.db", tmp_path, test_clock=False)
+    try:
+        demo = subprocess.run(
+            [str(Path(sys.executable).parent / "bento"), "demo"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        keys = dict(line.split("=", 1) for line in demo.stdout.splitlines() if "_KEY=" in line)
+        section = README.read_text().split("## From Python", 1)[1]
+        code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+        assert code, "the Python example is missing"
+        script = code.group(1).replace(PRINTED_ADDRESS, server.address)
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env={**os.environ, "PLATFORM_KEY": keys["PLATFORM_KEY"]},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "invalid_status_transition"
+    assert [line.split()[1] for line in lines[1:]] == ["subscription.created", "invoice.created"]
