@@ -7,7 +7,7 @@ PROTOS := $(wildcard protos/bento/v1/*.proto)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test gen lint bench clean
+.PHONY: help setup run test gen lint bench release-protos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,11 +30,15 @@ test: $(STAMP) ## Run the tests (PostgreSQL half when BENTO_TEST_POSTGRES_URL is
 gen: $(STAMP) ## Rebuild the Python stubs in clients/python/bento/v1 from protos/
 	$(BIN)/python tools/gen_stubs.py
 
-lint: $(STAMP) ## buf lint and format check, ruff, mypy
+lint: $(STAMP) ## buf lint, format and breaking checks, ruff, mypy
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format -d --exit-code
+	cd protos && ../$(BIN)/buf breaking --against released.binpb
 	$(BIN)/ruff check server clients/python tests bench tools
 	$(BIN)/ruff format --check server clients/python tests bench tools
 	$(BIN)/mypy
+
+release-protos: $(STAMP) ## Record the protos as released: later changes may not break them
+	cd protos && ../$(BIN)/buf build -o released.binpb
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

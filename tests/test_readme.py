@@ -48,7 +48,19 @@ def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     assert '"app_id"' in out and "activation_url_template" in out
     assert '"name": "Acme TV"' in out
     assert '"status": "SERVING"' in out
-    error = json.loads(result.stderr[result.stderr.index("{") :])
+    assert '"activation_url": "https://streamflix.example/activate?code=AC_' in out
+    assert '"product_name": "StreamFlix Standard"' in out and '"jti": "at_' in out
+    for kind in (
+        "subscription.created",
+        "payment.succeeded",
+        "activation.session.created",
+        "activation.item.updated",
+    ):
+        assert f'"type": "{kind}"' in out, kind
+    assert '"heartbeat"' in out
+    # The first thing on stderr is the -format-error status (the watch's
+    # deadline message comes after it).
+    error, _ = json.JSONDecoder().raw_decode(result.stderr[result.stderr.index("{") :])
     assert error["details"][0]["reason"] == "invalid_argument"
     fields = {v["field"] for d in error["details"] for v in d.get("field_violations", [])}
     assert fields == {"name", "fee_rate"}
