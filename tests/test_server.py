@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.support import RunningServer, start_server
+from tests.support import RunningServer, assert_fails, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
 CONTRACT_SERVICES = [
@@ -82,3 +82,50 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unsupported database URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_call_is_logged_and_counted(fresh_backend_url: str, tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    from bento.v1 import tenant_pb2
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = start_server(
+        fresh_backend_url,
+        tmp_path,
+        test_clock=False,
+        extra=("--metrics-address", f"127.0.0.1:{port}"),
+    )
+    try:
+        admin = running.admin()
+        admin.tenant.ListApps(
+            tenant_pb2.ListAppsRequest(),
+            metadata=[*admin.metadata(), ("x-request-id", "req-42")],
+            timeout=10,
+        )
+        assert_fails(
+            lambda: admin(admin.tenant.GetApp, tenant_pb2.GetAppRequest(app_id="AP404")),
+            grpc.StatusCode.NOT_FOUND,
+            "app_not_found",
+        )
+        scraped = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
+    finally:
+        running.stop()
+    assert 'bento_rpcs_total{code="OK",method="/bento.v1.TenantService/ListApps"} 1.0' in scraped
+    assert (
+        'bento_rpcs_total{code="NOT_FOUND",method="/bento.v1.TenantService/GetApp"} 1.0' in scraped
+    )
+    assert (
+        "bento_rpc_duration_seconds_bucket" in scraped and "bento_open_event_streams 0.0" in scraped
+    )
+    log = running.log()
+    assert "rpc method=/bento.v1.TenantService/ListApps code=OK" in log
+    assert "request_id=req-42" in log
+    key_id = running.admin_credential.split(":")[0]
+    assert f"caller={key_id}" in log
+    assert running.admin_credential.split(":")[1] not in log  # never the secret

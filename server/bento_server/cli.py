@@ -43,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         event_retention_days=args.event_retention_days,
         max_streams_per_caller=args.max_streams_per_caller,
         heartbeat_interval=args.heartbeat_interval,
+        metrics_address=args.metrics_address,
     )
     asyncio.run(serve(config))
     return 0
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--heartbeat-interval", type=float, default=10.0, help="seconds between stream heartbeats"
+    )
+    serve_parser.add_argument(
+        "--metrics-address", help="host:port for Prometheus metrics at /metrics (off by default)"
     )
     serve_parser.set_defaults(run=_serve)
 

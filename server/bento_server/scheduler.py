@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
+from bento_server.services import metrics
 from bento_server.usecases import activation, billing_clock, events, features, idempotency
 from bento_server.usecases.context import Deps
 
@@ -76,6 +77,11 @@ def run_due(deps: Deps, until: datetime | None = None, budget: int | None = None
             break
     if total:
         log.info("ran %d pieces of due work up to %s", total, until.isoformat())
+    oldest = [
+        at for at in (w.next_due(deps, skip) for w in DUE_WORK) if at is not None and at <= until
+    ]
+    lag = (until - min(oldest)).total_seconds() if oldest else 0.0
+    metrics.SCHEDULER_LAG.set(lag)
     return total
 
 

@@ -43,6 +43,7 @@ from bento.v1 import (
 from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
+from bento_server.services import metrics
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.entitlement import EntitlementService
@@ -110,6 +111,8 @@ class ServerConfig:
     """Seconds between heartbeats of an idle WatchEvents stream (at most 15)."""
     event_poll_interval: float = 0.25
     """Seconds between looks for events other processes committed."""
+    metrics_address: str | None = None
+    """host:port to serve Prometheus metrics on; off when unset."""
 
 
 def _load_test_clock(store: Store, wall: Clock) -> TestClock:
@@ -211,6 +214,8 @@ async def serve(config: ServerConfig) -> None:
         config.max_streams_per_caller,
     )
     await runtime.feed.start()
+    if config.metrics_address:
+        metrics.serve(config.metrics_address)
     await server.start()
     host = config.address.rsplit(":", 1)[0]
     for name in ["", *names]:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 from bento_server.errors import ResourceExhausted
+from bento_server.services import metrics
 
 log = logging.getLogger("bento.events")
 
@@ -90,9 +91,11 @@ class EventFeed:
                 "too_many_streams",
             )
         self._open[caller] = self._open.get(caller, 0) + 1
+        metrics.OPEN_STREAMS.inc()
         try:
             yield
         finally:
+            metrics.OPEN_STREAMS.dec()
             self._open[caller] -= 1
             if not self._open[caller]:
                 del self._open[caller]

@@ -13,13 +13,14 @@ import binascii
 import contextvars
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from bento_server.errors import BentoError, Unauthenticated
-from bento_server.services import status
+from bento_server.services import metrics, status
 from bento_server.services.authorization import authorize
 from bento_server.usecases.context import Principal
 from bento_server.usecases.credentials import Authenticator
@@ -94,6 +95,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             outcome = "OK"
+            request_id = _request_id(metadata)
             try:
                 self._authenticate(method, metadata)
                 return await behavior(request, context)
@@ -104,7 +106,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 outcome = error.code
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started)
+                _log_call(method, outcome, started, request_id)
 
         return wrapped
 
@@ -112,6 +114,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             outcome = "OK"
+            request_id = _request_id(metadata)
             try:
                 self._authenticate(method, metadata)
                 async for response in behavior(request, context):
@@ -123,7 +126,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 outcome = error.code
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started)
+                _log_call(method, outcome, started, request_id)
 
         return wrapped
 
@@ -133,13 +136,25 @@ def _is_abort(error: BaseException) -> bool:
     return isinstance(error, grpc.aio.AbortError) and not isinstance(error, BentoError)
 
 
-def _log_call(method: str, outcome: str, started: float) -> None:
-    if log.isEnabledFor(logging.DEBUG):
+def _log_call(method: str, outcome: str, started: float, request_id: str) -> None:
+    """One line per RPC, and its metrics."""
+    seconds = time.perf_counter() - started
+    metrics.observe(method, outcome, seconds)
+    if log.isEnabledFor(logging.INFO):
         principal = current_principal.get(None)
-        log.debug(
-            "rpc method=%s code=%s duration_ms=%.2f caller=%s",
+        log.info(
+            "rpc method=%s code=%s duration_ms=%.2f caller=%s request_id=%s",
             method,
             outcome,
-            (time.perf_counter() - started) * 1000,
+            seconds * 1000,
             principal.key_id if principal else "-",
+            request_id,
         )
+
+
+def _request_id(metadata: Any) -> str:
+    """The caller's x-request-id, or a new one, to find the call in the logs."""
+    for key, value in metadata or ():
+        if key == "x-request-id" and isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return uuid.uuid4().hex
