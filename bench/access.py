@@ -99,8 +99,12 @@ def run(database_url: str, workdir: Path, count: int, seconds: float) -> tuple[R
         .stdout.strip()
         .splitlines()[-1]
     )
+    # As a hot-path deployment runs it: failed calls logged, every call counted.
     server = start_server(
-        database_url, workdir, test_clock=False, extra=("--scheduler-interval", "0")
+        database_url,
+        workdir,
+        test_clock=False,
+        extra=("--scheduler-interval", "0", "--access-log", "errors"),
     )
     try:
         return asyncio.run(_measure(server.address, credential, count, seconds))

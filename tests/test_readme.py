@@ -81,7 +81,7 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
         result = subprocess.run(
             [sys.executable, "-c", script],
             cwd=tmp_path,
-            env={**os.environ, "PLATFORM_KEY": keys["PLATFORM_KEY"]},
+            env={**os.environ, **keys},
             capture_output=True,
             text=True,
             timeout=60,
@@ -91,4 +91,11 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "invalid_status_transition"
-    assert [line.split()[1] for line in lines[1:]] == ["subscription.created", "invoice.created"]
+    assert lines[1].startswith("StreamFlix Standard at_")
+    assert [line.split()[1] for line in lines[2:]] == [
+        "subscription.created",
+        "invoice.created",
+        "payment.succeeded",
+        "invoice.paid",
+        "subscription.activated",
+    ]

@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_streams_per_caller=args.max_streams_per_caller,
         heartbeat_interval=args.heartbeat_interval,
         metrics_address=args.metrics_address,
+        access_log=args.access_log,
     )
     asyncio.run(serve(config))
     return 0
@@ -122,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--metrics-address", help="host:port for Prometheus metrics at /metrics (off by default)"
+    )
+    serve_parser.add_argument(
+        "--access-log",
+        choices=("all", "errors", "off"),
+        default="all",
+        help="a log line for every RPC (default), only for failed ones, or none",
     )
     serve_parser.set_defaults(run=_serve)
 

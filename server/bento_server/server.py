@@ -43,7 +43,7 @@ from bento.v1 import (
 from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.runtime import Runtime
-from bento_server.services import metrics
+from bento_server.services import interceptor, metrics
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.entitlement import EntitlementService
@@ -113,6 +113,8 @@ class ServerConfig:
     """Seconds between looks for events other processes committed."""
     metrics_address: str | None = None
     """host:port to serve Prometheus metrics on; off when unset."""
+    access_log: str = "all"
+    """Log a line for every RPC ("all"), for failed ones ("errors"), or none ("off")."""
 
 
 def _load_test_clock(store: Store, wall: Clock) -> TestClock:
@@ -165,6 +167,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
 
 async def serve(config: ServerConfig) -> None:
     runtime = build_runtime(config)
+    interceptor.ACCESS_LOG = config.access_log
     listener = None
     if runtime.deps.store.is_postgres:
         runtime.access_cache = AccessCache()

@@ -136,10 +136,17 @@ def _is_abort(error: BaseException) -> bool:
     return isinstance(error, grpc.aio.AbortError) and not isinstance(error, BentoError)
 
 
+# Which calls get a log line: "all", "errors" (calls that did not answer
+# OK) or "off". Every call is counted in the metrics either way.
+ACCESS_LOG = "all"
+
+
 def _log_call(method: str, outcome: str, started: float, request_id: str) -> None:
     """One line per RPC, and its metrics."""
     seconds = time.perf_counter() - started
     metrics.observe(method, outcome, seconds)
+    if ACCESS_LOG == "off" or (ACCESS_LOG == "errors" and outcome == "OK"):
+        return
     if log.isEnabledFor(logging.INFO):
         principal = current_principal.get(None)
         log.info(

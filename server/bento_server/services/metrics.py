@@ -22,9 +22,18 @@ SCHEDULER_LAG = Gauge(
 )
 
 
+_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def observe(method: str, code: str, seconds: float) -> None:
-    RPCS.labels(method, code).inc()
-    RPC_SECONDS.labels(method).observe(seconds)
+    # Labelled children looked up once: this runs on every call.
+    child = _children.get((method, code))
+    if child is None:
+        child = _children.setdefault(
+            (method, code), (RPCS.labels(method, code), RPC_SECONDS.labels(method))
+        )
+    child[0].inc()
+    child[1].observe(seconds)
 
 
 def serve(address: str) -> None:
