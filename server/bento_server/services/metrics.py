@@ -11,8 +11,8 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 RPCS = Counter("bento_rpcs_total", "RPCs answered, by method and status code.", ["method", "code"])
 RPC_SECONDS = Histogram(
     "bento_rpc_duration_seconds",
-    "Time to answer an RPC (to the end of the stream for streams), by method.",
-    ["method"],
+    "Time to answer an RPC (to the end of the stream for streams), by method and status code.",
+    ["method", "code"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
 )
 OPEN_STREAMS = Gauge("bento_open_event_streams", "WatchEvents streams open on this server.")
@@ -30,7 +30,7 @@ def observe(method: str, code: str, seconds: float) -> None:
     child = _children.get((method, code))
     if child is None:
         child = _children.setdefault(
-            (method, code), (RPCS.labels(method, code), RPC_SECONDS.labels(method))
+            (method, code), (RPCS.labels(method, code), RPC_SECONDS.labels(method, code))
         )
     child[0].inc()
     child[1].observe(seconds)
