@@ -121,8 +121,10 @@ def test_every_call_is_logged_and_counted(fresh_backend_url: str, tmp_path: Path
         'bento_rpcs_total{code="NOT_FOUND",method="/bento.v1.TenantService/GetApp"} 1.0' in scraped
     )
     assert (
-        "bento_rpc_duration_seconds_bucket" in scraped and "bento_open_event_streams 0.0" in scraped
+        'bento_rpc_duration_seconds_count{code="NOT_FOUND",method="/bento.v1.TenantService/GetApp"} 1.0'
+        in scraped
     )
+    assert "bento_open_event_streams 0.0" in scraped
     log = running.log()
     assert "rpc method=/bento.v1.TenantService/ListApps code=OK" in log
     assert "request_id=req-42" in log
