@@ -95,7 +95,6 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             outcome = "OK"
-            request_id = _request_id(metadata)
             try:
                 self._authenticate(method, metadata)
                 return await behavior(request, context)
@@ -106,7 +105,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 outcome = error.code
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started, request_id)
+                _log_call(method, outcome, started, metadata)
 
         return wrapped
 
@@ -114,7 +113,6 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             outcome = "OK"
-            request_id = _request_id(metadata)
             try:
                 self._authenticate(method, metadata)
                 async for response in behavior(request, context):
@@ -126,7 +124,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 outcome = error.code
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started, request_id)
+                _log_call(method, outcome, started, metadata)
 
         return wrapped
 
@@ -141,7 +139,7 @@ def _is_abort(error: BaseException) -> bool:
 ACCESS_LOG = "all"
 
 
-def _log_call(method: str, outcome: str, started: float, request_id: str) -> None:
+def _log_call(method: str, outcome: str, started: float, metadata: Any) -> None:
     """One line per RPC, and its metrics."""
     seconds = time.perf_counter() - started
     metrics.observe(method, outcome, seconds)
@@ -155,7 +153,7 @@ def _log_call(method: str, outcome: str, started: float, request_id: str) -> Non
             outcome,
             seconds * 1000,
             principal.key_id if principal else "-",
-            request_id,
+            _request_id(metadata),
         )
 
 
