@@ -7,7 +7,7 @@ PROTOS := $(wildcard protos/bento/v1/*.proto)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test gen lint bench release-protos clean
+.PHONY: help setup run test test-long gen lint bench release-protos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: $(STAMP) ## Serve on 127.0.0.1:50051 with ./bento.db (SQLite)
 
 test: $(STAMP) ## Run the tests (PostgreSQL half when BENTO_TEST_POSTGRES_URL is set)
 	$(BIN)/pytest $(ARGS)
+
+test-long: $(STAMP) ## The tests with the crash, fuzz, race and load suites in full
+	BENTO_TEST_LONG=1 $(BIN)/pytest $(ARGS)
 
 gen: $(STAMP) ## Rebuild the Python stubs in clients/python/bento/v1 from protos/
 	$(BIN)/python tools/gen_stubs.py

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support import (
+    LONG,
     RunningServer,
     create_postgres_database,
     drop_postgres_database,
@@ -22,15 +24,30 @@ from tests.support import (
 
 POSTGRES_URL_ENV = "BENTO_TEST_POSTGRES_URL"
 
+# `make test` runs the short profile; `make test-long` the long one, with
+# many more examples for every property and fuzz test.
+settings.register_profile("short", max_examples=100, deadline=None)
+settings.register_profile(
+    "long",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("long" if LONG else "short")
+
 
 def _backends() -> list[str]:
     return ["sqlite", "postgresql"]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    length = "long run" if LONG else "short run (`make test-long` for the full one)"
     if os.environ.get(POSTGRES_URL_ENV):
-        return "bento backends: sqlite, postgresql"
-    return f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set)"
+        return f"bento backends: sqlite, postgresql; {length}"
+    return (
+        f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set); "
+        f"{length}"
+    )
 
 
 @pytest.fixture(scope="session", params=_backends())

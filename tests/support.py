@@ -33,6 +33,14 @@ from bento.v1 import (
 )
 
 BENTO = str(Path(sys.executable).parent / "bento")
+
+# Set by `make test-long`: the crash, fuzz, race and load suites run in full.
+LONG = os.environ.get("BENTO_TEST_LONG") == "1"
+
+
+def scaled(short: int, long: int) -> int:
+    """How many rounds a suite runs: ``short`` in `make test`, ``long`` in `make test-long`."""
+    return long if LONG else short
 STARTUP_TIMEOUT = 30.0
 
 
