@@ -165,7 +165,27 @@ def build_runtime(config: ServerConfig) -> Runtime:
     )
 
 
+def _tls_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    """The listener's TLS credentials, or None for plaintext; a bad
+    configuration stops the start with a message, before the store opens."""
+    if not (config.tls_cert or config.tls_key):
+        return None
+    if not (config.tls_cert and config.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    try:
+        with open(config.tls_key, "rb") as key, open(config.tls_cert, "rb") as cert:
+            key_pem, cert_pem = key.read(), cert.read()
+    except OSError as error:
+        raise SystemExit(f"cannot read {error.filename}: {error.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in cert_pem:
+        raise SystemExit(f"--tls-cert {config.tls_cert} holds no PEM certificate")
+    if b"PRIVATE KEY-----" not in key_pem:
+        raise SystemExit(f"--tls-key {config.tls_key} holds no PEM private key")
+    return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+
+
 async def serve(config: ServerConfig) -> None:
+    credentials = _tls_credentials(config)
     runtime = build_runtime(config)
     interceptor.ACCESS_LOG = config.access_log
     listener = None
@@ -193,16 +213,16 @@ async def serve(config: ServerConfig) -> None:
         server,
     )
 
-    if config.tls_cert or config.tls_key:
-        if not (config.tls_cert and config.tls_key):
-            raise SystemExit("--tls-cert and --tls-key go together")
-        with open(config.tls_key, "rb") as key, open(config.tls_cert, "rb") as cert:
-            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
-        port = server.add_secure_port(config.address, credentials)
-    else:
-        port = server.add_insecure_port(config.address)
+    try:
+        if credentials is not None:
+            port = server.add_secure_port(config.address, credentials)
+        else:
+            port = server.add_insecure_port(config.address)
+    except RuntimeError:  # grpc's "Failed to bind", whatever the cause
+        port = 0
     if port == 0:
-        raise SystemExit(f"cannot listen on {config.address}")
+        hint = " (is --tls-key the private key of --tls-cert?)" if credentials else ""
+        raise SystemExit(f"cannot listen on {config.address}{hint}")
 
     # Handlers go in before anyone can learn the port and send a signal.
     stop = asyncio.Event()
