@@ -402,6 +402,48 @@ def test_a_change_is_visible_to_the_very_next_check(server: RunningServer) -> No
     assert not check(p, session_id, feature_code="hd").allowed
 
 
+def test_concurrent_checks_each_get_their_own_answer(server: RunningServer) -> None:
+    """Many checks at once, of different users, products and features (on
+    PostgreSQL they share database round trips): each answer is the one the
+    same check gets alone."""
+    shop = make_shop(server, can_pause=True)
+    p = shop.platform
+    active = [paid(shop) for _ in range(3)]
+    paused = paid(shop)
+    pause(p, paused.subscription_id)
+    pending = subscribe(p, shop.plan_id).subscription
+    asked = []
+    for sub in (*active, paused, pending):
+        asked += [
+            (sub.session_id, {"product_id": shop.product_id}),
+            (sub.session_id, {"feature_code": "hd"}),
+            (sub.session_id, {"feature_code": "no-such-feature"}),
+            (sub.session_id, {"product_id": other_product(shop)}),
+        ]
+    asked.append((unique("session"), {"product_id": shop.product_id}))
+    alone = [check(p, session, **target) for session, target in asked]
+    assert sum(a.allowed for a in alone) == 6  # three users, by product and by feature
+    assert {a.reason for a in alone} == {ACTIVE, PAUSED, UNPAID, NO_SUBSCRIPTION}
+
+    for _ in range(4):
+        # A write first, so that nothing is answered from memory.
+        subscribe(p, shop.plan_id)
+        together: list[entitlement_pb2.CheckAccessResponse | None] = [None] * len(asked)
+        barrier = threading.Barrier(len(asked))
+
+        def ask(n: int) -> None:
+            session, target = asked[n]
+            barrier.wait()
+            together[n] = check(p, session, **target)
+
+        threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(asked))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert together == alone
+
+
 # --- CheckAccess: scoping and input -------------------------------------------
 
 
