@@ -85,18 +85,26 @@ class Servicer:
         return first[0] if first else response_type.FromString(stored)
 
 
-def _storable(response: M) -> M:
-    """The answer as it may be stored for replays: without activation codes.
+# Fields of an answer that hold a secret: activation codes, an API key's secret.
+_SECRET_FIELDS = ("activation_urls", "secret")
 
-    Codes exist only in the response that issued them; Bento stores only
-    their hashes. A replay of a call that issued codes answers without them,
-    and RegenerateActivationCodes issues new ones.
+
+def _storable(response: M) -> M:
+    """The answer as it may be stored for replays: without codes or secrets.
+
+    Codes and API key secrets exist only in the response that issued them;
+    Bento stores only their hashes. A replay of a call that issued codes
+    answers without them (RegenerateActivationCodes issues new ones), and a
+    replayed CreateApiKey names the key it made without its secret (revoke
+    it and make another if the first answer was lost).
     """
-    if "activation_urls" not in response.DESCRIPTOR.fields_by_name:
+    fields = [f for f in _SECRET_FIELDS if f in response.DESCRIPTOR.fields_by_name]
+    if not fields:
         return response
     stored = type(response)()
     stored.CopyFrom(response)
-    stored.ClearField("activation_urls")  # type: ignore[arg-type]
+    for name in fields:
+        stored.ClearField(name)  # type: ignore[arg-type]
     return stored
 
 
