@@ -9,6 +9,7 @@ baseline: write transactions of one small row each, the floor any renewal
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,64 +45,105 @@ class Result:
         return self.renewed / self.seconds
 
 
+CHUNK = 2000
+
+
 class _Scratch(peewee.Model):
     value = peewee.IntegerField()
 
 
-def seed(store: Store, count: int) -> None:
-    """A plan and ``count`` subscriptions whose first month just ended."""
-    with store.write():
-        Platform.create(
-            id="PLBENCH", name="bench", fee_rate=0.15, created_at=START, updated_at=START
-        )
-        App.create(
-            id="APBENCH",
-            name="bench",
-            activation_url_template="https://x/{code}",
-            created_at=START,
-            updated_at=START,
-        )
-        Product.create(
-            id="PRBENCH", app="APBENCH", name="bench", created_at=START, updated_at=START
-        )
-        Plan.create(
-            id="planbench", platform="PLBENCH", name="bench", billing_unit="month", billing_value=1,
-            grace_period_days=7, prices={"US": PHASES}, created_at=START, updated_at=START,
-        )  # fmt: skip
-        PlanProduct.create(plan="planbench", product="PRBENCH", position=0)
-    end = START + timedelta(days=31)
-    rows = [
-        {
-            "id": ids.new_id(ids.SUBSCRIPTION),
-            "platform": "PLBENCH",
-            "plan": "planbench",
-            "session_id": f"session-{n}",
-            "status": "active",
-            "payment_status": "paid",
-            "region": "US",
-            "currency": "USD",
-            "plan_name": "bench",
-            "plan_type": "single",
-            "billing_unit": "month",
-            "billing_value": 1,
-            "grace_period_days": 7,
-            "end_behavior": "roll",
-            "phases": PHASES,
-            "billing_anchor": START,
-            "current_cycle": 1,
-            "cycle_count": 1,
-            "period_start": START,
-            "period_end": end,
-            "next_billing_date": end,
-            "grace_period_end": end + timedelta(days=7),
-            "created_at": START,
-            "updated_at": START,
-        }
-        for n in range(count)
-    ]
-    for chunk in range(0, count, 2000):
+def seed(store: Store, count: int, first: int = 0) -> list[str]:
+    """A plan and ``count`` subscriptions whose first month just ended, for
+    users ``session-{first}`` on; returns the new subscriptions' IDs.
+
+    ``first`` > 0 adds to a store seeded before (the catalog is there)."""
+    if first == 0:
         with store.write():
-            Subscription.insert_many(rows[chunk : chunk + 2000]).execute()
+            Platform.create(
+                id="PLBENCH", name="bench", fee_rate=0.15, created_at=START, updated_at=START
+            )
+            App.create(
+                id="APBENCH",
+                name="bench",
+                activation_url_template="https://x/{code}",
+                created_at=START,
+                updated_at=START,
+            )
+            Product.create(
+                id="PRBENCH", app="APBENCH", name="bench", created_at=START, updated_at=START
+            )
+            Plan.create(
+                id="planbench", platform="PLBENCH", name="bench", billing_unit="month",
+                billing_value=1, grace_period_days=7, prices={"US": PHASES},
+                created_at=START, updated_at=START,
+            )  # fmt: skip
+            PlanProduct.create(plan="planbench", product="PRBENCH", position=0)
+    end = START + timedelta(days=31)
+    template = {
+        "platform": "PLBENCH",
+        "plan": "planbench",
+        "status": "active",
+        "payment_status": "paid",
+        "region": "US",
+        "currency": "USD",
+        "plan_name": "bench",
+        "plan_type": "single",
+        "billing_unit": "month",
+        "billing_value": 1,
+        "grace_period_days": 7,
+        "end_behavior": "roll",
+        "phases": PHASES,
+        "billing_anchor": START,
+        "current_cycle": 1,
+        "cycle_count": 1,
+        "period_start": START,
+        "period_end": end,
+        "next_billing_date": end,
+        "grace_period_end": end + timedelta(days=7),
+        "created_at": START,
+        "updated_at": START,
+    }
+    # Rows go in as raw values: the ORM's per-row conversion would take
+    # minutes for a million.
+    fields = Subscription._meta.fields  # type: ignore[attr-defined]
+    for name, field in fields.items():
+        if name not in template and name not in ("id", "session_id") and field.default is not None:
+            template[name] = field.default() if callable(field.default) else field.default
+    columns = ["id", "session_id", *(fields[name].column_name for name in template)]
+    constants = tuple(fields[name].db_value(value) for name, value in template.items())
+    created: list[str] = []
+    for chunk in range(first, first + count, CHUNK):
+        rows = [
+            (ids.new_id(ids.SUBSCRIPTION), f"session-{n}", *constants)
+            for n in range(chunk, min(chunk + CHUNK, first + count))
+        ]
+        with store.write():
+            _insert(store, "subscription", columns, rows)
+        created.extend(row[0] for row in rows)
+    return created
+
+
+def _insert(store: Store, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    if store.is_postgres:
+        text = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
+        store.db.cursor().copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text)
+        )
+    else:
+        marks = ", ".join("?" * len(columns))
+        store.db.connection().executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+
+
+def _copy_text(value: object) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
 def baseline(store: Store, seconds: float) -> float:

@@ -14,8 +14,6 @@ event loop in this process. Three measures, in one run:
 from __future__ import annotations
 
 import asyncio
-import base64
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.measure import Rate, basic_auth, rate, summary
 from bento.v1 import (
     catalog_pb2,
     catalog_pb2_grpc,
@@ -43,44 +42,11 @@ CALLERS = 16
 
 
 @dataclass(frozen=True)
-class Rate:
-    per_second: float
-    p50_ms: float
-    p99_ms: float
-
-
-@dataclass(frozen=True)
 class Result:
     baseline: Rate
     unary_alone: Rate
     unary_with_watchers: Rate
     delivery: Rate
-
-
-def _auth(credential: str) -> list[tuple[str, str]]:
-    return [("authorization", "Basic " + base64.b64encode(credential.encode()).decode())]
-
-
-async def _rate(call: object, seconds: float) -> Rate:
-    latencies: list[float] = []
-    stop = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            await call()  # type: ignore[operator]
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CALLERS)))
-    elapsed = time.perf_counter() - started
-    return _summary(latencies, len(latencies) / elapsed)
-
-
-def _summary(latencies: list[float], per_second: float) -> Rate:
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return Rate(per_second, statistics.median(ordered) * 1000, p99 * 1000)
 
 
 async def _measure(address: str, admin: str, seconds: float) -> Result:
@@ -90,7 +56,7 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
         subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         events = event_pb2_grpc.EventServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
-        a = _auth(admin)
+        a = basic_auth(admin)
         platform = (
             await tenants.CreatePlatform(tenant_pb2.CreatePlatformRequest(name="bench"), metadata=a)
         ).platform
@@ -155,8 +121,8 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
                 metadata=a,
             )
 
-        baseline = await _rate(noop, seconds)
-        alone = await _rate(get, seconds)
+        baseline = await rate(noop, seconds, CALLERS)
+        alone = await rate(get, seconds, CALLERS)
 
         # Idle watchers: they watch a subscription nobody touches.
         idle = [
@@ -168,7 +134,7 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
         for stream in idle:
             while not (await stream.read()).HasField("heartbeat"):
                 pass
-        with_watchers = await _rate(get, seconds)
+        with_watchers = await rate(get, seconds, CALLERS)
         for stream in idle:
             stream.cancel()
 
@@ -212,7 +178,7 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
         elapsed = time.perf_counter() - started
         for stream in watchers:
             stream.cancel()
-        delivery = _summary(latencies, len(latencies) / elapsed)
+        delivery = summary(latencies, len(latencies) / elapsed)
     return Result(baseline, alone, with_watchers, delivery)
 
 

@@ -1,0 +1,147 @@
+"""Lookups, checks and the create → pay flow, as the store grows.
+
+One store is seeded with 10,000 subscriptions, then grown to 100,000 and to
+1,000,000. At each size a fresh server process answers, in one run and from
+32 concurrent callers on one grpc.aio loop:
+
+- the baseline: the standard health Check (no credentials, no store);
+- CheckAccess for a random one of all users (cold: nothing asked twice in
+  a while), then for a random one of 1,000 users (repeat users, as services
+  ask on every request);
+- GetSubscription of a random one of all subscriptions;
+- the create → pay flow: CreateSubscription then a succeeded CreatePayment
+  of its first invoice, each with an idempotency-key (a flow is one row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench import renewals
+from bench.measure import Rate, basic_auth, rate
+from bento.v1 import (
+    entitlement_pb2,
+    entitlement_pb2_grpc,
+    enums_pb2,
+    payment_pb2,
+    payment_pb2_grpc,
+    subscription_pb2,
+    subscription_pb2_grpc,
+)
+from bento_server.store.database import connect
+from bento_server.store.migrations import migrate
+from tests.support import run_cli, start_server
+
+CALLERS = 32
+HOT_USERS = 1_000
+MEASURES = (
+    "baseline: health Check",
+    "CheckAccess, any user",
+    f"CheckAccess, one of {HOT_USERS:,} users",
+    "GetSubscription, any",
+    "create → pay flow",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    subscriptions: int
+    rates: dict[str, Rate]
+
+
+async def _measure(
+    address: str, credential: str, users: int, subscription_ids: list[str], seconds: float
+) -> dict[str, Rate]:
+    metadata = basic_auth(credential)
+    async with grpc.aio.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        access = entitlement_pb2_grpc.EntitlementServiceStub(channel)
+        subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
+        payments = payment_pb2_grpc.PaymentServiceStub(channel)
+
+        async def noop() -> None:
+            await health.Check(health_pb2.HealthCheckRequest())
+
+        async def check(among: int = users) -> None:
+            answer = await access.CheckAccess(
+                entitlement_pb2.CheckAccessRequest(
+                    session_id=f"session-{random.randrange(among)}", product_id="PRBENCH"
+                ),
+                metadata=metadata,
+            )
+            assert answer.allowed
+
+        async def check_repeat() -> None:
+            await check(HOT_USERS)
+
+        async def get() -> None:
+            await subscriptions.GetSubscription(
+                subscription_pb2.GetSubscriptionRequest(
+                    subscription_id=random.choice(subscription_ids)
+                ),
+                metadata=metadata,
+            )
+
+        async def flow() -> None:
+            key = uuid.uuid4().hex
+            created = await subscriptions.CreateSubscription(
+                subscription_pb2.CreateSubscriptionRequest(
+                    session_id=f"flow-{key}", plan_id="planbench"
+                ),
+                metadata=[*metadata, ("idempotency-key", f"create-{key}")],
+            )
+            await payments.CreatePayment(
+                payment_pb2.CreatePaymentRequest(
+                    subscription_id=created.subscription.subscription_id,
+                    invoice_id=created.invoice.invoice_id,
+                    amount=created.invoice.amounts.total_amount,
+                    status=enums_pb2.PAYMENT_RECORD_STATUS_SUCCEEDED,
+                ),
+                metadata=[*metadata, ("idempotency-key", f"pay-{key}")],
+            )
+
+        # Warm up every path before measuring any.
+        for call in (noop, check, get, flow):
+            await rate(call, 0.5, CALLERS)
+        return {
+            label: await rate(call, seconds, CALLERS)
+            for label, call in zip(MEASURES, (noop, check, check_repeat, get, flow), strict=True)
+        }
+
+
+def _platform_key(database_url: str) -> str:
+    args = ("--role", "platform", "--tenant", "PLBENCH", "--database", database_url)
+    return run_cli("keys", "create", *args).stdout.strip().splitlines()[-1]
+
+
+def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> list[Step]:
+    store = connect(database_url)
+    migrate(store)
+    steps = []
+    seeded: list[str] = []
+    for size in sizes:
+        seeded += renewals.seed(store, size - len(seeded), first=len(seeded))
+        store.db.execute_sql("ANALYZE")
+        credential = _platform_key(database_url)
+        # As a hot-path deployment runs it: failed calls logged, every call counted.
+        server = start_server(
+            database_url,
+            workdir,
+            test_clock=False,
+            extra=("--scheduler-interval", "0", "--access-log", "errors"),
+        )
+        try:
+            sample = random.sample(seeded, min(len(seeded), 50_000))
+            rates = asyncio.run(_measure(server.address, credential, size, sample, seconds))
+        finally:
+            server.stop()
+        steps.append(Step(size, rates))
+    store.close()
+    return steps
