@@ -4,6 +4,10 @@ Health and reflection are open; every other method needs
 ``authorization: Basic base64(KEY_ID:SECRET)``. The caller is put in a
 context variable for the servicer, and whatever the servicer raises leaves
 through ``status.abort``.
+
+Requests are decoded here, after authentication, rather than by gRPC: gRPC
+answers a request that does not decode with UNKNOWN (and logs a stack), while
+bad bytes are the caller's mistake and answer INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from bento_server.errors import BentoError, Unauthenticated
+from bento_server.errors import BentoError, InvalidArgument, Unauthenticated
 from bento_server.services import metrics, status
 from bento_server.services.authorization import authorize
 from bento_server.usecases.context import Principal
@@ -70,16 +75,15 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
         metadata = handler_call_details.invocation_metadata
+        decode = handler.request_deserializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method, metadata),
-                request_deserializer=handler.request_deserializer,
+                self._unary(handler.unary_unary, method, metadata, decode),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method, metadata),
-                request_deserializer=handler.request_deserializer,
+                self._stream(handler.unary_stream, method, metadata, decode),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -91,13 +95,13 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         current_principal.set(principal)
         current_method.set(method)
 
-    def _unary(self, behavior: Any, method: str, metadata: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _unary(self, behavior: Any, method: str, metadata: Any, decode: Any) -> Any:
+        async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             outcome = "OK"
             try:
                 self._authenticate(method, metadata)
-                return await behavior(request, context)
+                return await behavior(_decode(decode, raw), context)
             except Exception as raised:
                 if _is_abort(raised):
                     raise
@@ -109,13 +113,13 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
 
         return wrapped
 
-    def _stream(self, behavior: Any, method: str, metadata: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    def _stream(self, behavior: Any, method: str, metadata: Any, decode: Any) -> Any:
+        async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             outcome = "OK"
             try:
                 self._authenticate(method, metadata)
-                async for response in behavior(request, context):
+                async for response in behavior(_decode(decode, raw), context):
                     yield response
             except Exception as raised:
                 if _is_abort(raised):
@@ -127,6 +131,16 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 _log_call(method, outcome, started, metadata)
 
         return wrapped
+
+
+def _decode(decode: Any, raw: bytes) -> Any:
+    """The request message of ``raw``; INVALID_ARGUMENT if it does not decode."""
+    if decode is None:
+        return raw
+    try:
+        return decode(raw)
+    except DecodeError as error:
+        raise InvalidArgument(f"the request does not decode: {error}") from None
 
 
 def _is_abort(error: BaseException) -> bool:

@@ -114,7 +114,9 @@ def fetch(
     IDs sort by creation time, so ``key`` is usually the primary key.
     """
     if page.after is not None:
-        if not isinstance(page.after, str):
+        # The key's own type: a text ID, or a number (event sequences).
+        expected = int if isinstance(key, peewee.IntegerField) else str
+        if type(page.after) is not expected:
             raise InvalidArgument.field(
                 "page_token", "not a page token of this list", "invalid_page_token"
             )
