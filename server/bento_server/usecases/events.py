@@ -161,6 +161,7 @@ def append(
         snapshot["payment"] = payment_snapshot(payment)
     snapshot.update(data or {})
     return Event.create(
+        sequence=_first_sequence_after_pruning(deps),
         event_id=ids.new_id(ids.EVENT),
         type=event_type,
         occurred_at=now,
@@ -174,6 +175,22 @@ def append(
         app_ids=list(app_ids),
         data=snapshot,
     )
+
+
+def _first_sequence_after_pruning(deps: Deps) -> int | None:
+    """The sequence of an event appended to an empty SQLite log; None otherwise.
+
+    SQLite numbers a new row one past the largest row left in the table, so
+    after retention pruned the whole log it would start again at 1, below
+    sequences watchers have already seen. PostgreSQL's serial never goes back.
+    """
+    if deps.store.is_postgres:
+        return None
+    cursor = deps.store.db.execute_sql("SELECT MAX(sequence) FROM event")
+    if cursor.fetchone()[0] is not None:
+        return None
+    pruned = pruned_through()
+    return pruned + 1 if pruned else None
 
 
 # --- reading the log -------------------------------------------------------------

@@ -187,8 +187,7 @@ def create_payment(
             if invoice.amount_paid >= invoice.total_amount:
                 opened = _settle(deps, sub, invoice, now)
         elif request.status == "failed":
-            events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice, payment=payment)
-            _fail(deps, sub, invoice, now)
+            _fail(deps, sub, invoice, now, payment)
         else:
             if request.status == "processing":
                 invoice.payment_status = "processing"
@@ -237,12 +236,16 @@ def _settle(
     invoice.payment_status = "paid"
     invoice.payment_date = now
     invoice.retries_next_date = None
-    events.append(deps, events.INVOICE_PAID, sub, now, invoice=invoice)
     sub.cycle_count += 1
-    if invoice.billing_cycle != sub.current_cycle:
+    current = invoice.billing_cycle == sub.current_cycle
+    if current:
+        sub.payment_status = "paid"
+        sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
+    # The event shows the subscription as this payment left it: for an
+    # invoice paid ahead, or one of a canceled subscription, it is the last.
+    events.append(deps, events.INVOICE_PAID, sub, now, invoice=invoice)
+    if not current:
         return None  # paid ahead, or a past cycle: the current period is unchanged
-    sub.payment_status = "paid"
-    sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
     app_ids = events.plan_app_ids(sub.plan_id)
     if sub.status == "pending":
         sub.status = "active"
@@ -257,15 +260,24 @@ def _settle(
     return None
 
 
-def _fail(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> None:
-    """A failed attempt: count the retry; a renewal falls past due, then unpaid."""
+def _fail(
+    deps: Deps, sub: Subscription, invoice: Invoice, now: datetime, payment: Payment | None = None
+) -> None:
+    """A failed attempt: count the retry; a renewal falls past due, then unpaid.
+
+    Writes ``payment.failed`` once the invoice and the subscription's
+    payment status show the failure, so the event describes what it did.
+    """
     invoice.retries_count += 1
     invoice.retries_last_date = now
     invoice.retries_next_date = now + timedelta(minutes=invoice.retries_delay_minutes)
     invoice.payment_status = "failed"
-    if invoice.billing_cycle != sub.current_cycle:
+    current = invoice.billing_cycle == sub.current_cycle
+    if current:
+        sub.payment_status = "failed"
+    events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice, payment=payment)
+    if not current:
         return
-    sub.payment_status = "failed"
     # A first invoice keeps its subscription pending; a renewal (or the
     # first charge after a trial) drops a running one past due.
     if sub.status not in ("active", "past_due"):
@@ -306,7 +318,6 @@ def update_invoice(
                 invoice.amount_paid = invoice.total_amount
                 opened = _settle(deps, sub, invoice, now)
             elif status == "failed":
-                events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice)
                 _fail(deps, sub, invoice, now)
             else:
                 invoice.payment_status = status

@@ -582,6 +582,11 @@ def _change_plan(
     sub.payment_status = "unpaid"
     invoice = invoicing.issue(deps, sub, cycle, now, proration_credit=credit, ip=ip)
     features.sync(deps, sub, now)
+    if invoice.status == "paid":
+        # The credit covered the whole first period of the new plan.
+        sub.payment_status = "paid"
+        sub.status = "active"
+        sub.cycle_count += 1
     event(
         deps,
         events.SUBSCRIPTION_PLAN_CHANGED,
@@ -590,9 +595,4 @@ def _change_plan(
         from_plan_id=old_plan_id,
         proration_credit=credit,
     )
-    if invoice.status == "paid":
-        # The credit covered the whole first period of the new plan.
-        sub.payment_status = "paid"
-        sub.status = "active"
-        sub.cycle_count += 1
     return invoice
