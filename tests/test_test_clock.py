@@ -6,7 +6,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from bento.v1 import test_clock_pb2
-from tests.support import RunningServer, assert_fails, make_tenancy, start_server
+from tests.support import RunningServer, assert_fails, make_tenancy, start_server, unique
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -47,6 +47,37 @@ def test_time_never_goes_back(server: RunningServer) -> None:
             field,
         )
     assert admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now == now
+
+
+def test_a_move_with_an_idempotency_key_happens_once(server: RunningServer) -> None:
+    admin = server.admin()
+    start = admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now
+    by_seconds = test_clock_pb2.AdvanceTimeRequest(seconds=600)
+    key = unique("move")
+    first = admin(admin.test_clock.AdvanceTime, by_seconds, key=key)
+    again = admin(admin.test_clock.AdvanceTime, by_seconds, key=key)
+    assert first == again
+    assert first.now.seconds == start.seconds + 600
+    assert admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now == first.now
+
+    # A move to an instant: its replay answers, though the instant is now past.
+    target = timestamp_pb2.Timestamp(seconds=first.now.seconds + 60)
+    to_key = unique("move")
+    moved = admin(
+        admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(to=target), key=to_key
+    )
+    replayed = admin(
+        admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(to=target), key=to_key
+    )
+    assert moved == replayed and moved.now == target
+    assert_fails(
+        lambda: admin(
+            admin.test_clock.AdvanceTime, test_clock_pb2.AdvanceTimeRequest(seconds=5), key=to_key
+        ),
+        INVALID,
+        "idempotency_key_reused",
+    )
+    assert admin(admin.test_clock.GetTime, test_clock_pb2.GetTimeRequest()).now == target
 
 
 def test_only_admins_move_time(server: RunningServer) -> None:
