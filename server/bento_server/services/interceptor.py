@@ -64,26 +64,40 @@ def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]
 class BentoInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
+        # The wrapped handler of each method, built on its first call: the
+        # per-call work is then only what the call itself needs.
+        self._wrapped: dict[str, grpc.RpcMethodHandler | None] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
         method = handler_call_details.method
+        try:
+            return self._wrapped[method]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        handler = await continuation(handler_call_details)
+        wrapped = self._wrap(method, handler)
+        if handler is not None:
+            self._wrapped[method] = wrapped
+        return wrapped  # type: ignore[return-value]
+
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler | None
+    ) -> grpc.RpcMethodHandler | None:
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        metadata = handler_call_details.invocation_metadata
         decode = handler.request_deserializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method, metadata, decode),
+                self._unary(handler.unary_unary, method, decode),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method, metadata, decode),
+                self._stream(handler.unary_stream, method, decode),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -95,10 +109,11 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
         current_principal.set(principal)
         current_method.set(method)
 
-    def _unary(self, behavior: Any, method: str, metadata: Any, decode: Any) -> Any:
+    def _unary(self, behavior: Any, method: str, decode: Any) -> Any:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             outcome = "OK"
+            metadata = context.invocation_metadata()
             try:
                 self._authenticate(method, metadata)
                 return await behavior(_decode(decode, raw), context)
@@ -113,10 +128,11 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
 
         return wrapped
 
-    def _stream(self, behavior: Any, method: str, metadata: Any, decode: Any) -> Any:
+    def _stream(self, behavior: Any, method: str, decode: Any) -> Any:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             outcome = "OK"
+            metadata = context.invocation_metadata()
             try:
                 self._authenticate(method, metadata)
                 async for response in behavior(_decode(decode, raw), context):
