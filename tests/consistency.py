@@ -46,7 +46,7 @@ from google.protobuf import descriptor_pool, message, message_factory
 import bento.v1
 from bento_server.billing.money import invoice_amounts
 from bento_server.billing.status import STATUSES
-from bento_server.store.database import connect
+from bento_server.store.database import Store, connect
 from bento_server.store.models import (
     ActivationItem,
     ActivationSession,
@@ -125,12 +125,7 @@ def assert_consistent(database_url: str) -> None:
     """Raises AssertionError naming every broken invariant of the store at ``database_url``."""
     store = connect(database_url)
     try:
-        if store.is_postgres:
-            # One snapshot for every read, however long they take.
-            transaction = store.db.atomic(isolation_level="REPEATABLE READ")
-        else:
-            transaction = store.db.atomic()  # a read transaction: one WAL snapshot
-        with transaction:
+        with _snapshot(store):
             loaded = _load()
     finally:
         store.close()
@@ -143,6 +138,13 @@ def assert_consistent(database_url: str) -> None:
     _check_idempotency(loaded, problems)
     if problems.found:
         raise AssertionError(f"the store at {database_url} is inconsistent:\n{problems.report()}")
+
+
+def _snapshot(store: Store) -> Any:
+    """A transaction whose reads all see one snapshot, however long they take."""
+    if store.is_postgres:
+        return store.db.atomic(isolation_level="REPEATABLE READ")
+    return store.db.atomic()  # a read transaction holds one WAL snapshot
 
 
 def _load() -> _Store:
@@ -447,7 +449,7 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
     created: Counter[str] = Counter()
     invoiced: Counter[str] = Counter()
     paid: Counter[str] = Counter()
-    payment_events: Counter[str] = Counter()
+    payment_events: dict[str, list[str]] = defaultdict(list)
     sessions_opened: Counter[str] = Counter()
     for e in s.events:
         if e.type not in EVENT_TYPES:
@@ -480,7 +482,7 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
         elif e.type == "activation.session.created" and e.activation_session_id:
             sessions_opened[e.activation_session_id] += 1
         if e.type in PAYMENT_EVENTS and e.payment_id:
-            payment_events[e.payment_id] += 1
+            payment_events[e.payment_id].append(e.type)
 
     for sub in s.subscriptions.values():
         events = by_sub.get(sub.id, [])
@@ -525,10 +527,17 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
                 f"{invoice.id} ({invoice.status}, {paid[invoice.id]} events)",
             )
     for payment in s.payments.values():
-        if covered(payment.created_at) and payment_events[payment.id] != 1:
+        if not covered(payment.created_at):
+            continue
+        written = payment_events[payment.id]
+        if len(written) != 1:
             problems.add(
-                "payment without exactly one payment event",
-                f"{payment.id} ({payment_events[payment.id]})",
+                "payment without exactly one payment event", f"{payment.id} ({len(written)})"
+            )
+        elif written[0] != _payment_event_type(payment):
+            problems.add(
+                "payment whose event does not say what it was",
+                f"{payment.id} ({written[0]} for a {payment.status} {payment.amount})",
             )
     for session in s.sessions.values():
         if covered(session.created_at) and sessions_opened[session.id] != 1:
@@ -536,6 +545,15 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
                 "activation session without exactly one activation.session.created event",
                 f"{session.id} ({sessions_opened[session.id]})",
             )
+
+
+def _payment_event_type(payment: Payment) -> str:
+    """The event a payment record is written with (``usecases.payments``)."""
+    if payment.amount < 0:
+        return "payment.refunded" if payment.status in REFUNDS_MONEY else "payment.recorded"
+    if payment.status in ("succeeded", "failed"):
+        return f"payment.{payment.status}"
+    return "payment.recorded"
 
 
 def _coverage(s: _Store) -> Any:
@@ -636,3 +654,32 @@ def _check_idempotency(s: _Store, problems: _Problems) -> None:
             problems.add("idempotency record holding activation codes", name)
         if "secret" in answer.DESCRIPTOR.fields_by_name and answer.secret:  # type: ignore[attr-defined]
             problems.add("idempotency record holding an API key secret", name)
+
+
+# --- counting -------------------------------------------------------------------------------
+
+COUNTED: dict[str, type[peewee.Model]] = {
+    "subscriptions": Subscription,
+    "invoices": Invoice,
+    "payments": Payment,
+    "events": Event,
+    "activation_sessions": ActivationSession,
+    "activation_items": ActivationItem,
+    "subscription_features": SubscriptionFeature,
+    "idempotency_records": IdempotencyRecord,
+}
+
+
+def store_counts(database_url: str) -> dict[str, int]:
+    """How many rows each table of the billing store holds (one snapshot):
+    a retry that happens once leaves these as they were."""
+    store = connect(database_url)
+    try:
+        with _snapshot(store):
+            counts = {name: model.select().count() for name, model in COUNTED.items()}
+            counts["usage"] = int(
+                SubscriptionFeature.select(peewee.fn.SUM(SubscriptionFeature.used)).scalar() or 0
+            )
+            return counts
+    finally:
+        store.close()

@@ -8,9 +8,24 @@ naming the thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import grpc
+import peewee
+import pytest
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from bento.v1 import (
     activation_pb2,
@@ -21,16 +36,28 @@ from bento.v1 import (
     event_pb2,
     event_pb2_grpc,
     invoice_pb2,
+    payment_pb2,
     subscription_pb2,
     tenant_pb2,
 )
-from tests.billing_support import Shop, advance, make_shop, pay, subscribe
-from tests.consistency import assert_consistent
+from bento_server.store.database import connect
+from bento_server.store.models import IdempotencyRecord, Payment, Subscription
+from tests.billing_support import (
+    Shop,
+    advance,
+    get_invoice,
+    get_subscription,
+    make_shop,
+    pay,
+    subscribe,
+)
+from tests.consistency import assert_consistent, store_counts
 from tests.support import (
     Caller,
     RunningServer,
     make_key,
     phases,
+    scaled,
     start_server,
     unique,
 )
@@ -219,6 +246,148 @@ def test_a_store_after_every_kind_of_change_is_consistent(
         server.stop()
 
 
+@contextlib.contextmanager
+def _broken(url: str, *sql: tuple[str, tuple[Any, ...]]) -> Iterator[None]:
+    """Runs ``sql`` on the store (as a bug might have), then the body."""
+    store = connect(url)
+    try:
+        with store.db.atomic():
+            for statement, params in sql:
+                store.db.execute_sql(_placeholders(store, statement), params)
+    finally:
+        store.close()
+    yield
+
+
+def _placeholders(store: Any, statement: str) -> str:
+    return statement.replace("?", "%s") if store.is_postgres else statement
+
+
+def _assert_broken(url: str, rule: str, offender: str) -> None:
+    with pytest.raises(AssertionError) as raised:
+        assert_consistent(url)
+    lines = [line for line in str(raised.value).splitlines() if line.startswith(f"- {rule}:")]
+    assert lines and offender in lines[0], (rule, offender, str(raised.value))
+
+
+def test_the_checker_names_what_is_broken(fresh_backend_url: str, tmp_path: Path) -> None:
+    url = fresh_backend_url
+    server = start_server(url, tmp_path, test_clock=True)
+    try:
+        shop = make_shop(server)
+        p = shop.platform
+        created = subscribe(p, shop.plan_id)
+        paid_sub, invoice = created.subscription.subscription_id, created.invoice.invoice_id
+        payment = pay(p, paid_sub, invoice, created.invoice.amounts.total_amount).payment
+        pending = subscribe(p, shop.plan_id).subscription.subscription_id
+        key_id = (p.credential or "").split(":")[0]
+    finally:
+        server.stop()
+    assert_consistent(url)
+
+    def both(sql: str, undo: str, params: tuple[Any, ...]) -> tuple[Any, Any]:
+        return (sql, params), (undo, params)
+
+    cases = [
+        (
+            both(
+                "UPDATE invoice SET amount_paid = amount_paid + 1 WHERE id = ?",
+                "UPDATE invoice SET amount_paid = amount_paid - 1 WHERE id = ?",
+                (invoice,),
+            ),
+            "invoice whose amount_paid is not the sum of its succeeded charges",
+            invoice,
+        ),
+        (
+            both(
+                "UPDATE event SET type = 'payment.recorded' WHERE payment_id = ?",
+                "UPDATE event SET type = 'payment.succeeded' WHERE payment_id = ?",
+                (payment.payment_id,),
+            ),
+            "payment whose event does not say what it was",
+            payment.payment_id,
+        ),
+        (
+            both(
+                "UPDATE subscription SET payment_status = 'unpaid' WHERE id = ?",
+                "UPDATE subscription SET payment_status = 'paid' WHERE id = ?",
+                (paid_sub,),
+            ),
+            "subscription changed after its newest event (a change without its event)",
+            paid_sub,
+        ),
+        (
+            both(
+                "UPDATE subscription SET status = 'canceled' WHERE id = ?",
+                "UPDATE subscription SET status = 'pending' WHERE id = ?",
+                (pending,),
+            ),
+            "canceled subscription without canceled_at and ended_at",
+            pending,
+        ),
+        (
+            both(
+                "UPDATE payment SET amount = amount + 5 WHERE id = ?",
+                "UPDATE payment SET amount = amount - 5 WHERE id = ?",
+                (payment.payment_id,),
+            ),
+            "invoice charged more than its total",
+            invoice,
+        ),
+        (
+            both(
+                "UPDATE event SET invoice_id = 'INV0000000000000000042' "
+                "WHERE subscription_id = ? AND type = 'invoice.created'",
+                "UPDATE event SET invoice_id = (SELECT id FROM invoice WHERE subscription_id = ?) "
+                "WHERE invoice_id = 'INV0000000000000000042'",
+                (pending,),
+            ),
+            "event about an invoice that does not exist",
+            "",
+        ),
+    ]
+    for (breaking, undoing), rule, offender in cases:
+        with _broken(url, breaking):
+            _assert_broken(url, rule, offender)
+        with _broken(url, undoing):
+            assert_consistent(url)
+
+    # An idempotency record naming a subscription that was never written.
+    ghost = subscription_pb2.CreateSubscriptionResponse(
+        subscription=subscription_pb2.Subscription(subscription_id="SUB0000000000000000042")
+    )
+    store = connect(url)
+    try:
+        IdempotencyRecord.create(
+            api_key_id=key_id,
+            key="ghost",
+            method="/bento.v1.SubscriptionService/CreateSubscription",
+            request_hash="0" * 64,
+            response=ghost.SerializeToString(),
+            created_at=datetime.now(UTC),
+        )
+    finally:
+        store.close()
+    _assert_broken(
+        url, "idempotency record naming an object that does not exist", "SUB0000000000000000042"
+    )
+    with _broken(url, ("DELETE FROM idempotency_record WHERE key = ?", ("ghost",))):
+        assert_consistent(url)
+
+    # A change without its event: the pending subscription's creation is gone
+    # from the middle of the log.
+    with _broken(
+        url,
+        (
+            "DELETE FROM event WHERE subscription_id = ? AND type = 'subscription.created'",
+            (pending,),
+        ),
+    ):
+        _assert_broken(url, "subscription without exactly one subscription.created event", pending)
+        if url.startswith("sqlite"):
+            _assert_broken(url, "gap in the event sequence", "")
+
+
 def _events(caller: Caller, after_sequence: int = 0) -> list[event_pb2.Event]:
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
     found: list[event_pb2.Event] = []
@@ -255,5 +424,555 @@ def test_events_after_retention_emptied_the_log_number_on_from_the_pruned_ones(
         assert {e.subscription_id for e in resumed} == {new}
         assert all(e.sequence > seen for e in resumed)
         assert_consistent(fresh_backend_url)
+    finally:
+        server.stop()
+
+
+# --- SIGKILL in the middle of a mixed load ---------------------------------------------
+
+PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
+# What a call of the load may be refused with: the store changed under it.
+EXPECTED_REFUSALS = {
+    (PRECONDITION, "invalid_status_transition"),
+    (PRECONDITION, "invoice_already_paid"),
+    (PRECONDITION, "invoice_void"),
+    (PRECONDITION, "amount_exceeds_due"),
+    (PRECONDITION, "refund_exceeds_paid"),
+    (PRECONDITION, "activation_code_already_used"),
+    (PRECONDITION, "subscription_inactive"),
+    (grpc.StatusCode.NOT_FOUND, "activation_code_not_found"),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, "quota_exceeded"),
+    (grpc.StatusCode.ABORTED, "concurrent_modification"),
+}
+ALREADY_ON_PLAN = (grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument")
+# What a call sees when the server dies under it, or is gone: no answer.
+TRANSPORT_FAILURES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+RESPONSES = {
+    "CreateSubscription": subscription_pb2.CreateSubscriptionResponse,
+    "CancelSubscription": subscription_pb2.CancelSubscriptionResponse,
+    "PauseSubscription": subscription_pb2.PauseSubscriptionResponse,
+    "ResumeSubscription": subscription_pb2.ResumeSubscriptionResponse,
+    "RenewSubscription": subscription_pb2.RenewSubscriptionResponse,
+    "UpdateSubscription": subscription_pb2.UpdateSubscriptionResponse,
+    "CreatePayment": payment_pb2.CreatePaymentResponse,
+    "RecordUsage": entitlement_pb2.RecordUsageResponse,
+    "ExchangeActivationCode": activation_pb2.ExchangeActivationCodeResponse,
+    "UpdateActivationItem": activation_pb2.UpdateActivationItemResponse,
+}
+PUBLISHER_METHODS = ("ExchangeActivationCode", "UpdateActivationItem")
+# Calls whose answer carries the subscription as the call left it.
+STATE_METHODS = (
+    "CancelSubscription",
+    "PauseSubscription",
+    "ResumeSubscription",
+    "RenewSubscription",
+    "UpdateSubscription",
+)
+
+
+@dataclass
+class Call:
+    """One mutating call of the load, with its own idempotency key."""
+
+    method: str
+    request: Message
+    key: str = field(default_factory=lambda: f"crash-{uuid.uuid4().hex}")
+    response: Message | None = None
+    refusal: tuple[grpc.StatusCode, str] | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.response is not None or self.refusal is not None
+
+
+def stripped(response: Message) -> Message:
+    """An answer as a replay gives it: codes exist only in the first one."""
+    copy = type(response)()
+    copy.CopyFrom(response)
+    if "activation_urls" in copy.DESCRIPTOR.fields_by_name:
+        copy.ClearField("activation_urls")  # type: ignore[arg-type]
+    return copy
+
+
+def refusal_of(error: grpc.RpcError) -> tuple[grpc.StatusCode, str] | None:
+    """The (code, reason) of an answer from Bento; None when no answer came."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is not None:
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                if info.domain == "bento":
+                    return error.code(), info.reason
+    return None
+
+
+class Callers:
+    """The platform's and the publisher's callers on one server."""
+
+    def __init__(self, server: RunningServer, platform: str, publisher: str) -> None:
+        self.platform = server.caller(platform)
+        self.publisher = server.caller(publisher)
+        self.entitlements = entitlement_pb2_grpc.EntitlementServiceStub(self.platform.channel)
+        self.activation = activation_pb2_grpc.ActivationServiceStub(self.publisher.channel)
+
+    def invoke(self, call: Call, timeout: float = 20) -> Message:
+        """Makes the call (raises grpc.RpcError)."""
+        caller = self.publisher if call.method in PUBLISHER_METHODS else self.platform
+        if call.method in PUBLISHER_METHODS:
+            method = getattr(self.activation, call.method)
+        elif call.method == "CreatePayment":
+            method = caller.payments.CreatePayment
+        elif call.method == "RecordUsage":
+            method = self.entitlements.RecordUsage
+        else:
+            method = getattr(caller.subscriptions, call.method)
+        response: Message = method(
+            call.request, metadata=caller.metadata(call.key), timeout=timeout
+        )
+        return response
+
+    def perform(self, call: Call) -> None:
+        """Makes the call once and records what came back, if anything."""
+        try:
+            call.response = self.invoke(call)
+        except grpc.RpcError as error:
+            call.refusal = refusal_of(error)
+            if call.refusal is None:
+                assert error.code() in TRANSPORT_FAILURES, (call.method, error)
+            elif call.method == "UpdateSubscription" and call.refusal == ALREADY_ON_PLAN:
+                pass  # the plan changed to the one asked for meanwhile
+            else:
+                assert call.refusal in EXPECTED_REFUSALS, (call.method, call.refusal, error)
+
+
+@dataclass
+class Known:
+    """What the load learned about one subscription from its answers."""
+
+    subscription_id: str
+    invoices: list[tuple[str, int]]
+    charges: list[tuple[str, str, int]] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Load:
+    """A mixed load of mutating calls on a pool of subscriptions."""
+
+    def __init__(self, plans: list[str], seed: int) -> None:
+        self.plans = plans
+        self.seed = seed
+        self.known: list[Known] = []
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+
+    def next_call(self, rng: random.Random) -> Call:
+        with self.lock:
+            if len(self.known) < 8 or rng.random() < 0.12:
+                return Call(
+                    "CreateSubscription",
+                    subscription_pb2.CreateSubscriptionRequest(
+                        session_id=unique("user"), plan_id=rng.choice(self.plans), region="US"
+                    ),
+                )
+            sub = rng.choice(self.known[-40:])
+            sub_id = sub.subscription_id
+            choice = rng.choices(
+                ["pay", "fail", "refund", "cancel", "cancel_now", "uncancel", "pause", "resume",
+                 "plan", "renew", "usage", "exchange", "confirm"],
+                weights=[8, 2, 1, 2, 1, 2, 2, 2, 2, 1, 2, 2, 1],
+            )[0]  # fmt: skip
+            if choice in ("pay", "fail") and sub.invoices[-1][1] > 0:
+                invoice_id, total = sub.invoices[-1]
+                status = E.PAYMENT_RECORD_STATUS_SUCCEEDED
+                if choice == "fail":
+                    status = E.PAYMENT_RECORD_STATUS_FAILED
+                call = Call("CreatePayment", payment_pb2.CreatePaymentRequest())
+                call.request = payment_pb2.CreatePaymentRequest(
+                    subscription_id=sub_id,
+                    invoice_id=invoice_id,
+                    amount=total,
+                    status=status,
+                    payment_intent_id=f"pi-{call.key}",
+                    error_code="card_declined" if choice == "fail" else "",
+                )
+                return call
+            if choice == "refund" and sub.charges:
+                invoice_id, payment_id, amount = rng.choice(sub.charges)
+                call = Call("CreatePayment", payment_pb2.CreatePaymentRequest())
+                call.request = payment_pb2.CreatePaymentRequest(
+                    subscription_id=sub_id,
+                    invoice_id=invoice_id,
+                    amount=-min(amount, rng.choice([100, 250])),
+                    status=E.PAYMENT_RECORD_STATUS_SUCCEEDED,
+                    original_payment_id=payment_id,
+                    refund_reason="goodwill",
+                    payment_intent_id=f"pi-{call.key}",
+                )
+                return call
+            if choice in ("exchange", "confirm"):
+                if choice == "exchange" and sub.codes:
+                    request: Message = activation_pb2.ExchangeActivationCodeRequest(
+                        activation_code=sub.codes.pop()
+                    )
+                    return Call("ExchangeActivationCode", request)
+                if sub.items:
+                    session_id, app_id = sub.items.pop()
+                    request = activation_pb2.UpdateActivationItemRequest(
+                        activation_session_id=session_id,
+                        item_id=app_id,
+                        status=E.ACTIVATION_ITEM_STATUS_ACTIVATED,
+                        user_id="user-1",
+                    )
+                    return Call("UpdateActivationItem", request)
+                choice = "usage"
+            if choice == "usage":
+                return Call(
+                    "RecordUsage",
+                    entitlement_pb2.RecordUsageRequest(
+                        subscription_id=sub_id, feature_code="downloads", quantity=1
+                    ),
+                )
+            requests: dict[str, tuple[str, Message]] = {
+                "cancel": ("CancelSubscription", _cancel(sub_id, False)),
+                "cancel_now": ("CancelSubscription", _cancel(sub_id, True)),
+                "uncancel": (
+                    "RenewSubscription",
+                    subscription_pb2.RenewSubscriptionRequest(
+                        subscription_id=sub_id, uncancel=True
+                    ),
+                ),
+                "renew": (
+                    "RenewSubscription",
+                    subscription_pb2.RenewSubscriptionRequest(subscription_id=sub_id, cycles=1),
+                ),
+                "pause": (
+                    "PauseSubscription",
+                    subscription_pb2.PauseSubscriptionRequest(subscription_id=sub_id),
+                ),
+                "resume": (
+                    "ResumeSubscription",
+                    subscription_pb2.ResumeSubscriptionRequest(subscription_id=sub_id),
+                ),
+                "plan": (
+                    "UpdateSubscription",
+                    subscription_pb2.UpdateSubscriptionRequest(
+                        subscription_id=sub_id, plan_id=rng.choice(self.plans)
+                    ),
+                ),
+            }
+            method, request = requests.get(choice, requests["pause"])
+            return Call(method, request)
+
+    def learn(self, call: Call) -> None:
+        """Remembers what a successful call's answer tells about the store."""
+        response = call.response
+        if response is None:
+            return
+        with self.lock:
+            if isinstance(response, subscription_pb2.CreateSubscriptionResponse):
+                self.known.append(
+                    Known(
+                        response.subscription.subscription_id,
+                        [(response.invoice.invoice_id, response.invoice.amounts.total_amount)],
+                    )
+                )
+                return
+            sub = next(
+                (
+                    k
+                    for k in self.known
+                    if k.subscription_id == getattr(call.request, "subscription_id", None)
+                ),
+                None,
+            )
+            if isinstance(response, payment_pb2.CreatePaymentResponse) and sub is not None:
+                if response.payment.amount > 0 and response.payment.status == (
+                    E.PAYMENT_RECORD_STATUS_SUCCEEDED
+                ):
+                    sub.charges.append(
+                        (
+                            response.payment.invoice_id,
+                            response.payment.payment_id,
+                            response.payment.amount,
+                        )
+                    )
+                sub.codes.extend(_code(u.activation_url) for u in response.activation_urls)
+            elif isinstance(response, subscription_pb2.UpdateSubscriptionResponse) and sub:
+                if response.HasField("invoice"):
+                    sub.invoices.append(
+                        (response.invoice.invoice_id, response.invoice.amounts.total_amount)
+                    )
+            elif isinstance(response, subscription_pb2.RenewSubscriptionResponse) and sub:
+                sub.invoices.extend(
+                    (i.invoice_id, i.amounts.total_amount) for i in response.invoices
+                )
+            elif isinstance(response, activation_pb2.ExchangeActivationCodeResponse):
+                for k in self.known:
+                    if k.subscription_id == response.subscription_id:
+                        k.items.append((response.activation_session_id, response.app_id))
+
+    def run_until_killed(
+        self, server: RunningServer, callers: list[Callers], kill_after: int
+    ) -> list[Call]:
+        """Runs the load on every caller until ``kill_after`` calls were made,
+        then SIGKILLs the server mid-load. Returns this round's calls."""
+        first = len(self.calls)
+        dead = threading.Event()
+        errors: list[BaseException] = []
+
+        def work(index: int, mine: Callers) -> None:
+            rng = random.Random(f"{self.seed}-{first}-{index}")
+            try:
+                while True:
+                    call = self.next_call(rng)
+                    mine.perform(call)
+                    with self.lock:
+                        self.calls.append(call)
+                    self.learn(call)
+                    if not call.acknowledged and dead.is_set():
+                        return  # the server is gone
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(callers)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while len(self.calls) - first < kill_after and time.monotonic() < deadline and not errors:
+            time.sleep(0.005)
+        server.process.kill()  # SIGKILL, with calls in flight
+        dead.set()
+        for thread in threads:
+            thread.join(60)
+        server.stop(signal.SIGKILL)
+        if errors:
+            raise errors[0]
+        assert len(self.calls) - first >= kill_after, "the load stalled before the kill"
+        return self.calls[first:]
+
+
+def _cancel(subscription_id: str, now_: bool) -> Message:
+    return subscription_pb2.CancelSubscriptionRequest(
+        subscription_id=subscription_id, cancel_now=now_
+    )
+
+
+def _answers(url: str, key_ids: dict[str, str], calls: list[Call]) -> dict[str, Message]:
+    """The stored answers of ``calls``' idempotency keys, read from the store."""
+    store = connect(url)
+    try:
+        found = {}
+        for who, key_id in key_ids.items():
+            keys = [c.key for c in calls if (c.method in PUBLISHER_METHODS) == (who == "publisher")]
+            for start in range(0, len(keys), 200):
+                rows = IdempotencyRecord.select().where(
+                    (IdempotencyRecord.api_key_id == key_id)
+                    & IdempotencyRecord.key.in_(keys[start : start + 200])
+                )
+                for row in rows:
+                    found[row.key] = row
+        by_key = {c.key: c for c in calls}
+        return {
+            key: RESPONSES[by_key[key].method].FromString(bytes(row.response))
+            for key, row in found.items()
+        }
+    finally:
+        store.close()
+
+
+def _rows_named(url: str, calls: list[Call]) -> dict[str, int]:
+    """How many subscriptions (payments) carry each create's session ID (each
+    payment's intent ID): 1 for a call that happened, 0 for one that did not."""
+    store = connect(url)
+    try:
+        sessions = dict(
+            Subscription.select(Subscription.session_id, peewee.fn.COUNT(Subscription.id))
+            .group_by(Subscription.session_id)
+            .tuples()
+        )
+        intents = dict(
+            Payment.select(Payment.payment_intent_id, peewee.fn.COUNT(Payment.id))
+            .group_by(Payment.payment_intent_id)
+            .tuples()
+        )
+    finally:
+        store.close()
+    named = {}
+    for call in calls:
+        if call.method == "CreateSubscription":
+            named[call.key] = sessions.get(call.request.session_id, 0)  # type: ignore[attr-defined]
+        elif call.method == "CreatePayment":
+            named[call.key] = intents.get(call.request.payment_intent_id, 0)  # type: ignore[attr-defined]
+    return named
+
+
+def _states_in_log(caller: Caller, subscription_id: str) -> list[dict[str, Any]]:
+    events = _events_of(caller, subscription_id)
+    return [_state(dict(e.data["subscription"])) for e in events if "subscription" in e.data]
+
+
+def _events_of(caller: Caller, subscription_id: str) -> list[event_pb2.Event]:
+    stub = event_pb2_grpc.EventServiceStub(caller.channel)
+    found: list[event_pb2.Event] = []
+    token = ""
+    while True:
+        page = caller(
+            stub.ListEvents,
+            event_pb2.ListEventsRequest(
+                subscription_id=subscription_id, page_size=100, page_token=token
+            ),
+        )
+        found.extend(page.events)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+STATE_FIELDS = ("status", "payment_status", "plan_id", "cycle_count", "cancel_at_period_end")
+
+
+def _state(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {name: snapshot[name] for name in STATE_FIELDS} | {
+        "cycle_count": int(snapshot["cycle_count"])
+    }
+
+
+def _word(enum: Any, number: int) -> str:
+    """The store's word of an enum value: SUBSCRIPTION_STATUS_PAST_DUE -> past_due."""
+    prefix = enum.Name(0).removesuffix("UNSPECIFIED")
+    return str(enum.Name(number)).removeprefix(prefix).lower()
+
+
+def _state_of(sub: subscription_pb2.Subscription) -> dict[str, Any]:
+    return {
+        "status": _word(E.SubscriptionStatus, sub.status),
+        "payment_status": _word(E.PaymentStatus, sub.payment_status),
+        "plan_id": sub.plan_id,
+        "cycle_count": sub.billing.cycle_count,
+        "cancel_at_period_end": sub.cancellation.cancel_at_period_end,
+    }
+
+
+def _verify_acknowledged(
+    url: str, callers: Callers, calls: list[Call], answers: dict[str, Message]
+) -> None:
+    """Every acknowledged write is in the store, as it was acknowledged."""
+    lost = [c.key for c in calls if c.response is not None and c.key not in answers]
+    assert not lost, f"acknowledged writes lost: {lost}"
+    for call in calls:
+        if call.refusal is not None:
+            assert call.key not in answers, f"a refused call stored an answer: {call}"
+        if call.response is None:
+            continue
+        assert answers[call.key] == stripped(call.response), call.key
+        p = callers.platform
+        response: Any = call.response
+        if call.method == "CreateSubscription":
+            sub_id = response.subscription.subscription_id
+            assert get_subscription(p, sub_id).subscription_id == sub_id
+            invoice_id = response.invoice.invoice_id
+            assert get_invoice(p, sub_id, invoice_id).invoice_id == invoice_id
+        elif call.method == "CreatePayment":
+            got = p(
+                p.payments.GetPayment,
+                payment_pb2.GetPaymentRequest(
+                    subscription_id=response.payment.subscription_id,
+                    invoice_id=response.payment.invoice_id,
+                    payment_id=response.payment.payment_id,
+                ),
+            ).payment
+            assert got == response.payment
+        elif call.method in STATE_METHODS:
+            # The state it acknowledged is in the subscription's history; the
+            # checker proves the newest event is the subscription now.
+            sub = response.subscription
+            assert _state_of(sub) in _states_in_log(p, sub.subscription_id), call
+        elif call.method == "UpdateActivationItem":
+            session = callers.publisher(
+                callers.activation.GetActivationSession,
+                activation_pb2.GetActivationSessionRequest(
+                    activation_session_id=call.request.activation_session_id  # type: ignore[attr-defined]
+                ),
+            ).activation_session
+            assert any(
+                i.app_id == response.activation_item.app_id
+                and i.status == E.ACTIVATION_ITEM_STATUS_ACTIVATED
+                for i in session.activation_items
+            ), call
+    assert_consistent(url)
+
+
+def _retry_all(
+    url: str, callers: Callers, load: Load, calls: list[Call], key_ids: dict[str, str]
+) -> None:
+    """Retries every call with its key and request: each happens exactly once."""
+    answers = _answers(url, key_ids, calls)
+    _verify_acknowledged(url, callers, calls, answers)
+
+    # Calls that committed (acknowledged or not) replay their answer and change nothing.
+    before = store_counts(url)
+    for call in calls:
+        if call.key in answers:
+            assert stripped(callers.invoke(call)) == answers[call.key], call
+            call.response, call.refusal = answers[call.key], None
+    assert store_counts(url) == before, "a replay wrote something"
+
+    # The others happen now, or are refused now.
+    for call in calls:
+        if call.key in answers:
+            continue
+        retried = Call(call.method, call.request, call.key)
+        callers.perform(retried)
+        assert retried.acknowledged, f"no answer after the restart: {call}"
+        # What the key stands for from now on.
+        call.response, call.refusal = retried.response, retried.refusal
+        load.learn(retried)
+
+    # A second retry of everything replays; nothing is done twice.
+    answers = _answers(url, key_ids, calls)
+    named = _rows_named(url, calls)
+    for key, count in named.items():
+        assert count == (1 if key in answers else 0), (key, count)
+    before = store_counts(url)
+    for call in calls:
+        if call.key in answers:
+            assert stripped(callers.invoke(call)) == answers[call.key], call
+    assert store_counts(url) == before, "a second retry wrote something"
+    assert_consistent(url)
+
+
+def test_acknowledged_writes_survive_sigkill_and_retries_happen_once(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    url = fresh_backend_url
+    server = start_server(url, tmp_path, test_clock=True)
+    shop = make_shop(server, can_pause=True)
+    plans = [shop.plan_id, shop.plan(can_pause=True, prices={"US": phases((1999, None))})]
+    platform, publisher = shop.platform.credential, shop.tenancy.publisher.credential
+    assert platform is not None and publisher is not None
+    key_ids = {"platform": platform.split(":")[0], "publisher": publisher.split(":")[0]}
+    load = Load(plans, seed=20_240_601)
+    rng = random.Random(load.seed)
+    rounds = scaled(1, 4)
+    try:
+        for round_ in range(rounds):
+            workers = [Callers(server, platform, publisher) for _ in range(8)]
+            calls = load.run_until_killed(server, workers, kill_after=rng.randint(250, 350))
+            assert sum(c.response is not None for c in calls) >= 100, "the load did little"
+            assert any(not c.acknowledged for c in calls), "the kill cut no call short"
+            server = start_server(url, tmp_path, test_clock=True)
+            _retry_all(url, Callers(server, platform, publisher), load, calls, key_ids)
+            if round_:
+                # Later rounds start from a store the billing clock moved on.
+                advance(server.admin(), rng.randint(1, 20) * DAY)
+        if rounds > 1:
+            # Everything any round did still replays, once.
+            _retry_all(url, Callers(server, platform, publisher), load, load.calls, key_ids)
     finally:
         server.stop()
