@@ -100,7 +100,11 @@ class Check:
         if value.ByteSize() > MAX_METADATA_BYTES:
             self.fail(field, f"must be at most {MAX_METADATA_BYTES} bytes")
             return {}
-        return from_struct(value)
+        try:
+            return from_struct(value)
+        except ValueError:  # JSON has no NaN or Infinity
+            self.fail(field, "numbers must be finite (no NaN or Infinity)")
+            return {}
 
     # -- numbers --------------------------------------------------------------
 
