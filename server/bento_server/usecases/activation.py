@@ -28,7 +28,7 @@ from bento_server.store.models import (
     Product,
     Subscription,
 )
-from bento_server.usecases import events
+from bento_server.usecases import events, scoping
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
 CODE_LIFETIME = timedelta(days=7)
@@ -269,7 +269,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
         session = ActivationSession.get_by_id(item.activation_session_id)
         product = Product.get_by_id(item.product_id)
         name = Platform.select(Platform.name).where(Platform.id == session.platform_id).scalar()
-        sub = Subscription.get_by_id(session.subscription_id)
+        sub = scoping.locked(deps.store, session.subscription_id)
         events.append(
             deps,
             events.ACTIVATION_ITEM_UPDATED,

@@ -264,7 +264,7 @@ def reset_usage(deps: Deps, at: datetime, skip: set[str], limit: int | None = No
                 )
                 if feature is None:
                     continue
-                sub = Subscription.get_by_id(feature.subscription_id)
+                sub = scoping.locked(deps.store, feature.subscription_id)
                 window = feature.resets_at
                 was = feature.used
                 feature.used = 0

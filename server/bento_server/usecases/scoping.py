@@ -41,6 +41,17 @@ def subscription(
     return row
 
 
+def locked(store: Store, subscription_id: str) -> Subscription:
+    """A subscription, locked for this transaction, for work done for no
+    caller in particular (exchanging a code, the billing clock).
+
+    Whatever appends an event about a subscription reads it under this lock
+    (or after updating its row): a change that commits meanwhile then shows
+    in the event, which the event lock orders after that change's own.
+    """
+    return _locked(store, Subscription.select().where(Subscription.id == subscription_id)).get()
+
+
 def invoice(
     store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
 ) -> Invoice:
