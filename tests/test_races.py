@@ -36,6 +36,7 @@ Why the end state is reachable by a serial order, and the events match:
 from __future__ import annotations
 
 import difflib
+import itertools
 import pprint
 import random
 import threading
@@ -64,6 +65,7 @@ from tests.billing_support import (
     Shop,
     get_invoice,
     get_subscription,
+    list_invoices,
     make_shop,
     now,
     pay,
@@ -551,3 +553,150 @@ def test_an_exchange_racing_a_change_describes_the_subscription_after_it(
     for number in range(scaled(20, 60)):
         change = ["pause", "cancel", "cancel_now", "plan_b"][number % 4]
         _round(arena, "active", ["exchange", change])
+
+
+# --- one user, one place: Subgate's single active subscription ---------------------------
+
+
+@dataclass
+class Place:
+    """A user's subscriptions on a single-active platform: ``holder`` (tier 1,
+    paid) and ``waiting`` (tier 1, paused until the holder ends)."""
+
+    session_id: str
+    holder: str
+    waiting: str
+    draft_invoice: str
+    draft_amount: int
+
+
+def _place(shop: Shop, plans: dict[str, str]) -> Place:
+    p = shop.platform
+    session = f"user-{uuid.uuid4().hex[:10]}"
+    held = subscribe(p, plans["low"], session_id=session)
+    holder = held.subscription.subscription_id
+    pay(p, holder, held.invoice.invoice_id, held.invoice.amounts.total_amount)
+    waiting = subscribe(p, plans["other_low"], session_id=session)
+    assert waiting.subscription.status == E.SUBSCRIPTION_STATUS_PAUSED
+    return Place(
+        session,
+        holder,
+        waiting.subscription.subscription_id,
+        waiting.invoice.invoice_id,
+        waiting.invoice.amounts.total_amount,
+    )
+
+
+def _place_request(kind: str, place: Place, plans: dict[str, str]) -> tuple[str, Message]:
+    S = subscription_pb2
+    if kind == "subscribe_higher":
+        return "CreateSubscription", S.CreateSubscriptionRequest(
+            session_id=place.session_id, plan_id=plans["high"], region="US"
+        )
+    if kind == "pay_waiting":
+        return "CreatePayment", payment_pb2.CreatePaymentRequest(
+            subscription_id=place.waiting,
+            invoice_id=place.draft_invoice,
+            amount=place.draft_amount,
+            status=E.PAYMENT_RECORD_STATUS_SUCCEEDED,
+        )
+    target = place.holder if kind.endswith("holder") else place.waiting
+    if kind.startswith("cancel"):
+        return "CancelSubscription", S.CancelSubscriptionRequest(
+            subscription_id=target, cancel_now=True
+        )
+    return "PauseSubscription", S.PauseSubscriptionRequest(subscription_id=target)
+
+
+def _place_state(caller: Caller, place: Place) -> Any:
+    """Everything about the user's subscriptions, without their own IDs."""
+    listed = caller(
+        caller.subscriptions.ListSubscriptions,
+        subscription_pb2.ListSubscriptionsRequest(session_id=place.session_id, page_size=100),
+    ).subscriptions
+    subs = sorted(listed, key=lambda s: s.subscription_id)
+    invoices = [
+        [_without_own_ids(i) for i in reversed(list_invoices(caller, s.subscription_id))]
+        for s in subs
+    ]
+    return [_without_own_ids(s) for s in subs], invoices
+
+
+def test_one_users_subscriptions_racing_for_one_place_end_in_a_serial_state(
+    server: RunningServer,
+) -> None:
+    """A holder's end resumes the subscription waiting for its place, and a
+    higher tier pauses the holder: racing with changes to those
+    subscriptions, each ends as in some serial order of the calls that
+    succeeded, and the store stays consistent."""
+    shop = make_shop(server, single_active=True, can_pause=True)
+    plans = {
+        "low": shop.plan_id,
+        "other_low": shop.plan(can_pause=True),
+        "high": shop.plan(tier=2, can_pause=True),
+    }
+    credential = shop.platform.credential
+    assert credential is not None
+    callers = [server.caller(credential) for _ in range(2)]
+    races = [
+        ("cancel_holder", "cancel_waiting"),
+        ("cancel_holder", "pay_waiting"),
+        ("subscribe_higher", "cancel_holder"),
+        ("subscribe_higher", "pause_holder"),
+        ("cancel_holder", "pause_holder"),
+    ]
+    for number in range(scaled(10, 100)):
+        kinds = races[number % len(races)]
+        place = _place(shop, plans)
+        ops = [Op(kind, *_place_request(kind, place, plans)) for kind in kinds]
+        barrier = threading.Barrier(len(ops))
+
+        def run(caller: Caller, op: Op, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                op.response = _call(caller, op.method, op.request)
+            except grpc.RpcError as error:
+                op.refusal = _refusal(error)
+
+        threads = [
+            threading.Thread(target=run, args=(c, o)) for c, o in zip(callers, ops, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        for op in ops:
+            assert op.refusal is None or op.refusal[0] not in (
+                grpc.StatusCode.INTERNAL,
+                grpc.StatusCode.UNKNOWN,
+            ), op
+        raced = _place_state(shop.platform, place)
+        succeeded = [op.kind for op in ops if op.response is not None]
+        serial_ends = []
+        for order in itertools.permutations(succeeded):
+            twin = _place(shop, plans)
+            try:
+                for kind in order:
+                    _call(shop.platform, *_place_request(kind, twin, plans))
+            except grpc.RpcError:
+                continue  # not a serial order in which all of them succeed
+            serial_ends.append(_place_state(shop.platform, twin))
+        if raced not in serial_ends:
+            differences = [
+                "\n".join(
+                    difflib.unified_diff(
+                        pprint.pformat(raced).splitlines(),
+                        pprint.pformat(end).splitlines(),
+                        "raced",
+                        "serial",
+                        lineterm="",
+                        n=2,
+                    )
+                )
+                for end in serial_ends
+            ]
+            raise AssertionError(
+                f"{kinds} ({[(o.kind, o.refusal) for o in ops]}) ended in no serial state:\n"
+                + "\n\n".join(differences)
+            )
+    assert_consistent(server.database_url)

@@ -41,6 +41,16 @@ def subscription(
     return row
 
 
+def lock_rows(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
+    """``query``, locking the rows it finds until this transaction ends.
+
+    On PostgreSQL a row another transaction changed meanwhile is read as it
+    committed, and left out if it no longer matches: what is read here and
+    written back cannot undo that change.
+    """
+    return _locked(store, query)
+
+
 def locked(store: Store, subscription_id: str) -> Subscription:
     """A subscription, locked for this transaction, for work done for no
     caller in particular (exchanging a code, the billing clock).

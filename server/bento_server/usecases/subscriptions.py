@@ -207,16 +207,17 @@ def _single_active_place(
     """
     if not platform.single_active_subscription:
         return None
-    holder = (
+    # Locked: a holder canceled or paused meanwhile is not paused again here.
+    holder = scoping.lock_rows(
+        deps.store,
         Subscription.select()
         .where(
             (Subscription.platform == platform.id)
             & (Subscription.session_id == new.session_id)
             & Subscription.status.in_(HOLDS_ACCESS)
         )
-        .order_by(Subscription.plan_tier.desc())
-        .first()
-    )
+        .order_by(Subscription.plan_tier.desc()),
+    ).first()
     if holder is None:
         return None
     if plan.tier <= holder.plan_tier:
@@ -313,10 +314,14 @@ def end(deps: Deps, sub: Subscription, at: datetime) -> None:
 
 def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
     """Resumes the subscriptions that waited for ``ended`` (Subgate's plan levels)."""
+    # Locked: one canceled meanwhile is not resumed here.
     waiting = list(
-        Subscription.select()
-        .where((Subscription.paused_for == ended.id) & (Subscription.status == "paused"))
-        .order_by(Subscription.plan_tier.desc(), Subscription.id)
+        scoping.lock_rows(
+            deps.store,
+            Subscription.select()
+            .where((Subscription.paused_for == ended.id) & (Subscription.status == "paused"))
+            .order_by(Subscription.plan_tier.desc(), Subscription.id),
+        )
     )
     if not waiting:
         return
