@@ -4,10 +4,11 @@
 modules of ``bento.v1``, so a new RPC is fuzzed the day it is added.
 ``requests(rpc, pool)`` draws random request messages for any of them: every
 field type with its extremes, unknown enum numbers, huge strings and lists,
-broken timestamps, deep structs. ``raw_requests(rpc)`` draws byte strings
-that are not quite (or not at all) such a message. A ``Pool`` keeps the IDs
-and values the server answered with, so random requests name existing
-objects often enough to get past validation into the use cases.
+broken timestamps, deep structs, from scratch or as a few changes to a
+message the server accepted. ``raw_requests(rpc, pool)`` draws byte strings
+that are not quite (or not at all) such a message. A ``Pool`` keeps the IDs,
+values and messages the server answered with, so random requests name
+existing objects often enough to get past validation into the use cases.
 """
 
 from __future__ import annotations
@@ -75,15 +76,21 @@ def _method(service: str, method: MethodDescriptor) -> Rpc:
     )
 
 
+def rpcs_of(module: Any) -> list[Rpc]:
+    """Every method of every service of one generated ``*_pb2`` module."""
+    return [
+        _method(service.full_name, method)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    ]
+
+
 def rpcs() -> list[Rpc]:
     """Every method of every service of every ``*_pb2`` module of ``bento.v1``."""
     found: list[Rpc] = []
     for info in sorted(pkgutil.iter_modules(bento.v1.__path__), key=lambda i: i.name):
-        if not info.name.endswith("_pb2"):
-            continue
-        module = importlib.import_module(f"bento.v1.{info.name}")
-        for service in module.DESCRIPTOR.services_by_name.values():
-            found.extend(_method(service.full_name, method) for method in service.methods)
+        if info.name.endswith("_pb2"):
+            found.extend(rpcs_of(importlib.import_module(f"bento.v1.{info.name}")))
     return found
 
 
@@ -98,14 +105,16 @@ ALIASES = {
     "item_id": ("app_id",),
     "tenant_id": ("platform_id", "app_id"),
     "original_payment_id": ("payment_id",),
-    "key_id": ("key_id",),
     "page_token": ("next_page_token",),
 }
 
 
 @dataclass
 class Pool:
-    """Values seen in answers, by field name, and the IDs that came together."""
+    """What the server answered (and accepted): values by field name, IDs
+    that came together in one object, and whole messages by type, for
+    requests to start from. Credentials the tests call with are never
+    kept, so no random request revokes them."""
 
     protected: set[str] = field(default_factory=set)
     by_name: dict[str, list[str]] = field(default_factory=dict)
@@ -463,7 +472,8 @@ def _cheap_many(descriptor: FieldDescriptor) -> st.SearchStrategy[list[Any]]:
 
 @st.composite
 def _fill(draw: Any, message: Message, ctx: Context, depth: int, big: bool) -> Message:
-    """Sets a random subset of ``message``'s fields to random values."""
+    """Random values in a random subset of ``message``'s fields, or a few
+    fields of a template changed or cleared."""
     descriptor = message.DESCRIPTOR
     name = descriptor.full_name
     if name == "google.protobuf.Timestamp" or name == "google.protobuf.Duration":
@@ -571,7 +581,7 @@ def _fill_map(draw: Any, message: Message, f: FieldDescriptor, ctx: Context, dep
             else:
                 target[key] = value
         return
-    for key in draw(st.lists(keys, max_size=4, unique=True)):
+    for key in draw(st.lists(keys, max_size=4)):  # a repeated key overwrites
         if value_field.type == F.TYPE_MESSAGE:
             value = target[key]
             value.SetInParent()
@@ -843,7 +853,7 @@ class Outcome:
     responses: list[Message] = field(default_factory=list)
 
 
-def _failed(error: grpc.RpcError) -> Outcome:
+def failed(error: grpc.RpcError) -> Outcome:
     """What a failed call said; ``reason`` and ``domain`` stay empty when the
     status has no ``google.rpc.Status`` (errors gRPC itself made)."""
     code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
@@ -884,7 +894,7 @@ def call_unary(
     try:
         answer = method(raw, metadata=md, timeout=timeout)
     except grpc.RpcError as error:
-        return _failed(error)
+        return failed(error)
     return Outcome(grpc.StatusCode.OK, response=rpc.response_class.FromString(answer))
 
 
@@ -908,7 +918,7 @@ def call_stream(
                 call.cancel()
                 break
     except grpc.RpcError as error:
-        outcome = _failed(error)
+        outcome = failed(error)
         outcome.responses = got
         return outcome
     return Outcome(grpc.StatusCode.OK, responses=got)

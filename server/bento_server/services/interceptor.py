@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import inspect
 import logging
 import time
 import uuid
@@ -87,8 +88,10 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(
         self, method: str, handler: grpc.RpcMethodHandler | None
     ) -> grpc.RpcMethodHandler | None:
-        if handler is None or method.startswith(OPEN_PREFIXES):
+        if handler is None:
             return handler
+        if method.startswith(OPEN_PREFIXES):
+            return _open(handler)
         decode = handler.request_deserializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -147,6 +150,62 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 _log_call(method, outcome, started, metadata)
 
         return wrapped
+
+
+def _open(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """An open method (health, reflection) as gRPC serves it, but for a
+    request that does not decode: INVALID_ARGUMENT rather than gRPC's UNKNOWN;
+    and a method gRPC's servicer lacks (Health.List) answers UNIMPLEMENTED
+    without a stack in the log."""
+    decode = handler.request_deserializer
+    answer, stream_to, chat = handler.unary_unary, handler.unary_stream, handler.stream_stream
+    if answer is not None:
+
+        async def unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                request = _decode(decode, raw)
+            except InvalidArgument as error:
+                await status.abort(context, error)
+            try:
+                return await answer(request, context)
+            except NotImplementedError:
+                await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary, response_serializer=handler.response_serializer
+        )
+    if stream_to is not None and not inspect.isasyncgenfunction(stream_to):
+        # (Health.Watch writes to its context rather than yielding.)
+
+        async def stream(raw: bytes, context: grpc.aio.ServicerContext) -> None:
+            try:
+                request = _decode(decode, raw)
+            except InvalidArgument as error:
+                await status.abort(context, error)
+            await stream_to(request, context)
+
+        return grpc.unary_stream_rpc_method_handler(
+            stream, response_serializer=handler.response_serializer
+        )
+    if chat is not None and inspect.isasyncgenfunction(chat):
+
+        async def bidi(
+            raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async def requests() -> AsyncIterator[Any]:
+                async for raw in raws:
+                    try:
+                        yield _decode(decode, raw)
+                    except InvalidArgument as error:
+                        await status.abort(context, error)
+
+            async for response in chat(requests(), context):
+                yield response
+
+        return grpc.stream_stream_rpc_method_handler(
+            bidi, response_serializer=handler.response_serializer
+        )
+    return handler
 
 
 def _decode(decode: Any, raw: bytes) -> Any:
