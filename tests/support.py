@@ -41,6 +41,8 @@ LONG = os.environ.get("BENTO_TEST_LONG") == "1"
 def scaled(short: int, long: int) -> int:
     """How many rounds a suite runs: ``short`` in `make test`, ``long`` in `make test-long`."""
     return long if LONG else short
+
+
 STARTUP_TIMEOUT = 30.0
 
 
