@@ -55,6 +55,7 @@ from bento.v1 import (
     activation_pb2,
     activation_pb2_grpc,
     enums_pb2,
+    invoice_pb2,
     payment_pb2,
     subscription_pb2,
 )
@@ -91,6 +92,7 @@ KINDS = [
     "plan_c",
     "past_due",
     "exchange",
+    "mark_paid",
 ]
 STARTS = ["pending", "active", "canceling", "paused", "trialing"]
 # Fields that name this subscription's own rows: a twin differs only there.
@@ -141,6 +143,8 @@ class Op:
 
 
 def _call(caller: Caller, method: str, request: Message, key: str | None = None) -> Any:
+    if method == "UpdateInvoice":
+        return caller(caller.invoices.UpdateInvoice, request, key=key)
     if method == "ExchangeActivationCode":
         stub = activation_pb2_grpc.ActivationServiceStub(caller.channel)
         return caller(stub.ExchangeActivationCode, request, key=key)
@@ -158,6 +162,12 @@ def _request(kind: str, start: Start, plans: Plans) -> tuple[str, Message]:
             status = E.PAYMENT_RECORD_STATUS_FAILED
         return "CreatePayment", payment_pb2.CreatePaymentRequest(
             subscription_id=sub_id, invoice_id=start.invoice_id, amount=start.amount, status=status
+        )
+    if kind == "mark_paid":
+        return "UpdateInvoice", invoice_pb2.UpdateInvoiceRequest(
+            subscription_id=sub_id,
+            invoice_id=start.invoice_id,
+            payment_status=E.PAYMENT_STATUS_PAID,
         )
     if kind == "exchange":
         return "ExchangeActivationCode", activation_pb2.ExchangeActivationCodeRequest(
@@ -491,7 +501,7 @@ def _round(arena: Arena, start_kind: str, kinds: list[str]) -> list[Op]:
         if op.refusal is None or op.refusal == ABORTED:
             continue
         code, reason = op.refusal
-        if op.kind in ("pay", "pay_failed"):
+        if op.kind in ("pay", "pay_failed", "mark_paid"):
             final = {
                 E.INVOICE_STATUS_PAID: "invoice_already_paid",
                 E.INVOICE_STATUS_VOID: "invoice_void",
@@ -532,14 +542,16 @@ def test_concurrent_operations_end_in_a_serial_state_with_matching_events(
     assert_consistent(server.database_url)
 
 
-def test_every_pair_of_operations_races_from_every_start(server: RunningServer) -> None:
-    """Each pair of operations, released together from each starting state."""
+def test_pairs_of_operations_race_from_each_start(server: RunningServer) -> None:
+    """Pairs of operations (the same one twice too), released together: in
+    the long run every pair from two starting states, so that each pair
+    meets each start every few runs of the suite."""
     arena = _arena(server)
     pairs = [(a, b) for i, a in enumerate(KINDS) for b in KINDS[i:]]
-    rng = random.Random(1_209)
+    rng = random.Random()
     chosen = pairs if scaled(0, 1) else rng.sample(pairs, 12)
-    for number, (a, b) in enumerate(chosen):
-        for start_kind in STARTS if scaled(0, 1) else [STARTS[number % len(STARTS)]]:
+    for a, b in chosen:
+        for start_kind in rng.sample(STARTS, scaled(1, 2)):
             _round(arena, start_kind, [a, b])
     assert_consistent(server.database_url)
 
@@ -645,7 +657,7 @@ def test_one_users_subscriptions_racing_for_one_place_end_in_a_serial_state(
         ("subscribe_higher", "pause_holder"),
         ("cancel_holder", "pause_holder"),
     ]
-    for number in range(scaled(10, 100)):
+    for number in range(scaled(10, 50)):
         kinds = races[number % len(races)]
         place = _place(shop, plans)
         ops = [Op(kind, *_place_request(kind, place, plans)) for kind in kinds]
