@@ -15,8 +15,10 @@ serving, logs no stack, and its data stays consistent.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
+import json
 import re
 import threading
 from collections import Counter
@@ -32,7 +34,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +51,7 @@ from bento.v1 import (
     tenant_pb2,
     test_clock_pb2,
 )
+from bento_server.usecases import paging
 from tests import fuzz_support as fz
 from tests.billing_support import Shop, advance, make_shop, pay, subscribe
 from tests.consistency import assert_consistent
@@ -453,6 +456,17 @@ def test_the_fuzzer_covers_every_rpc_of_the_protos() -> None:
     assert {str(rpc) for rpc in LISTS} >= {"EventService.ListEvents", "TenantService.ListApiKeys"}
 
 
+def test_the_fuzzer_knows_every_service_the_server_serves(target: Target) -> None:
+    """What the running server lists by reflection: the fuzzer's services,
+    and the open ones."""
+    stub = reflection_pb2_grpc.ServerReflectionStub(target.channel)
+    answers = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+    )
+    served = {s.name for answer in answers for s in answer.list_services_response.service}
+    assert served == {rpc.service for rpc in RPCS + OPEN}
+
+
 # --- paging with good tokens ---------------------------------------------------------
 
 
@@ -786,6 +800,85 @@ def test_bad_page_tokens_are_invalid_argument(
     assert got is not None, f"a bad token was served\n{context}"
     assert (got.code, got.reason) == (INVALID, "invalid_page_token"), f"{got}\n{context}"
     assert "page_token" in got.fields, got
+
+
+def _token_payload(token: str) -> tuple[dict[str, object], bytes]:
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    body, _, checksum = raw.rpartition(b".")
+    return json.loads(body), checksum
+
+
+def _forged(token: str, key: object) -> str:
+    """``token`` with another key, under a checksum that holds (the checksum
+    guards against corruption, not forgery)."""
+    payload, _ = _token_payload(token)
+    body = json.dumps({**payload, "k": key}, separators=(",", ":")).encode()
+    raw = body + b"." + paging._checksum(body).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "name", ["TenantService.ListPlatforms", "EventService.ListEvents", "TenantService.ListApiKeys"]
+)
+def test_a_forged_page_token_holding_no_key_of_the_list_is_invalid_argument(
+    target: Target, name: str
+) -> None:
+    """A token forged from a real one (same list, same filters, a checksum
+    that holds) but with a key the list never gives out: NUL characters
+    (PostgreSQL refuses them), numbers past 64 bits (SQLite cannot hold
+    them), other types. INVALID_ARGUMENT, never INTERNAL."""
+    rpc = rpc_named(name)
+    base = copy.deepcopy(_list_base(target, rpc))
+    base.page_size = 1  # type: ignore[attr-defined]
+    first = target.unary(rpc, base).response
+    assert first is not None
+    token = first.next_page_token  # type: ignore[attr-defined]
+    assert token
+    request = copy.deepcopy(base)
+    request.page_token = _forged(token, _token_payload(token)[0]["k"])  # type: ignore[attr-defined]
+    assert request.page_token == token, "the forging is not faithful"  # type: ignore[attr-defined]
+    for key in [
+        "\x00",
+        "PL\x00",
+        "é",
+        " ",
+        "",
+        "x" * 65,
+        2**63,
+        -(2**63) - 1,
+        10**30,
+        1.5,
+        True,
+        [1],
+    ]:
+        request.page_token = _forged(token, key)  # type: ignore[attr-defined]
+        got = target.unary(rpc, request).failure
+        assert got is not None, key
+        assert (got.code, got.reason) == (INVALID, "invalid_page_token"), (key, got)
+
+
+def test_credentials_with_characters_no_key_has_are_unauthenticated(target: Target) -> None:
+    """NUL, control, space or non-ASCII characters inside a well-formed
+    KEY_ID:SECRET: UNAUTHENTICATED on both stores (PostgreSQL refuses NUL in
+    a query; the check must come before the lookup)."""
+    key_id, _, secret = target.credentials["admin"].partition(":")
+    rpc = rpc_named("TenantService.ListPlatforms")
+    for credential in [
+        f"{key_id}\x00:{secret}",
+        f"{key_id}:{secret}\x00",
+        f"\x00{key_id}:{secret}",
+        f"{key_id}\x01:{secret}",
+        f"{key_id} :{secret}",
+        f"{key_id}é:{secret}",
+        f"{key_id}:{secret}\x7f",
+    ]:
+        md = fz.metadata(basic(credential))
+        got = fz.call_unary(target.channel, rpc, tenant_pb2.ListPlatformsRequest(), md).failure
+        assert got is not None, credential
+        assert (got.code, got.reason) == (grpc.StatusCode.UNAUTHENTICATED, "unauthenticated"), (
+            credential,
+            got,
+        )
 
 
 # --- afterwards -----------------------------------------------------------------------------

@@ -114,12 +114,20 @@ def fetch(
     IDs sort by creation time, so ``key`` is usually the primary key.
     """
     if page.after is not None:
-        # The key's own type: a text ID, or a number (event sequences).
-        expected = int if isinstance(key, peewee.IntegerField) else str
-        if type(page.after) is not expected:
+        if not _could_be_key(page.after, key):
             raise InvalidArgument.field(
                 "page_token", "not a page token of this list", "invalid_page_token"
             )
         query = query.where(key < page.after if newest_first else key > page.after)
     rows = list(query.order_by(key.desc() if newest_first else key.asc()).limit(page.size + 1))
     return Listed(rows[: page.size], next_token(page, rows, lambda row: getattr(row, key.name)))
+
+
+def _could_be_key(after: Any, key: peewee.Field) -> bool:
+    """Whether a token's key is one this list could have given out: a number
+    the column holds (event sequences), or an ID (printable ASCII). The
+    checksum catches corruption, not forgery, and the store must never see
+    a number it cannot hold or a NUL character (PostgreSQL refuses both)."""
+    if isinstance(key, peewee.IntegerField):
+        return type(after) is int and -(2**63) <= after < 2**63
+    return type(after) is str and 0 < len(after) <= 64 and all(33 <= ord(c) <= 126 for c in after)
