@@ -127,7 +127,7 @@ def _could_be_key(after: Any, key: peewee.Field) -> bool:
     """Whether a token's key is one this list could have given out: a number
     the column holds (event sequences), or an ID (printable ASCII). The
     checksum catches corruption, not forgery, and the store must never see
-    a number it cannot hold or a NUL character (PostgreSQL refuses both)."""
+    a number past 64 bits (SQLite refuses it) or a NUL (PostgreSQL does)."""
     if isinstance(key, peewee.IntegerField):
         return type(after) is int and -(2**63) <= after < 2**63
     return type(after) is str and 0 < len(after) <= 64 and all(33 <= ord(c) <= 126 for c in after)
