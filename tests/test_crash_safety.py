@@ -57,6 +57,7 @@ from tests.support import (
     RunningServer,
     make_key,
     phases,
+    plan_request,
     scaled,
     start_server,
     unique,
@@ -216,8 +217,8 @@ def _every_kind_of_change(server: RunningServer, check: Callable[[], None]) -> S
         ),
     ).platform
     sp = server.caller(make_key(shop.admin, E.ROLE_PLATFORM, single.platform_id))
-    low = sp(sp.catalog.CreatePlan, _plan(shop, tier=1)).plan.plan_id
-    high = sp(sp.catalog.CreatePlan, _plan(shop, tier=2)).plan.plan_id
+    low = sp(sp.catalog.CreatePlan, plan_request([shop.product_id], tier=1)).plan.plan_id
+    high = sp(sp.catalog.CreatePlan, plan_request([shop.product_id], tier=2)).plan.plan_id
     created = subscribe(sp, low, session_id="one-user")
     pay(
         sp,
@@ -228,12 +229,6 @@ def _every_kind_of_change(server: RunningServer, check: Callable[[], None]) -> S
     subscribe(sp, high, session_id="one-user")
     check()
     return shop
-
-
-def _plan(shop: Shop, **overrides: Any) -> Any:
-    from tests.support import plan_request
-
-    return plan_request([shop.product_id], **overrides)
 
 
 def test_a_store_after_every_kind_of_change_is_consistent(
@@ -388,7 +383,10 @@ def test_the_checker_names_what_is_broken(fresh_backend_url: str, tmp_path: Path
             _assert_broken(url, "gap in the event sequence", "")
 
 
-def _events(caller: Caller, after_sequence: int = 0) -> list[event_pb2.Event]:
+def _events(
+    caller: Caller, after_sequence: int = 0, subscription_id: str = ""
+) -> list[event_pb2.Event]:
+    """Every event the caller sees (of one subscription), oldest first."""
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
     found: list[event_pb2.Event] = []
     token = ""
@@ -396,7 +394,10 @@ def _events(caller: Caller, after_sequence: int = 0) -> list[event_pb2.Event]:
         page = caller(
             stub.ListEvents,
             event_pb2.ListEventsRequest(
-                after_sequence=after_sequence, page_size=100, page_token=token
+                after_sequence=after_sequence,
+                subscription_id=subscription_id,
+                page_size=100,
+                page_token=token,
             ),
         )
         found.extend(page.events)
@@ -815,25 +816,8 @@ def _rows_named(url: str, calls: list[Call]) -> dict[str, int]:
 
 
 def _states_in_log(caller: Caller, subscription_id: str) -> list[dict[str, Any]]:
-    events = _events_of(caller, subscription_id)
+    events = _events(caller, subscription_id=subscription_id)
     return [_state(dict(e.data["subscription"])) for e in events if "subscription" in e.data]
-
-
-def _events_of(caller: Caller, subscription_id: str) -> list[event_pb2.Event]:
-    stub = event_pb2_grpc.EventServiceStub(caller.channel)
-    found: list[event_pb2.Event] = []
-    token = ""
-    while True:
-        page = caller(
-            stub.ListEvents,
-            event_pb2.ListEventsRequest(
-                subscription_id=subscription_id, page_size=100, page_token=token
-            ),
-        )
-        found.extend(page.events)
-        token = page.next_page_token
-        if not token:
-            return found
 
 
 STATE_FIELDS = ("status", "payment_status", "plan_id", "cycle_count", "cancel_at_period_end")

@@ -74,7 +74,7 @@ from tests.billing_support import (
 )
 from tests.consistency import assert_consistent
 from tests.support import Caller, RunningServer, phases, scaled
-from tests.test_crash_safety import _events_of
+from tests.test_crash_safety import _events
 
 E = enums_pb2
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
@@ -350,13 +350,13 @@ def _history(caller: Caller, subscription_id: str, after: int) -> list[tuple[str
     """The subscription's events after sequence ``after``: type and snapshot."""
     return [
         (e.type, _without_own_ids(dict(e.data["subscription"])))
-        for e in _events_of(caller, subscription_id)
+        for e in _events(caller, subscription_id=subscription_id)
         if e.sequence > after
     ]
 
 
 def _newest_sequence(caller: Caller, subscription_id: str) -> int:
-    return _events_of(caller, subscription_id)[-1].sequence
+    return _events(caller, subscription_id=subscription_id)[-1].sequence
 
 
 @dataclass
