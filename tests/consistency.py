@@ -201,34 +201,34 @@ def _check_references(s: _Store, problems: _Problems) -> None:
         if sub.platform_id not in s.ids["platform"]:
             problems.add("subscription without its platform", sub.id)
     for invoice in s.invoices.values():
-        sub = s.subscriptions.get(invoice.subscription_id)
-        if sub is None:
+        owner = s.subscriptions.get(invoice.subscription_id)
+        if owner is None:
             problems.add("invoice without its subscription", invoice.id)
         elif (invoice.platform_id, invoice.session_id, invoice.currency) != (
-            sub.platform_id,
-            sub.session_id,
-            sub.currency,
+            owner.platform_id,
+            owner.session_id,
+            owner.currency,
         ):
             problems.add(
                 "invoice whose platform, session or currency is not its subscription's", invoice.id
             )
     for payment in s.payments.values():
-        invoice = s.invoices.get(payment.invoice_id)
-        if invoice is None:
+        charged = s.invoices.get(payment.invoice_id)
+        if charged is None:
             problems.add("payment without its invoice", payment.id)
         elif (payment.subscription_id, payment.platform_id, payment.currency) != (
-            invoice.subscription_id,
-            invoice.platform_id,
-            invoice.currency,
+            charged.subscription_id,
+            charged.platform_id,
+            charged.currency,
         ):
             problems.add(
                 "payment whose subscription, platform or currency is not its invoice's", payment.id
             )
     for session in s.sessions.values():
-        invoice = s.invoices.get(session.invoice_id)
+        opener = s.invoices.get(session.invoice_id)
         if session.subscription_id not in s.subscriptions:
             problems.add("activation session without its subscription", session.id)
-        elif invoice is None or invoice.subscription_id != session.subscription_id:
+        elif opener is None or opener.subscription_id != session.subscription_id:
             problems.add("activation session whose invoice is not its subscription's", session.id)
     for item in s.items:
         if item.activation_session_id not in s.sessions:

@@ -452,7 +452,7 @@ TRANSPORT_FAILURES = {
     grpc.StatusCode.CANCELLED,
     grpc.StatusCode.DEADLINE_EXCEEDED,
 }
-RESPONSES = {
+RESPONSES: dict[str, type[Message]] = {
     "CreateSubscription": subscription_pb2.CreateSubscriptionResponse,
     "CancelSubscription": subscription_pb2.CancelSubscriptionResponse,
     "PauseSubscription": subscription_pb2.PauseSubscriptionResponse,
