@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,14 +41,18 @@ from bento.v1 import (
     subscription_pb2,
     tenant_pb2,
 )
+from bento_server import scheduler
+from bento_server.clock import TestClock
 from bento_server.store.database import connect
-from bento_server.store.models import IdempotencyRecord, Payment, Subscription
+from bento_server.store.models import Event, IdempotencyRecord, Invoice, Payment, Subscription
+from bento_server.usecases.context import Deps
 from tests.billing_support import (
     Shop,
     advance,
     get_invoice,
     get_subscription,
     make_shop,
+    now,
     pay,
     subscribe,
 )
@@ -962,3 +967,100 @@ def test_acknowledged_writes_survive_sigkill_and_retries_happen_once(
             _retry_all(url, Callers(server, platform, publisher), load, load.calls, key_ids)
     finally:
         server.stop()
+
+
+# --- SIGKILL in the middle of the billing clock's sweep -------------------------------------
+
+
+def _due_work(url: str, at: datetime) -> list[str]:
+    """The kinds of billing work due at ``at`` that have not run."""
+    store = connect(url)
+    try:
+        deps = Deps(store=store, clock=TestClock(at))
+        return [
+            work.name
+            for work in scheduler.DUE_WORK
+            if (due := work.next_due(deps, set())) is not None and due <= at
+        ]
+    finally:
+        store.close()
+
+
+def _count(url: str, model: type[peewee.Model]) -> int:
+    store = connect(url)
+    try:
+        return int(model.select().count())
+    finally:
+        store.close()
+
+
+def test_a_sweep_cut_by_sigkill_is_finished_by_the_next_move_once(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """A move of the test clock commits the new time, then runs what fell due
+    one piece per transaction. Killed in between, the store is consistent;
+    the next move finishes the work, and none of it happens twice."""
+    url = fresh_backend_url
+    server = start_server(url, tmp_path, test_clock=True)
+    shop = make_shop(server)
+    p = shop.platform
+    renewing = []
+    for _ in range(scaled(30, 150)):
+        created = subscribe(p, shop.plan_id)
+        sub_id = created.subscription.subscription_id
+        pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+        renewing.append(sub_id)
+    invoices = _count(url, Invoice)
+
+    mover = server.admin()
+
+    def forty_days_later() -> None:
+        with contextlib.suppress(grpc.RpcError):  # cut short by the kill
+            advance(mover, 40 * DAY)
+
+    move = threading.Thread(target=forty_days_later, daemon=True)
+    move.start()
+    deadline = time.monotonic() + 60
+    while _count(url, Invoice) < invoices + 5 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    server.process.kill()
+    move.join(30)
+    server.stop(signal.SIGKILL)
+    assert_consistent(url)
+
+    server = start_server(url, tmp_path, test_clock=True)
+    try:
+        admin = server.admin()
+        moved_to = now(admin).ToDatetime(tzinfo=UTC)
+        assert _due_work(url, moved_to), "the kill came after the sweep, not during it"
+        advance(admin, 1)
+        assert _due_work(url, moved_to) == []
+        assert_consistent(url)
+    finally:
+        server.stop()
+    # Each renewed once (cycle 2), then lapsed once after its grace days.
+    store = connect(url)
+    try:
+        statuses = dict(
+            Subscription.select(Subscription.id, Subscription.status)
+            .where(Subscription.id.in_(renewing))
+            .tuples()
+        )
+        cycles: dict[str, list[int]] = {sub_id: [] for sub_id in renewing}
+        for sub_id, cycle in (
+            Invoice.select(Invoice.subscription, Invoice.billing_cycle)
+            .order_by(Invoice.billing_cycle)
+            .tuples()
+        ):
+            cycles[sub_id].append(cycle)
+        lapses = Counter(
+            sub_id
+            for (sub_id,) in Event.select(Event.subscription_id)
+            .where(Event.type == "subscription.canceled")
+            .tuples()
+        )
+    finally:
+        store.close()
+    assert set(statuses.values()) == {"canceled"}, statuses
+    assert all(c == [1, 2] for c in cycles.values()), cycles
+    assert all(lapses[sub_id] == 1 for sub_id in renewing), lapses
