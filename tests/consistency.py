@@ -46,6 +46,7 @@ from google.protobuf import descriptor_pool, message, message_factory
 import bento.v1
 from bento_server.billing.money import invoice_amounts
 from bento_server.billing.status import STATUSES
+from bento_server.errors import BentoError
 from bento_server.store.database import Store, connect
 from bento_server.store.models import (
     ActivationItem,
@@ -263,13 +264,19 @@ def _check_money(s: _Store, problems: _Problems) -> None:
     for invoice in s.invoices.values():
         if invoice.status not in INVOICE_STATUSES:
             problems.add("invoice with an unknown status", f"{invoice.id} ({invoice.status})")
-        expected = invoice_amounts(
-            invoice.subtotal,
-            tax_rate=invoice.tax_rate,
-            tax_behavior=invoice.tax_behavior,
-            fee_rate=invoice.platform_fee_rate,
-            proration_credit=invoice.proration_credit,
-        )
+        try:
+            expected = invoice_amounts(
+                invoice.subtotal,
+                tax_rate=invoice.tax_rate,
+                tax_behavior=invoice.tax_behavior,
+                fee_rate=invoice.platform_fee_rate,
+                proration_credit=invoice.proration_credit,
+            )
+        except BentoError as refused:
+            problems.add(
+                "invoice whose amounts the billing rules refuse", f"{invoice.id} ({refused})"
+            )
+            continue
         if (
             expected.proration_credit,
             expected.tax_amount,
