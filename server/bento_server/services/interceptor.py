@@ -122,8 +122,8 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, behavior: Any, method: str, decode: Any) -> Any:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            outcome = "OK"
             metadata = context.invocation_metadata()
+            logged = False
             try:
                 self._authenticate(method, metadata)
                 return await behavior(_decode(decode, raw), context)
@@ -131,18 +131,21 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 if _is_abort(raised):
                     raise
                 error = status.from_exception(raised, method)
-                outcome = error.code
+                # Logged and counted before the caller can see the answer.
+                _log_call(method, error.code, started, metadata)
+                logged = True
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started, metadata)
+                if not logged:
+                    _log_call(method, "OK", started, metadata)
 
         return wrapped
 
     def _stream(self, behavior: Any, method: str, decode: Any) -> Any:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
-            outcome = "OK"
             metadata = context.invocation_metadata()
+            logged = False
             try:
                 self._authenticate(method, metadata)
                 async for response in behavior(_decode(decode, raw), context):
@@ -151,10 +154,12 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 if _is_abort(raised):
                     raise
                 error = status.from_exception(raised, method)
-                outcome = error.code
+                _log_call(method, error.code, started, metadata)
+                logged = True
                 await status.abort(context, error)
             finally:
-                _log_call(method, outcome, started, metadata)
+                if not logged:
+                    _log_call(method, "OK", started, metadata)
 
         return wrapped
 
