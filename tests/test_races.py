@@ -4,9 +4,10 @@ order of them would have, with one event per change.
 Each round puts a fresh subscription in a starting state (pending, active
 with an invoice paid ahead still open, canceled at period end, paused,
 trialing), then releases a few operations on it at once (pay, a failed
-payment, cancel at period end and now, uncancel, pause, resume, renew,
-change plan, past due). Every call answers, with a success or an expected
-refusal; never INTERNAL or UNKNOWN.
+payment, marking the invoice paid, cancel at period end and now, uncancel,
+pause, resume, renew, change plan, past due, exchanging its activation
+code). Every call answers, with a success or an expected refusal; never
+INTERNAL or UNKNOWN.
 
 Why the end state is reachable by a serial order, and the events match:
 
@@ -31,6 +32,11 @@ Why the end state is reachable by a serial order, and the events match:
    is always allowed: the caller retries.
 
 ``tests.consistency.assert_consistent`` checks the whole store at the end.
+
+On a single-active platform one user's subscriptions race for one place
+(a holder's end resumes the one waiting; a higher tier pauses the holder).
+There the successful calls are few, so every order of them is replayed on
+a twin user and the raced end must be one of the serial ends.
 """
 
 from __future__ import annotations
