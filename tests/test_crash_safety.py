@@ -955,7 +955,7 @@ def test_acknowledged_writes_survive_sigkill_and_retries_happen_once(
         for _ in range(rounds):
             workers = [Callers(server, platform, publisher) for _ in range(8)]
             calls = load.run_until_killed(server, workers, kill_after=rng.randint(250, 350))
-            assert sum(c.response is not None for c in calls) >= 100, "the load did little"
+            assert sum(c.response is not None for c in calls) >= 50, "the load did little"
             assert any(not c.acknowledged for c in calls), "the kill cut no call short"
             server = start_server(url, tmp_path, test_clock=True)
             _retry_all(url, Callers(server, platform, publisher), load, calls, key_ids)
