@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+import pytest
 
 from bento.v1 import entitlement_pb2, entitlement_pb2_grpc, subscription_pb2, tenant_pb2
+from bento_server.store.database import open_database
 from tests.billing_support import make_shop, pay, subscribe
 from tests.support import Caller, failure, start_server
 
@@ -91,3 +93,41 @@ def test_a_revoked_key_stops_working_on_every_server(
     finally:
         first.stop()
         second.stop()
+
+
+def test_the_server_survives_the_database_dropping_its_connections(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """As after a database restart or failover: every connection is replaced
+    on its next use. The batched access read, a statement prepared on its
+    connection, is prepared again rather than failing every check."""
+    if not fresh_backend_url.startswith("postgresql"):
+        pytest.skip("connections a database can drop: PostgreSQL only")
+    server = start_server(fresh_backend_url, tmp_path, test_clock=True)
+    try:
+        shop = make_shop(server)
+        p = shop.platform
+        created = subscribe(p, shop.plan_id)
+        sub = created.subscription
+        pay(
+            p, sub.subscription_id, created.invoice.invoice_id, created.invoice.amounts.total_amount
+        )
+        assert allowed(p, sub.session_id, shop.product_id)
+        db = open_database(fresh_backend_url)
+        try:
+            dropped = db.execute_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        finally:
+            db.close()
+        assert dropped >= 2  # the server's connections: at least the checks' and the listener's
+        # Reads on fresh connections; answers as before, for users asked and new.
+        assert allowed(p, sub.session_id, shop.product_id)
+        assert not allowed(p, "nobody", shop.product_id)
+        # And the other threads' connections are replaced too: writes go on.
+        for _ in range(8):
+            later = subscribe(p, shop.plan_id)
+            assert later.invoice.amounts.total_amount > 0
+    finally:
+        server.stop()

@@ -66,9 +66,8 @@ class Authenticator:
         row = self._cache.get(cache_key) if self._cache else None
         if row is None:
             generation = self._cache.generation if self._cache else 0
-            cursor = self._store.db.cursor()
-            cursor.execute(self._sql, (key_id,))
-            row = cursor.fetchone()
+            rows = self._store.fetch(self._sql, (key_id,))
+            row = rows[0] if rows else None
             if row is not None and self._cache is not None:
                 self._cache.put(cache_key, row, generation)
         expected = row[2] if row else _DUMMY_HASH

@@ -29,6 +29,7 @@ from bento_server.store.models import (
     Subscription,
     SubscriptionFeature,
 )
+from bento_server.store.prepared import PreparedStatements
 from bento_server.usecases.context import PLATFORM, Deps, Principal
 
 
@@ -95,18 +96,30 @@ class AccessChecker:
             f"AND pr.features LIKE {p} ESCAPE '\\' LIMIT 1"
         )
 
-        # The batched forms: one row of input per check, answered by number.
-        many = (
-            f"SELECT q.n, {self._COLUMNS} FROM unnest(%s::text[], %s::text[], %s::text[]) "
-            "WITH ORDINALITY AS q(platform_id, session_id, target, n) "
-            "JOIN subscription s ON s.platform_id = q.platform_id AND s.session_id = q.session_id "
-        )
-        self._by_product_many = (
-            many + "JOIN plan_product pp ON pp.plan_id = s.plan_id AND pp.product_id = q.target"
-        )
-        self._by_feature_many = (
-            many + "JOIN subscription_feature f ON f.subscription_id = s.id AND f.code = q.target"
-        )
+        # The batched forms (PostgreSQL): one row of input per check, answered
+        # by number; prepared, as their planning would cost more than their run.
+        self._many: PreparedStatements | None = None
+        if store.is_postgres:
+            many = (
+                f"SELECT q.n, {self._COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[]) "
+                "WITH ORDINALITY AS q(platform_id, session_id, target, n) "
+                "JOIN subscription s "
+                "ON s.platform_id = q.platform_id AND s.session_id = q.session_id "
+            )
+            arrays = "text[], text[], text[]"
+            by_product = (
+                "JOIN plan_product pp ON pp.plan_id = s.plan_id AND pp.product_id = q.target"
+            )
+            by_feature = (
+                "JOIN subscription_feature f ON f.subscription_id = s.id AND f.code = q.target"
+            )
+            self._many = PreparedStatements(
+                store.db,
+                {
+                    "access_by_product": (arrays, many + by_product),
+                    "access_by_feature": (arrays, many + by_feature),
+                },
+            )
 
     async def check(
         self, platform_id: str, session_id: str, product_id: str, feature_code: str, now: datetime
@@ -157,19 +170,16 @@ class AccessChecker:
             sql, args = self._by_product, (platform_id, session_id, product_id)
         else:
             sql, args = self._by_feature, (platform_id, session_id, feature_code)
-        # The driver's cursor itself: Peewee's execute_sql wrapper costs as
-        # much as this indexed read.
-        cursor = self._store.db.cursor()
-        cursor.execute(sql, args)
-        return cursor.fetchall()
+        return self._store.fetch(sql, args)
 
     def subscriptions_of_many(self, keys: Sequence[AccessKey]) -> list[list[Any]]:
         """``read_here`` for many checks at once (PostgreSQL): at most two
         queries, whatever the number of keys."""
+        assert self._many is not None, "batched reads are for PostgreSQL"
         found: list[list[Any]] = [[] for _ in keys]
-        for sql, wanted in (
-            (self._by_product_many, [(n, k) for n, k in enumerate(keys) if k[2]]),
-            (self._by_feature_many, [(n, k) for n, k in enumerate(keys) if not k[2]]),
+        for statement, wanted in (
+            ("access_by_product", [(n, k) for n, k in enumerate(keys) if k[2]]),
+            ("access_by_feature", [(n, k) for n, k in enumerate(keys) if not k[2]]),
         ):
             if not wanted:
                 continue
@@ -178,7 +188,7 @@ class AccessChecker:
                 [k[1] for _, k in wanted],
                 [k[2] or k[3] for _, k in wanted],
             )
-            for row in self._store.db.execute_sql(sql, columns).fetchall():
+            for row in self._many.execute(statement, columns):
                 found[wanted[row[0] - 1][0]].append(row[1:])
         return found
 
