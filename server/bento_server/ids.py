@@ -24,6 +24,13 @@ EVENT = "EV"
 # The seed's JWT identifier of an activation item ("at_479027832567890234").
 ACTIVATION_TOKEN = "at_"
 
+
+def is_token(text: str) -> bool:
+    """Only visible ASCII (``!`` to ``~``): what IDs, API keys, idempotency
+    keys and page tokens are made of. (Checked in C: this runs on every call.)"""
+    return text.isascii() and text.isprintable() and " " not in text
+
+
 _EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 _RANDOM_BITS = 22
 

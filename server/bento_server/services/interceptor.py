@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from bento_server import ids
 from bento_server.errors import BentoError, InvalidArgument, Unauthenticated
 from bento_server.services import metrics, status
 from bento_server.services.authorization import authorize
@@ -59,14 +60,10 @@ def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]
     key_id, sep, secret = decoded.partition(":")
     if not sep or not key_id or not secret or len(key_id) > 64 or len(secret) > 256:
         raise Unauthenticated("malformed authorization: expected base64 of KEY_ID:SECRET")
-    if not _printable(key_id) or not _printable(secret):
+    if not ids.is_token(key_id) or not ids.is_token(secret):
         # No key has other characters, and PostgreSQL refuses NUL in a query.
         raise Unauthenticated("malformed authorization: KEY_ID and SECRET are printable ASCII")
     return key_id, secret
-
-
-def _printable(text: str) -> bool:
-    return all(33 <= ord(char) <= 126 for char in text)
 
 
 class BentoInterceptor(grpc.aio.ServerInterceptor):

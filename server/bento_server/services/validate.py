@@ -13,6 +13,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
+from bento_server import ids
 from bento_server.errors import FieldViolation, InvalidArgument
 from bento_server.services.convert import EnumWords, from_struct
 
@@ -64,7 +65,7 @@ class Check:
         if not value:
             if required:
                 self.fail(field, "is required")
-        elif len(value) > MAX_ID or not all(33 <= ord(c) <= 126 for c in value):
+        elif len(value) > MAX_ID or not ids.is_token(value):
             self.fail(field, "is not a valid ID")
         return value
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import peewee
 
+from bento_server import ids
 from bento_server.errors import InvalidArgument
 from bento_server.store.models import IdempotencyRecord
 from bento_server.usecases.context import Deps, Principal
@@ -26,7 +27,7 @@ MAX_KEY_LENGTH = 255
 
 def check_key(key: str) -> None:
     """Refuses keys that are empty, too long or not printable ASCII."""
-    if not key or len(key) > MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+    if not key or len(key) > MAX_KEY_LENGTH or not ids.is_token(key):
         raise InvalidArgument.field(
             "idempotency-key",
             f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters without spaces",

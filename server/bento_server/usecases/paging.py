@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import peewee
 
+from bento_server import ids
 from bento_server.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 25
@@ -130,4 +131,4 @@ def _could_be_key(after: Any, key: peewee.Field) -> bool:
     a number past 64 bits (SQLite refuses it) or a NUL (PostgreSQL does)."""
     if isinstance(key, peewee.IntegerField):
         return type(after) is int and -(2**63) <= after < 2**63
-    return type(after) is str and 0 < len(after) <= 64 and all(33 <= ord(c) <= 126 for c in after)
+    return type(after) is str and 0 < len(after) <= 64 and ids.is_token(after)
