@@ -26,12 +26,10 @@ import grpc
 from google.protobuf import message_factory, struct_pb2, text_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import DecodeError, Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from hypothesis import strategies as st
 
 import bento.v1
-from tests.support import RpcFailure, basic
+from tests.support import RpcFailure, basic, status_of
 
 F = FieldDescriptor
 
@@ -854,23 +852,9 @@ class Outcome:
 
 
 def failed(error: grpc.RpcError) -> Outcome:
-    """What a failed call said; ``reason`` and ``domain`` stay empty when the
-    status has no ``google.rpc.Status`` (errors gRPC itself made)."""
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    message: str = error.details() or ""  # type: ignore[attr-defined]
-    reason = domain = ""
-    fields: dict[str, str] = {}
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason, domain = info.reason, info.domain
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            fields = {v.field: v.description for v in bad.field_violations}
-    return Outcome(code, failure=RpcFailure(code, message, reason, domain, fields))
+    """What a failed call said."""
+    described = status_of(error)
+    return Outcome(described.code, failure=described)
 
 
 def metadata(authorization: str | None, key: str | None = None) -> list[tuple[str, str]]:

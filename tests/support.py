@@ -217,6 +217,24 @@ class RpcFailure:
     fields: dict[str, str]
 
 
+def status_of(error: grpc.RpcError) -> RpcFailure:
+    """What a failed call's status said; ``reason``, ``domain`` and ``fields``
+    stay empty when it has no ``google.rpc.Status`` (errors gRPC made itself)."""
+    reason = domain = ""
+    fields: dict[str, str] = {}
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, domain = info.reason, info.domain
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields = {v.field: v.description for v in bad.field_violations}
+    return RpcFailure(error.code(), error.details() or "", reason, domain, fields)  # type: ignore[attr-defined]
+
+
 def failure(call: Callable[[], Any]) -> RpcFailure:
     """Runs ``call``, which must fail, and returns what its status said."""
     try:
@@ -224,18 +242,7 @@ def failure(call: Callable[[], Any]) -> RpcFailure:
     except grpc.RpcError as error:
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
         assert status is not None, f"no rich status on {error.code()}: {error.details()}"
-        reason = domain = ""
-        fields: dict[str, str] = {}
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, domain = info.reason, info.domain
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                fields = {v.field: v.description for v in bad.field_violations}
-        return RpcFailure(error.code(), error.details() or "", reason, domain, fields)
+        return status_of(error)
     raise AssertionError("the call succeeded; it should have failed")
 
 

@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import struct_pb2
 
 from bento.client import BentoError, Client
-from bento.v1 import subscription_pb2, tenant_pb2
+from bento.v1 import catalog_pb2, subscription_pb2, tenant_pb2
 from tests.billing_support import make_shop, subscribe
 from tests.support import RunningServer, start_server, unique
 
@@ -137,3 +137,43 @@ def test_watch_resumes_after_the_server_restarts(fresh_backend_url: str, tmp_pat
         "subscription.updated",
         "subscription.updated",
     ]
+
+
+def test_a_call_made_while_the_server_restarts_succeeds_once_it_is_back(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """Down for longer than the client's backoff between retries: a retry
+    waits for the channel to connect again, inside the call's deadline."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = ("--address", f"127.0.0.1:{port}")
+    running = start_server(fresh_backend_url, tmp_path, test_clock=True, extra=address)
+    shop = make_shop(running)
+    outcome: queue.Queue[object] = queue.Queue()
+    with Client(running.address, credential=shop.platform.credential, timeout=30) as bento:
+        bento.catalog.GetPlan(catalog_pb2.GetPlanRequest(plan_id=shop.plan_id))  # connected
+        running.stop()
+
+        def subscribe_while_down() -> None:
+            try:
+                outcome.put(
+                    bento.subscriptions.CreateSubscription(
+                        subscription_pb2.CreateSubscriptionRequest(
+                            session_id=unique("restart"), plan_id=shop.plan_id
+                        )
+                    )
+                )
+            except BentoError as error:
+                outcome.put(error)
+
+        caller = threading.Thread(target=subscribe_while_down, daemon=True)
+        caller.start()
+        time.sleep(2.5)  # longer than every backoff of the retries together (1.5 s)
+        restarted = start_server(fresh_backend_url, tmp_path, test_clock=True, extra=address)
+        try:
+            answer = outcome.get(timeout=30)
+        finally:
+            restarted.stop()
+    assert isinstance(answer, subscription_pb2.CreateSubscriptionResponse), answer
+    assert answer.subscription.plan_id == shop.plan_id

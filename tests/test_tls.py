@@ -152,9 +152,8 @@ def test_the_python_client_speaks_tls(tls_server: TlsServer) -> None:
         assert created.name == name
 
 
-def test_a_plaintext_client_is_refused(tls_server: TlsServer) -> None:
-    channel = grpc.insecure_channel(tls_server.running.address)
-    tls_server.running.channels.append(channel)
+def assert_refused(channel: grpc.Channel, tls_server: TlsServer) -> None:
+    """Neither an open nor an authenticated call gets through ``channel``."""
     with pytest.raises(grpc.RpcError) as raised:
         health(channel)
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -162,6 +161,12 @@ def test_a_plaintext_client_is_refused(tls_server: TlsServer) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest())
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_plaintext_client_is_refused(tls_server: TlsServer) -> None:
+    channel = grpc.insecure_channel(tls_server.running.address)
+    tls_server.running.channels.append(channel)
+    assert_refused(channel, tls_server)
     # The server shrugs it off and still serves TLS clients.
     assert health(tls_server.trusting_channel()) == health_pb2.HealthCheckResponse.SERVING
 
@@ -171,13 +176,7 @@ def test_a_client_trusting_another_certificate_is_refused(tls_server: TlsServer)
     credentials = grpc.ssl_channel_credentials(root_certificates=stranger.cert_pem)
     channel = grpc.secure_channel(tls_server.running.address, credentials)
     tls_server.running.channels.append(channel)
-    with pytest.raises(grpc.RpcError) as raised:
-        health(channel)
-    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
-    admin = Caller(channel, tls_server.running.admin_credential)
-    with pytest.raises(grpc.RpcError) as raised:
-        admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest())
-    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert_refused(channel, tls_server)
     # The system's roots do not know a self-signed certificate either.
     with (
         Client(

@@ -12,8 +12,9 @@ Every service of ``bento.v1`` is an attribute (``tenants``, ``catalog``,
 ``entitlements``, ``events``, ``test_clock``); calling one of its methods
 sends the credential, gives every mutating call an ``idempotency-key``
 (reused by the retries of that call, so a retry never acts twice), retries
-UNAVAILABLE with exponential backoff inside the call's deadline, and raises
-``BentoError`` for every failure.
+UNAVAILABLE with exponential backoff inside the call's deadline (a retry
+waits for a restarting server to be back), and raises ``BentoError`` for
+every failure.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ from bento.v1 import (
 )
 
 __all__ = ["BentoError", "Client"]
+
+# gRPC backs off up to two minutes between tries to reach a server that went
+# away; a restarted Bento is found again within seconds.
+CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 5_000)]
 
 # RPCs that read; every other RPC changes something and gets a key.
 _READS = ("Get", "List", "Check", "Watch")
@@ -93,9 +98,9 @@ class Client:
         )
         if tls:
             creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
-            self.channel = grpc.secure_channel(address, creds)
+            self.channel = grpc.secure_channel(address, creds, options=CHANNEL_OPTIONS)
         else:
-            self.channel = grpc.insecure_channel(address)
+            self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         self.timeout = timeout
         self.retries = retries
         self.tenants = _Service(self, tenant_pb2_grpc.TenantServiceStub(self.channel))
@@ -145,7 +150,15 @@ class Client:
         for attempt in range(self.retries + 1):
             left = deadline - time.monotonic()
             try:
-                return method(request, metadata=metadata, timeout=max(left, 0.001))
+                # A retry waits for the channel to be connected again (a
+                # restarting server) rather than failing at once while gRPC
+                # waits out its reconnect backoff.
+                return method(
+                    request,
+                    metadata=metadata,
+                    timeout=max(left, 0.001),
+                    wait_for_ready=True if attempt else None,
+                )
             except grpc.RpcError as error:
                 retry = (
                     error.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
