@@ -26,9 +26,11 @@ def summary(latencies: list[float], per_second: float) -> Rate:
     return Rate(per_second, statistics.median(ordered) * 1000, p99 * 1000)
 
 
-async def rate(call: Callable[[], Awaitable[object]], seconds: float, callers: int) -> Rate:
-    """``callers`` loops calling ``call`` back to back for ``seconds``."""
-    latencies: list[float] = []
+async def _load(
+    call: Callable[[], Awaitable[object]], seconds: float, callers: int, latencies: list[float]
+) -> float:
+    """``callers`` loops calling ``call`` back to back for ``seconds``; each
+    call's latency goes to ``latencies``. Returns the time it took."""
     stop = time.perf_counter() + seconds
 
     async def worker() -> None:
@@ -39,7 +41,31 @@ async def rate(call: Callable[[], Awaitable[object]], seconds: float, callers: i
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(callers)))
-    return summary(latencies, len(latencies) / (time.perf_counter() - started))
+    return time.perf_counter() - started
+
+
+async def rate(call: Callable[[], Awaitable[object]], seconds: float, callers: int) -> Rate:
+    """``callers`` loops calling ``call`` back to back for ``seconds``."""
+    latencies: list[float] = []
+    elapsed = await _load(call, seconds, callers, latencies)
+    return summary(latencies, len(latencies) / elapsed)
+
+
+async def interleaved(
+    calls: dict[str, Callable[[], Awaitable[object]]], seconds: float, callers: int, rounds: int
+) -> dict[str, Rate]:
+    """Each call's rate over ``seconds`` in all, taken in ``rounds`` turns in
+    which every call has its slice: whatever slows the machine for a while
+    (a neighbour, the database's own maintenance) then weighs on the
+    baseline and the measures alike, not on whichever ran at that moment."""
+    latencies: dict[str, list[float]] = {label: [] for label in calls}
+    elapsed = dict.fromkeys(calls, 0.0)
+    for _ in range(rounds):
+        for label, call in calls.items():
+            elapsed[label] += await _load(call, seconds / rounds, callers, latencies[label])
+    return {
+        label: summary(latencies[label], len(latencies[label]) / elapsed[label]) for label in calls
+    }
 
 
 def basic_auth(credential: str) -> list[tuple[str, str]]:
