@@ -194,12 +194,12 @@ a baseline measured on the same server (or database) in the same run.
 
 {scale.CALLERS} concurrent callers on one grpc.aio client loop, against one
 server process. The baseline is the standard health Check (no credentials, no
-store); it and the reads below take turns, {scale.ROUNDS} rounds of
-{SCALE_SECONDS / scale.ROUNDS:.0f} s each, so that a slow spell of the machine
-weighs on all of them alike. CheckAccess "any user" asks for a random one of all users, so nearly
-nothing is asked twice; "one of {scale.HOT_USERS:,} users" is repeat traffic. A
-create → pay flow is CreateSubscription then a succeeded CreatePayment of its
-first invoice, both with an idempotency-key. The renewal sweep is one process
+store); it and the reads take turns ({scale.ROUNDS} rounds of {SCALE_SECONDS / scale.ROUNDS:.0f} s),
+so a slow spell of the machine weighs on all of them alike. CheckAccess
+"any user" asks for a random one of all users, so nearly nothing is asked twice;
+"one of {scale.HOT_USERS:,} users" is repeat traffic. A create → pay flow is
+CreateSubscription then a succeeded CreatePayment of its first invoice, both
+with an idempotency-key. The renewal sweep is one process
 running the billing clock over {DUE:,} due subscriptions (a background rate: no
 caller waits on one renewal, so it has no latency; see below for its own
 baseline). Event delivery is timed from sending a write to each of
