@@ -203,9 +203,16 @@ class Caller:
             metadata.append(("idempotency-key", idempotency_key))
         return metadata
 
-    def __call__(self, method: Callable[..., Any], request: Any, *, key: str | None = None) -> Any:
+    def __call__(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        *,
+        key: str | None = None,
+        timeout: float = 30,
+    ) -> Any:
         """Calls ``method`` (a stub attribute) with this caller's metadata."""
-        return method(request, metadata=self.metadata(key), timeout=30)
+        return method(request, metadata=self.metadata(key), timeout=timeout)
 
 
 @dataclass(frozen=True)
