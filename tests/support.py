@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -139,6 +140,13 @@ class RunningServer:
         if self.process.stdout is not None:
             self.process.stdout.close()
         return self.process.returncode
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the OS's pick; closed again at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def start_server(

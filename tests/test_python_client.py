@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import socket
 import threading
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from google.protobuf import struct_pb2
 from bento.client import BentoError, Client
 from bento.v1 import catalog_pb2, subscription_pb2, tenant_pb2
 from tests.billing_support import make_shop, subscribe
-from tests.support import RunningServer, start_server, unique
+from tests.support import RunningServer, free_port, start_server, unique
 
 
 def test_calls_raise_one_error_type_with_reason_and_fields(server: RunningServer) -> None:
@@ -74,9 +73,7 @@ def test_pages_walks_a_list_to_its_end(server: RunningServer) -> None:
 
 
 def test_unavailable_is_retried_until_the_deadline() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens here once closed
+    port = free_port()
     with Client(f"127.0.0.1:{port}", credential="AK1:x", timeout=1.5, retries=3) as bento:
         started = time.monotonic()
         with pytest.raises(BentoError) as raised:
@@ -86,10 +83,7 @@ def test_unavailable_is_retried_until_the_deadline() -> None:
 
 
 def test_watch_resumes_after_the_server_restarts(fresh_backend_url: str, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = ("--address", f"127.0.0.1:{port}")
+    address = ("--address", f"127.0.0.1:{free_port()}")
     running = start_server(fresh_backend_url, tmp_path, test_clock=True, extra=address)
     shop = make_shop(running)
     sub_id = subscribe(shop.platform, shop.plan_id).subscription.subscription_id
@@ -144,10 +138,7 @@ def test_a_call_made_while_the_server_restarts_succeeds_once_it_is_back(
 ) -> None:
     """Down for longer than the client's backoff between retries: a retry
     waits for the channel to connect again, inside the call's deadline."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = ("--address", f"127.0.0.1:{port}")
+    address = ("--address", f"127.0.0.1:{free_port()}")
     running = start_server(fresh_backend_url, tmp_path, test_clock=True, extra=address)
     shop = make_shop(running)
     outcome: queue.Queue[object] = queue.Queue()

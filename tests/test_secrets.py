@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import threading
 import urllib.request
@@ -47,6 +46,7 @@ from tests.support import (
     assert_fails,
     basic,
     create_admin_key,
+    free_port,
     make_tenancy,
     plan_request,
     product_request,
@@ -84,12 +84,6 @@ class LoudServer:
         if self.reader is not None:
             self.reader.join(10)
         assert self.running.stop() == 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_loud_server(database_url: str, workdir: Path) -> LoudServer:
