@@ -39,7 +39,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
         if store.is_postgres:
             # A round trip per check would bound the rate by the network;
             # concurrent checks share one instead.
-            batch = ReadBatcher(self._checker.subscriptions_of_many, "bento-access")
+            batch = ReadBatcher(self._checker.subscriptions_of_many)
             self._checker.read_subscriptions = batch.read
 
     async def CheckAccess(

@@ -1,68 +1,117 @@
 """Concurrent reads of one kind gathered into one query.
 
-Access checks on PostgreSQL each cost a network round trip. While one
-batch is in the database, the checks that arrive queue up; when it returns,
-all of them go in the next batch, as one query. Under load a round trip
-serves dozens of checks; alone, a check waits for nothing but its own.
+Access checks on PostgreSQL each need the database, and a round trip costs
+the server and PostgreSQL far more CPU than the read itself; a batch of ten
+costs about what a batch of one does. So reads go to the database together:
+while one batch is in flight, the reads that arrive queue up for the next.
 
-Freshness is kept: a read that arrives while a batch is in flight waits for
-the next one, which starts after it arrived, so it sees every commit made
-before it was asked.
+That alone makes small batches when the server is busy: the event loop is
+then the bottleneck and admits about one check per round trip. So once
+reads are seen to overlap (some arrived while a batch was in the database),
+the next batch lingers a moment for more (``LINGER_SECONDS``, or until
+``MAX_BATCH`` are waiting). A lone caller's reads never overlap, so it never
+waits; under load the linger costs little against the queueing it saves.
+
+Freshness is kept: a read goes to the database after it was asked, so it
+sees every commit made before it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
+# Under load on two cores, batches of checks averaged about three at 1 ms
+# and six at 3 ms. Past a few checks a batch, the round trip's share of each
+# check is small, while every check in the batch pays the wait.
+LINGER_SECONDS = 0.002
+MAX_BATCH = 256
+
 
 class ReadBatcher(Generic[K, V]):
     """``await read(key)`` answers from ``read_many(keys)``, one batch at a time.
 
-    ``read_many`` runs on a thread of its own (it blocks on the database) and
-    returns one answer per key, in order. Only the event loop calls ``read``.
+    ``read_many`` runs on the event loop (it awaits the database rather than
+    blocking on it) and returns one answer per key, in order. Only the event
+    loop calls ``read``.
     """
 
-    def __init__(self, read_many: Callable[[Sequence[K]], list[V]], name: str) -> None:
+    def __init__(
+        self,
+        read_many: Callable[[Sequence[K]], Awaitable[list[V]]],
+        linger: float = LINGER_SECONDS,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self._read_many = read_many
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._linger = linger
+        self._max_batch = max_batch
         self._waiting: list[tuple[K, asyncio.Future[V]]] = []
-        self._in_flight = False
+        self._in_flight: asyncio.Task[None] | None = None
+        # Set while a batch lingers; done once a full batch is waiting.
+        self._full: asyncio.Future[None] | None = None
+        self._arrived = 0
+        self._overlapping = False
 
     async def read(self, key: K) -> V:
-        answer: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[V] = loop.create_future()
         self._waiting.append((key, answer))
-        if not self._in_flight:
-            self._send()
+        self._arrived += 1
+        if self._in_flight is None:
+            self._in_flight = loop.create_task(self._send_all())
+        elif (
+            len(self._waiting) >= self._max_batch
+            and self._full is not None
+            and not self._full.done()
+        ):
+            self._full.set_result(None)
         return await answer
 
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
+    async def _send_all(self) -> None:
+        try:
+            while self._waiting:
+                if self._overlapping and len(self._waiting) < self._max_batch:
+                    await self._gather_more()
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                arrived = self._arrived
+                await self._send(batch)
+                self._overlapping = len(batch) > 1 or self._arrived > arrived
+        except BaseException:
+            # Cancelled (the server is stopping): nobody is left waiting forever.
+            for _, waiter in self._waiting:
+                waiter.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._in_flight = None
 
-    def _send(self) -> None:
-        batch, self._waiting = self._waiting, []
-        self._in_flight = True
-        keys = [key for key, _ in batch]
-        sent = asyncio.get_running_loop().run_in_executor(self._thread, self._read_many, keys)
-        sent.add_done_callback(lambda done: self._answer(batch, done))
+    async def _gather_more(self) -> None:
+        self._full = asyncio.get_running_loop().create_future()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._linger):
+                    await self._full
+        finally:
+            self._full = None
 
-    def _answer(
-        self, batch: list[tuple[K, asyncio.Future[V]]], done: asyncio.Future[list[V]]
-    ) -> None:
-        self._in_flight = False
-        error = asyncio.CancelledError() if done.cancelled() else done.exception()
-        answers = done.result() if error is None else None
-        for n, (_, waiter) in enumerate(batch):
-            if waiter.cancelled():
-                continue
-            if answers is None:
-                waiter.set_exception(error)  # type: ignore[arg-type]
-            else:
-                waiter.set_result(answers[n])
-        if self._waiting:
-            self._send()
+    async def _send(self, batch: list[tuple[K, asyncio.Future[V]]]) -> None:
+        try:
+            answers = await self._read_many([key for key, _ in batch])
+        except Exception as error:
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        except BaseException:
+            for _, waiter in batch:
+                waiter.cancel()
+            raise
+        for (_, waiter), answer in zip(batch, answers, strict=True):
+            if not waiter.done():
+                waiter.set_result(answer)

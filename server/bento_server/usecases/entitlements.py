@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import peewee
+
 from bento_server.billing.access import FREE, Decision, best, decide
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.access_cache import AccessCache
 from bento_server.store.database import Store
 from bento_server.store.fields import from_micros
+from bento_server.store.loop_connection import LoopConnection
 from bento_server.store.models import (
     App,
     Plan,
@@ -29,7 +32,6 @@ from bento_server.store.models import (
     Subscription,
     SubscriptionFeature,
 )
-from bento_server.store.prepared import PreparedStatements
 from bento_server.usecases.context import PLATFORM, Deps, Principal
 
 
@@ -55,16 +57,33 @@ AccessKey = tuple[str, str, str, str]
 
 
 class AccessChecker:
-    """Prepared SQL for CheckAccess, built once per store.
+    """The SQL of CheckAccess, built once per store.
 
     ``read_subscriptions`` is how a check reaches the store: by default
     ``read_here``, a direct read on the calling thread (SQLite answers in
     microseconds); PostgreSQL servers set a batched read built on
-    ``subscriptions_of_many``.
+    ``subscriptions_of_many``. On PostgreSQL every read of a check goes
+    through a connection the event loop drives (store.loop_connection), so
+    no check blocks the loop or hands work to a thread.
     """
 
     _COLUMNS = (
         "s.id, s.plan_id, s.status, s.payment_status, s.period_end, s.grace_period_end, s.ended_at"
+    )
+    _BY_PRODUCT = "JOIN plan_product pp ON pp.plan_id = s.plan_id AND pp.product_id = {target}"
+    _BY_FEATURE = "JOIN subscription_feature f ON f.subscription_id = s.id AND f.code = {target}"
+    _FREE_BY_PRODUCT = (
+        "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
+        "WHERE p.platform_id = {0} AND p.free = {1} AND p.status = 'active' "
+        "AND pp.product_id = {2} LIMIT 1"
+    )
+    # Product features are JSON with sorted keys and no spaces, so a
+    # feature's code appears as "code":"<code>".
+    _FREE_BY_FEATURE = (
+        "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
+        "JOIN product pr ON pr.id = pp.product_id "
+        "WHERE p.platform_id = {0} AND p.free = {1} AND p.status = 'active' "
+        "AND pr.features LIKE {2} ESCAPE '\\' LIMIT 1"
     )
 
     def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
@@ -72,34 +91,17 @@ class AccessChecker:
         self._cache = cache
         self.read_subscriptions: Callable[[AccessKey], Awaitable[list[Any]]] = self.read_here
         p = store.db.param
-        self._by_product = (
-            f"SELECT {self._COLUMNS} FROM subscription s "
-            f"JOIN plan_product pp ON pp.plan_id = s.plan_id "
-            f"WHERE s.platform_id = {p} AND s.session_id = {p} AND pp.product_id = {p}"
-        )
-        self._by_feature = (
-            f"SELECT {self._COLUMNS} FROM subscription s "
-            f"JOIN subscription_feature f ON f.subscription_id = s.id "
-            f"WHERE s.platform_id = {p} AND s.session_id = {p} AND f.code = {p}"
-        )
-        self._free_by_product = (
-            "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
-            f"WHERE p.platform_id = {p} AND p.free = {p} AND p.status = 'active' "
-            f"AND pp.product_id = {p} LIMIT 1"
-        )
-        # Product features are JSON with sorted keys and no spaces, so a
-        # feature's code appears as "code":"<code>".
-        self._free_by_feature = (
-            "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
-            "JOIN product pr ON pr.id = pp.product_id "
-            f"WHERE p.platform_id = {p} AND p.free = {p} AND p.status = 'active' "
-            f"AND pr.features LIKE {p} ESCAPE '\\' LIMIT 1"
-        )
+        one = f"SELECT {self._COLUMNS} FROM subscription s {{join}} "
+        one += f"WHERE s.platform_id = {p} AND s.session_id = {p}"
+        self._by_product = one.format(join=self._BY_PRODUCT.format(target=p))
+        self._by_feature = one.format(join=self._BY_FEATURE.format(target=p))
+        self._free_by_product = self._FREE_BY_PRODUCT.format(p, p, p)
+        self._free_by_feature = self._FREE_BY_FEATURE.format(p, p, p)
 
-        # The batched forms (PostgreSQL): one row of input per check, answered
-        # by number; prepared, as their planning would cost more than their run.
-        self._many: PreparedStatements | None = None
-        if store.is_postgres:
+        # PostgreSQL: the batched forms, one row of input per check, answered
+        # by number; and the free plans' reads, all prepared.
+        self._loop: LoopConnection | None = None
+        if isinstance(store.db, peewee.PostgresqlDatabase):
             many = (
                 f"SELECT q.n, {self._COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[]) "
                 "WITH ORDINALITY AS q(platform_id, session_id, target, n) "
@@ -107,17 +109,16 @@ class AccessChecker:
                 "ON s.platform_id = q.platform_id AND s.session_id = q.session_id "
             )
             arrays = "text[], text[], text[]"
-            by_product = (
-                "JOIN plan_product pp ON pp.plan_id = s.plan_id AND pp.product_id = q.target"
-            )
-            by_feature = (
-                "JOIN subscription_feature f ON f.subscription_id = s.id AND f.code = q.target"
-            )
-            self._many = PreparedStatements(
+            free = "text, boolean, text"
+            by_product = self._BY_PRODUCT.format(target="q.target")
+            by_feature = self._BY_FEATURE.format(target="q.target")
+            self._loop = LoopConnection(
                 store.db,
                 {
                     "access_by_product": (arrays, many + by_product),
                     "access_by_feature": (arrays, many + by_feature),
+                    "free_by_product": (free, self._FREE_BY_PRODUCT.format("$1", "$2", "$3")),
+                    "free_by_feature": (free, self._FREE_BY_FEATURE.format("$1", "$2", "$3")),
                 },
             )
 
@@ -145,37 +146,31 @@ class AccessChecker:
             return decision
         # A free plan grants every user of the platform: one answer per
         # product or feature, whoever asks.
-        free_plan_id = self._remembered(
-            ("free", platform_id, product_id, feature_code),
-            lambda: self._free_plan(platform_id, product_id, feature_code),
-        )
+        free_key = ("free", platform_id, product_id, feature_code)
+        free_plan_id = self._cache.get(free_key) if self._cache is not None else None
+        if free_plan_id is None:
+            generation = self._cache.generation if self._cache is not None else 0
+            free_plan_id = await self._free_plan(platform_id, product_id, feature_code)
+            if self._cache is not None:
+                self._cache.put(free_key, free_plan_id, generation)
         if free_plan_id:
             return Decision(True, FREE.reason, plan_id=free_plan_id)
         return decision
 
-    def _remembered(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
-        if self._cache is None:
-            return read()
-        known = self._cache.get(key)
-        if known is None:
-            generation = self._cache.generation
-            known = read()
-            self._cache.put(key, known, generation)
-        return known
-
     async def read_here(self, key: AccessKey) -> list[Any]:
         """The user's subscriptions that hold the product or feature."""
         platform_id, session_id, product_id, feature_code = key
+        # In the order of the SQL's parameters: the join's target comes first.
         if product_id:
-            sql, args = self._by_product, (platform_id, session_id, product_id)
+            sql, args = self._by_product, (product_id, platform_id, session_id)
         else:
-            sql, args = self._by_feature, (platform_id, session_id, feature_code)
+            sql, args = self._by_feature, (feature_code, platform_id, session_id)
         return self._store.fetch(sql, args)
 
-    def subscriptions_of_many(self, keys: Sequence[AccessKey]) -> list[list[Any]]:
+    async def subscriptions_of_many(self, keys: Sequence[AccessKey]) -> list[list[Any]]:
         """``read_here`` for many checks at once (PostgreSQL): at most two
         queries, whatever the number of keys."""
-        assert self._many is not None, "batched reads are for PostgreSQL"
+        assert self._loop is not None, "batched reads are for PostgreSQL"
         found: list[list[Any]] = [[] for _ in keys]
         for statement, wanted in (
             ("access_by_product", [(n, k) for n, k in enumerate(keys) if k[2]]),
@@ -188,20 +183,23 @@ class AccessChecker:
                 [k[1] for _, k in wanted],
                 [k[2] or k[3] for _, k in wanted],
             )
-            for row in self._many.execute(statement, columns):
+            for row in await self._loop.execute(statement, columns):
                 found[wanted[row[0] - 1][0]].append(row[1:])
         return found
 
-    def _free_plan(self, platform_id: str, product_id: str, feature_code: str) -> str:
+    async def _free_plan(self, platform_id: str, product_id: str, feature_code: str) -> str:
         """A free plan of the platform that holds it, or ""."""
-        db = self._store.db
         if product_id:
-            free = db.execute_sql(self._free_by_product, (platform_id, True, product_id)).fetchone()
+            name, sql, target = "free_by_product", self._free_by_product, product_id
         else:
             escaped = feature_code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f'%"code":"{escaped}"%'
-            free = db.execute_sql(self._free_by_feature, (platform_id, True, pattern)).fetchone()
-        return free[0] if free is not None else ""
+            name, sql, target = "free_by_feature", self._free_by_feature, f'%"code":"{escaped}"%'
+        args = (platform_id, True, target)
+        if self._loop is not None:
+            rows = await self._loop.execute(name, args)
+        else:
+            rows = self._store.fetch(sql, args)
+        return str(rows[0][0]) if rows else ""
 
 
 @dataclass(frozen=True)
