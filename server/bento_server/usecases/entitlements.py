@@ -126,13 +126,7 @@ class AccessChecker:
         self, platform_id: str, session_id: str, product_id: str, feature_code: str, now: datetime
     ) -> Decision:
         key = (platform_id, session_id, product_id, feature_code)
-        cache_key = ("subscriptions", *key)
-        rows = self._cache.get(cache_key) if self._cache is not None else None
-        if rows is None:
-            generation = self._cache.generation if self._cache is not None else 0
-            rows = await self.read_subscriptions(key)
-            if self._cache is not None:
-                self._cache.put(cache_key, rows, generation)
+        rows = await self._remembered(("subscriptions", *key), lambda: self.read_subscriptions(key))
         # Decided afresh every time: grants also end with time, not only with writes.
         decision = best(
             [
@@ -146,16 +140,23 @@ class AccessChecker:
             return decision
         # A free plan grants every user of the platform: one answer per
         # product or feature, whoever asks.
-        free_key = ("free", platform_id, product_id, feature_code)
-        free_plan_id = self._cache.get(free_key) if self._cache is not None else None
-        if free_plan_id is None:
-            generation = self._cache.generation if self._cache is not None else 0
-            free_plan_id = await self._free_plan(platform_id, product_id, feature_code)
-            if self._cache is not None:
-                self._cache.put(free_key, free_plan_id, generation)
+        free_plan_id = await self._remembered(
+            ("free", platform_id, product_id, feature_code),
+            lambda: self._free_plan(platform_id, product_id, feature_code),
+        )
         if free_plan_id:
             return Decision(True, FREE.reason, plan_id=free_plan_id)
         return decision
+
+    async def _remembered(self, key: tuple[str, ...], read: Callable[[], Awaitable[Any]]) -> Any:
+        if self._cache is None:
+            return await read()
+        known = self._cache.get(key)
+        if known is None:
+            generation = self._cache.generation
+            known = await read()
+            self._cache.put(key, known, generation)
+        return known
 
     async def read_here(self, key: AccessKey) -> list[Any]:
         """The user's subscriptions that hold the product or feature."""
