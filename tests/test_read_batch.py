@@ -73,26 +73,46 @@ def test_a_lone_caller_never_waits_for_company() -> None:
     asyncio.run(asyncio.wait_for(scenario(), DEADLINE))
 
 
-def test_once_reads_overlap_a_batch_waits_until_it_is_full() -> None:
+def test_a_batch_waits_for_as_many_reads_as_its_callers() -> None:
     async def scenario() -> None:
         db = Database(hold=True)
-        batcher = ReadBatcher(db.read_many, linger=NEVER, max_batch=4)
+        batcher = ReadBatcher(db.read_many, linger=NEVER)
         first = asyncio.create_task(batcher.read(1))
         await in_flight(db, 1)
         overlapping = [asyncio.create_task(batcher.read(k)) for k in (2, 3)]
         await asyncio.sleep(0)
         db.release()
         assert await first == 10
-        # Two are waiting, and reads overlap: the batch waits for two more
-        # (not for the minute of its linger).
+        # Three callers are known (the first batch's one, and two that came
+        # meanwhile) and two reads wait: the batch waits for the third (not
+        # for the minute of its linger).
         for _ in range(5):
             await asyncio.sleep(0)
         assert len(db.batches) == 1
-        more = [asyncio.create_task(batcher.read(k)) for k in (4, 5)]
+        third = asyncio.create_task(batcher.read(4))
         await in_flight(db, 2)
         db.release()
-        assert [await t for t in overlapping + more] == [20, 30, 40, 50]
-        assert db.batches == [[1], [2, 3, 4, 5]]
+        assert [await t for t in [*overlapping, third]] == [20, 30, 40]
+        assert db.batches == [[1], [2, 3, 4]]
+
+    asyncio.run(asyncio.wait_for(scenario(), DEADLINE))
+
+
+def test_a_batch_never_waits_for_more_than_it_may_hold() -> None:
+    async def scenario() -> None:
+        db = Database(hold=True)
+        batcher = ReadBatcher(db.read_many, linger=NEVER, max_batch=2)
+        first = asyncio.create_task(batcher.read(1))
+        await in_flight(db, 1)
+        later = [asyncio.create_task(batcher.read(k)) for k in (2, 3, 4, 5)]
+        await asyncio.sleep(0)
+        db.release()
+        assert await first == 10
+        for n in (2, 3):
+            await in_flight(db, n)
+            db.release()
+        assert [await t for t in later] == [20, 30, 40, 50]
+        assert db.batches == [[1], [2, 3], [4, 5]]
 
     asyncio.run(asyncio.wait_for(scenario(), DEADLINE))
 
