@@ -46,11 +46,15 @@ class LoopConnection:
     """
 
     def __init__(
-        self, db: peewee.PostgresqlDatabase, statements: dict[str, tuple[str, str]]
+        self,
+        db: peewee.PostgresqlDatabase,
+        statements: dict[str, tuple[str, str]],
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         # Peewee already parsed the URL into psycopg2's arguments.
         self._connect_args: dict[str, Any] = {"dbname": db.database, **db.connect_params}
         self._statements = statements
+        self._timeout = timeout
         self._connection: Any = None
         self._turn = asyncio.Lock()
 
@@ -61,7 +65,7 @@ class LoopConnection:
         async with self._turn:
             for attempt in (1, 2):
                 try:
-                    async with asyncio.timeout(TIMEOUT_SECONDS):
+                    async with asyncio.timeout(self._timeout):
                         connection = await self._connected()
                         return await self._run(connection, sql, args)
                 except errors.InvalidSqlStatementName:
@@ -78,7 +82,7 @@ class LoopConnection:
                     # A stuck read is not sent again: the callers have waited enough.
                     if attempt == 2 or isinstance(error, TimeoutError):
                         raise peewee.OperationalError(
-                            f"database read failed: {error or 'timed out'}"
+                            f"database read failed: {str(error) or 'timed out'}"
                         ) from error
         raise AssertionError("unreachable")
 
@@ -99,14 +103,16 @@ class LoopConnection:
                 *(f"PREPARE {n}({types}) AS {sql}" for n, (types, sql) in self._statements.items()),
             ]
             for statement in setup:
-                await self._run(connection, statement, ())
+                await self._run(connection, statement, None)
         except BaseException:
             connection.close()
             raise
         self._connection = connection
         return connection
 
-    async def _run(self, connection: Any, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+    async def _run(
+        self, connection: Any, sql: str, args: Sequence[Any] | None
+    ) -> list[tuple[Any, ...]]:
         cursor = connection.cursor()
         try:
             cursor.execute(sql, args)
