@@ -37,8 +37,8 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
         store = runtime.deps.store
         self._checker = entitlements.AccessChecker(store, runtime.access_cache)
         if store.is_postgres:
-            # A round trip per check would bound the rate by the network;
-            # concurrent checks share one instead.
+            # A round trip costs more than the read it carries: concurrent
+            # checks share one (services.read_batch).
             batch = ReadBatcher(self._checker.subscriptions_of_many)
             self._checker.read_subscriptions = batch.read
 
