@@ -11,7 +11,6 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from bench import renewals, scale, streams
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
+from tests.support import create_postgres_database, drop_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DUE = int(os.environ.get("BENTO_BENCH_SUBSCRIPTIONS", "100000"))
@@ -31,26 +31,6 @@ SUMMARY_SIZE = 100_000
 
 def _postgres_url() -> str | None:
     return os.environ.get("BENTO_BENCH_POSTGRES_URL") or os.environ.get("BENTO_TEST_POSTGRES_URL")
-
-
-def _fresh_postgres(url: str) -> tuple[str, str]:
-    from bento_server.store.database import open_database
-
-    name = f"bento_bench_{uuid.uuid4().hex[:10]}"
-    admin = open_database(url)
-    admin.connect()
-    admin.execute_sql(f"CREATE DATABASE {name}")
-    admin.close()
-    return f"{url.rpartition('/')[0]}/{name}", name
-
-
-def _drop_postgres(url: str, name: str) -> None:
-    from bento_server.store.database import open_database
-
-    admin = open_database(url)
-    admin.connect()
-    admin.execute_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
 
 
 def _renewals_on(url: str) -> renewals.Result:
@@ -69,11 +49,11 @@ def _on_each_store(measure):  # type: ignore[no-untyped-def]
         results.append(("SQLite", measure(f"sqlite:///{folder}/bench.db", Path(folder))))
         pg = _postgres_url()
         if pg:
-            url, name = _fresh_postgres(pg)
+            url = create_postgres_database(pg, "bento_bench")
             try:
                 results.append(("PostgreSQL", measure(url, Path(folder))))
             finally:
-                _drop_postgres(pg, name)
+                drop_postgres_database(pg, url)
         else:
             print("PostgreSQL skipped: set BENTO_BENCH_POSTGRES_URL", file=sys.stderr)
     return results

@@ -86,9 +86,9 @@ def _admin_connection(url: str):  # type: ignore[no-untyped-def]
     return db
 
 
-def create_postgres_database(url: str) -> str:
+def create_postgres_database(url: str, prefix: str = "bento_alone") -> str:
     """A new empty database beside the one at ``url``; returns its URL."""
-    name = f"bento_alone_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     db = _admin_connection(url)
     db.execute_sql(f"CREATE DATABASE {name}")
     db.close()
@@ -97,9 +97,27 @@ def create_postgres_database(url: str) -> str:
 
 
 def drop_postgres_database(url: str, doomed: str) -> None:
+    """Drops the database at ``doomed``, ending its sessions.
+
+    An autovacuum worker may be at work in it, and only a superuser (or a
+    member of pg_signal_backend) may end one: a test role waits for it to
+    finish instead.
+    """
+    import peewee
+
     db = _admin_connection(url)
-    db.execute_sql(f"DROP DATABASE IF EXISTS {doomed.rpartition('/')[2]} WITH (FORCE)")
-    db.close()
+    try:
+        give_up = time.monotonic() + 60
+        while True:
+            try:
+                db.execute_sql(f"DROP DATABASE IF EXISTS {doomed.rpartition('/')[2]} WITH (FORCE)")
+                return
+            except peewee.ProgrammingError as error:
+                if "pg_signal_backend" not in str(error) or time.monotonic() > give_up:
+                    raise
+                time.sleep(0.5)
+    finally:
+        db.close()
 
 
 @dataclass
