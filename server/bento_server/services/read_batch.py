@@ -57,13 +57,11 @@ class ReadBatcher(Generic[K, V]):
         # the future that says it has them.
         self._expected = 1
         self._full: asyncio.Future[None] | None = None
-        self._arrived = 0
 
     async def read(self, key: K) -> V:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[V] = loop.create_future()
         self._waiting.append((key, answer))
-        self._arrived += 1
         if self._in_flight is None:
             self._in_flight = loop.create_task(self._send_all())
         elif self._full is not None and not self._full.done() and self._is_full():
@@ -80,9 +78,9 @@ class ReadBatcher(Generic[K, V]):
                     await self._gather_more()
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                arrived = self._arrived
+                left_over = len(self._waiting)
                 await self._send(batch)
-                came_meanwhile = self._arrived - arrived
+                came_meanwhile = len(self._waiting) - left_over
                 self._expected = max(len(batch) + came_meanwhile, self._expected - 1)
         except BaseException:
             # Cancelled (the server is stopping): nobody is left waiting forever.

@@ -77,13 +77,14 @@ class LoopConnection:
                     # Cut off mid-statement, the connection is of no more use.
                     self.close()
                     raise
-                except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError) as error:
+                except TimeoutError as error:
                     self.close()
                     # A stuck read is not sent again: the callers have waited enough.
-                    if attempt == 2 or isinstance(error, TimeoutError):
-                        raise peewee.OperationalError(
-                            f"database read failed: {str(error) or 'timed out'}"
-                        ) from error
+                    raise peewee.OperationalError("database read timed out") from error
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+                    self.close()
+                    if attempt == 2:
+                        raise peewee.OperationalError(f"database read failed: {error}") from error
         raise AssertionError("unreachable")
 
     def close(self) -> None:
