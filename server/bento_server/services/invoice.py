@@ -31,6 +31,13 @@ def tax_pb(row: object) -> common_pb2.Tax:
     )
 
 
+def amount_due(row: Invoice) -> int:
+    # A paid or void invoice owes nothing, whatever refunds did to amount_paid.
+    if row.status in ("paid", "void"):
+        return 0
+    return max(row.total_amount - row.amount_paid, 0)
+
+
 def invoice_pb(row: Invoice) -> invoice_pb2.Invoice:
     return invoice_pb2.Invoice(
         invoice_id=row.id,
@@ -47,8 +54,11 @@ def invoice_pb(row: Invoice) -> invoice_pb2.Invoice:
             proration_credit=row.proration_credit,
             tax_amount=row.tax_amount,
             total_amount=row.total_amount,
-            amount_due=max(row.total_amount - row.amount_paid, 0),
+            amount_due=amount_due(row),
             amount_paid=row.amount_paid,
+            credit_applied=row.credit_applied,
+            amount_refunded=row.amount_refunded,
+            subtotal_excluding_tax=row.total_amount - row.tax_amount,
         ),
         tax=tax_pb(row),
         payment=invoice_pb2.InvoicePayment(
@@ -78,6 +88,7 @@ def invoice_pb(row: Invoice) -> invoice_pb2.Invoice:
             end=timestamp(row.period_end),
             invoice_date=timestamp(row.invoice_date),
             due_date=timestamp(row.due_date),
+            grace_period_end=timestamp(row.grace_period_end),
         ),
         metadata=struct(row.metadata),
         created_ip=row.created_ip,

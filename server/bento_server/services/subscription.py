@@ -24,6 +24,7 @@ from bento_server.usecases import features, subscriptions
 SUBSCRIPTION_STATUSES = EnumWords(enums_pb2.SubscriptionStatus.DESCRIPTOR)
 ACTIVATION_STATUSES = EnumWords(enums_pb2.ActivationStatus.DESCRIPTOR)
 FEATURE_SOURCES = EnumWords(subscription_pb2.SubscriptionFeatureSource.DESCRIPTOR)
+END_REASONS = EnumWords(enums_pb2.EndReason.DESCRIPTOR)
 DEFAULT_REGION = "US"
 MAX_RENEW_CYCLES = 12
 MAX_SESSION_ID = 200
@@ -82,6 +83,7 @@ def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
             cancel_at_period_end=row.cancel_at_period_end,
             canceled_at=timestamp(row.canceled_at),
             ended_at=timestamp(row.ended_at),
+            reason=END_REASONS.number(row.end_reason),
         ),
         activation=subscription_pb2.SubscriptionActivation(
             url=row.activation_url, token=row.activation_token
@@ -97,6 +99,8 @@ def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
         updated_at=timestamp(row.updated_at),
         paused_at=timestamp(row.paused_at),
         payment_method_id=row.payment_method_id,
+        credit_balance=row.credit_balance,
+        refund_due=row.refund_due,
     )
 
 

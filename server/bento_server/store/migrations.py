@@ -57,12 +57,32 @@ def _v5_entitlements(store: Store) -> None:
     store.db.create_tables([models.SubscriptionFeature], safe=True)
 
 
+def _v6_money(store: Store) -> None:
+    # Credit balances, refunds due, end reasons, and per-invoice dunning.
+    for table, name, column in (
+        ("subscription", "credit_balance", peewee.BigIntegerField(default=0)),
+        ("subscription", "refund_due", peewee.BigIntegerField(default=0)),
+        ("subscription", "end_reason", peewee.CharField(max_length=32, null=True)),
+        ("invoice", "credit_applied", peewee.BigIntegerField(default=0)),
+        ("invoice", "credit_issued", peewee.BigIntegerField(default=0)),
+        ("invoice", "grace_period_end", peewee.BigIntegerField(null=True)),
+    ):
+        add_column_if_missing(store, table, name, column)
+    if "anchor_cycle" not in {c.name for c in store.db.get_columns("subscription")}:
+        add_column_if_missing(store, "subscription", "anchor_cycle", peewee.IntegerField(default=1))
+        # Until now the anchor started the first cycle after the last plan change.
+        models.Subscription.update(
+            anchor_cycle=models.Subscription.phase_cycle_offset + 1
+        ).execute()
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
     _v3_activation,
     _v4_event_retention,
     _v5_entitlements,
+    _v6_money,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

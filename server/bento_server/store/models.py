@@ -187,8 +187,11 @@ class Subscription(BaseModel):
     end_behavior = peewee.CharField(max_length=8)
     phases = JSONField()
     # Periods are computed from the anchor (calendar months keep its day of
-    # month); a pause moves the anchor by the paused time.
+    # month): billing cycle anchor_cycle starts at billing_anchor. A plan
+    # change or a resume re-anchors at the start of the next period, so
+    # periods stay back to back.
     billing_anchor = InstantField()
+    anchor_cycle = peewee.IntegerField(default=1)
     # The billing cycle of the current period (0 = trial, 1+ = paid) and
     # how many cycles were paid. Phases count cycles from the last plan
     # change: phase cycle = current_cycle - phase_cycle_offset.
@@ -219,6 +222,13 @@ class Subscription(BaseModel):
     # Subgate's plan levels: the higher-tier subscription this one waits for.
     paused_for = peewee.CharField(max_length=32, null=True, index=True)
     proration_credit = peewee.BigIntegerField(default=0)
+    # Unused paid time an invoice could not take, applied to the next
+    # invoices; and money owed back to the user once it ended.
+    credit_balance = peewee.BigIntegerField(default=0)
+    refund_due = peewee.BigIntegerField(default=0)
+    # Why it ended: canceled, incomplete_expired, grace_period_lapsed,
+    # plan_closed; NULL while it runs.
+    end_reason = peewee.CharField(max_length=32, null=True)
     payment_method_id = peewee.CharField(max_length=200, default="")
     activation_url = peewee.CharField(max_length=2000, default="")
     activation_token = peewee.CharField(max_length=2000, default="")
@@ -248,10 +258,19 @@ class Invoice(BaseModel):
     region = peewee.CharField(max_length=8)
     subtotal = peewee.BigIntegerField()
     proration_credit = peewee.BigIntegerField(default=0)
+    # Taken from the subscription's credit balance.
+    credit_applied = peewee.BigIntegerField(default=0)
     tax_amount = peewee.BigIntegerField()
     total_amount = peewee.BigIntegerField()
+    # Collected, net of refunds; amount_refunded is shown apart.
     amount_paid = peewee.BigIntegerField(default=0)
     amount_refunded = peewee.BigIntegerField(default=0)
+    # What this invoice handed back as credit or refund due (unused time of
+    # a plan change or cancel_now, a paid-ahead cycle no longer served):
+    # the service it paid for is amount_paid + credits taken - this.
+    credit_issued = peewee.BigIntegerField(default=0)
+    # The dunning deadline, fixed when issued; NULL for an invoice issued paid.
+    grace_period_end = InstantField(null=True)
     tax_rate = peewee.DoubleField()
     tax_type = peewee.CharField(max_length=16)
     tax_jurisdiction = peewee.CharField(max_length=200)

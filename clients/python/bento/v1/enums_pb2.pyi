@@ -94,6 +94,14 @@ class SubscriptionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSCRIPTION_STATUS_CANCELED: _ClassVar[SubscriptionStatus]
     SUBSCRIPTION_STATUS_PAUSED: _ClassVar[SubscriptionStatus]
 
+class EndReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    END_REASON_UNSPECIFIED: _ClassVar[EndReason]
+    END_REASON_CANCELED: _ClassVar[EndReason]
+    END_REASON_INCOMPLETE_EXPIRED: _ClassVar[EndReason]
+    END_REASON_GRACE_PERIOD_LAPSED: _ClassVar[EndReason]
+    END_REASON_PLAN_CLOSED: _ClassVar[EndReason]
+
 class ActivationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACTIVATION_STATUS_UNSPECIFIED: _ClassVar[ActivationStatus]
@@ -209,6 +217,11 @@ SUBSCRIPTION_STATUS_PAST_DUE: SubscriptionStatus
 SUBSCRIPTION_STATUS_UNPAID: SubscriptionStatus
 SUBSCRIPTION_STATUS_CANCELED: SubscriptionStatus
 SUBSCRIPTION_STATUS_PAUSED: SubscriptionStatus
+END_REASON_UNSPECIFIED: EndReason
+END_REASON_CANCELED: EndReason
+END_REASON_INCOMPLETE_EXPIRED: EndReason
+END_REASON_GRACE_PERIOD_LAPSED: EndReason
+END_REASON_PLAN_CLOSED: EndReason
 ACTIVATION_STATUS_UNSPECIFIED: ActivationStatus
 ACTIVATION_STATUS_PENDING: ActivationStatus
 ACTIVATION_STATUS_PARTIAL: ActivationStatus

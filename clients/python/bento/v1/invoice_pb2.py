@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x65nto/v1/invoice.proto\x12\x08\x62\x65nto.v1\x1a\x15\x62\x65nto/v1/common.proto\x1a\x14\x62\x65nto/v1/enums.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x05\n\x07Invoice\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x16\n\x0einvoice_number\x18\x02 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\x12\x13\n\x0bplatform_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.bento.v1.InvoiceStatus\x12/\n\x0epayment_status\x18\x07 \x01(\x0e\x32\x17.bento.v1.PaymentStatus\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12)\n\x07\x61mounts\x18\n \x01(\x0b\x32\x18.bento.v1.InvoiceAmounts\x12\x1a\n\x03tax\x18\x0b \x01(\x0b\x32\r.bento.v1.Tax\x12)\n\x07payment\x18\x0c \x01(\x0b\x32\x18.bento.v1.InvoicePayment\x12)\n\x07retries\x18\r \x01(\x0b\x32\x18.bento.v1.InvoiceRetries\x12#\n\x04plan\x18\x0e \x01(\x0b\x32\x15.bento.v1.InvoicePlan\x12\'\n\x06period\x18\x0f \x01(\x0b\x32\x17.bento.v1.InvoicePeriod\x12)\n\x08metadata\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncreated_ip\x18\x11 \x01(\t\x12\x12\n\nupdated_ip\x18\x12 \x01(\t\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x0eInvoiceAmounts\x12\x10\n\x08subtotal\x18\x01 \x01(\x03\x12\x18\n\x10proration_credit\x18\x02 \x01(\x03\x12\x12\n\ntax_amount\x18\x03 \x01(\x03\x12\x14\n\x0ctotal_amount\x18\x04 \x01(\x03\x12\x12\n\namount_due\x18\x05 \x01(\x03\x12\x13\n\x0b\x61mount_paid\x18\x06 \x01(\x03\"`\n\x0eInvoicePayment\x12\x11\n\tmethod_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12(\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x01\n\x0eInvoiceRetries\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0b\n\x03max\x18\x02 \x01(\x05\x12-\n\tnext_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdelay_minutes\x18\x05 \x01(\x05\"\xc4\x01\n\x0bInvoicePlan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12 \n\x04type\x18\x03 \x01(\x0e\x32\x12.bento.v1.PlanType\x12\x10\n\x08phase_id\x18\x04 \x01(\t\x12\x13\n\x0bphase_order\x18\x05 \x01(\x05\x12\x15\n\rbilling_cycle\x18\x06 \x01(\x05\x12\x19\n\x11platform_fee_rate\x18\x07 \x01(\x01\x12\x1b\n\x13platform_fee_amount\x18\x08 \x01(\x03\"\xc3\x01\n\rInvoicePeriod\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cinvoice_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64ue_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x11GetInvoiceRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"8\n\x12GetInvoiceResponse\x12\"\n\x07invoice\x18\x01 \x01(\x0b\x32\x11.bento.v1.Invoice\"U\n\x13ListInvoicesRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x14ListInvoicesResponse\x12#\n\x08invoices\x18\x01 \x03(\x0b\x32\x11.bento.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xf8\x01\n\x14UpdateInvoiceRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x34\n\x0epayment_status\x18\x03 \x01(\x0e\x32\x17.bento.v1.PaymentStatusH\x00\x88\x01\x01\x12\x1e\n\x11payment_method_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1e\n\x11payment_intent_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x42\x11\n\x0f_payment_statusB\x14\n\x12_payment_method_idB\x14\n\x12_payment_intent_id\"m\n\x15UpdateInvoiceResponse\x12\"\n\x07invoice\x18\x01 \x01(\x0b\x32\x11.bento.v1.Invoice\x12\x30\n\x0f\x61\x63tivation_urls\x18\x02 \x03(\x0b\x32\x17.bento.v1.ActivationUrl2\xfa\x01\n\x0eInvoiceService\x12G\n\nGetInvoice\x12\x1b.bento.v1.GetInvoiceRequest\x1a\x1c.bento.v1.GetInvoiceResponse\x12M\n\x0cListInvoices\x12\x1d.bento.v1.ListInvoicesRequest\x1a\x1e.bento.v1.ListInvoicesResponse\x12P\n\rUpdateInvoice\x12\x1e.bento.v1.UpdateInvoiceRequest\x1a\x1f.bento.v1.UpdateInvoiceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x65nto/v1/invoice.proto\x12\x08\x62\x65nto.v1\x1a\x15\x62\x65nto/v1/common.proto\x1a\x14\x62\x65nto/v1/enums.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x05\n\x07Invoice\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x16\n\x0einvoice_number\x18\x02 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\x12\x13\n\x0bplatform_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.bento.v1.InvoiceStatus\x12/\n\x0epayment_status\x18\x07 \x01(\x0e\x32\x17.bento.v1.PaymentStatus\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12)\n\x07\x61mounts\x18\n \x01(\x0b\x32\x18.bento.v1.InvoiceAmounts\x12\x1a\n\x03tax\x18\x0b \x01(\x0b\x32\r.bento.v1.Tax\x12)\n\x07payment\x18\x0c \x01(\x0b\x32\x18.bento.v1.InvoicePayment\x12)\n\x07retries\x18\r \x01(\x0b\x32\x18.bento.v1.InvoiceRetries\x12#\n\x04plan\x18\x0e \x01(\x0b\x32\x15.bento.v1.InvoicePlan\x12\'\n\x06period\x18\x0f \x01(\x0b\x32\x17.bento.v1.InvoicePeriod\x12)\n\x08metadata\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncreated_ip\x18\x11 \x01(\t\x12\x12\n\nupdated_ip\x18\x12 \x01(\t\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe0\x01\n\x0eInvoiceAmounts\x12\x10\n\x08subtotal\x18\x01 \x01(\x03\x12\x18\n\x10proration_credit\x18\x02 \x01(\x03\x12\x12\n\ntax_amount\x18\x03 \x01(\x03\x12\x14\n\x0ctotal_amount\x18\x04 \x01(\x03\x12\x12\n\namount_due\x18\x05 \x01(\x03\x12\x13\n\x0b\x61mount_paid\x18\x06 \x01(\x03\x12\x16\n\x0e\x63redit_applied\x18\x07 \x01(\x03\x12\x17\n\x0f\x61mount_refunded\x18\x08 \x01(\x03\x12\x1e\n\x16subtotal_excluding_tax\x18\t \x01(\x03\"`\n\x0eInvoicePayment\x12\x11\n\tmethod_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12(\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x01\n\x0eInvoiceRetries\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0b\n\x03max\x18\x02 \x01(\x05\x12-\n\tnext_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdelay_minutes\x18\x05 \x01(\x05\"\xc4\x01\n\x0bInvoicePlan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12 \n\x04type\x18\x03 \x01(\x0e\x32\x12.bento.v1.PlanType\x12\x10\n\x08phase_id\x18\x04 \x01(\t\x12\x13\n\x0bphase_order\x18\x05 \x01(\x05\x12\x15\n\rbilling_cycle\x18\x06 \x01(\x05\x12\x19\n\x11platform_fee_rate\x18\x07 \x01(\x01\x12\x1b\n\x13platform_fee_amount\x18\x08 \x01(\x03\"\xf9\x01\n\rInvoicePeriod\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cinvoice_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64ue_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10grace_period_end\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x11GetInvoiceRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"8\n\x12GetInvoiceResponse\x12\"\n\x07invoice\x18\x01 \x01(\x0b\x32\x11.bento.v1.Invoice\"U\n\x13ListInvoicesRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x14ListInvoicesResponse\x12#\n\x08invoices\x18\x01 \x03(\x0b\x32\x11.bento.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xf8\x01\n\x14UpdateInvoiceRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x34\n\x0epayment_status\x18\x03 \x01(\x0e\x32\x17.bento.v1.PaymentStatusH\x00\x88\x01\x01\x12\x1e\n\x11payment_method_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1e\n\x11payment_intent_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x42\x11\n\x0f_payment_statusB\x14\n\x12_payment_method_idB\x14\n\x12_payment_intent_id\"m\n\x15UpdateInvoiceResponse\x12\"\n\x07invoice\x18\x01 \x01(\x0b\x32\x11.bento.v1.Invoice\x12\x30\n\x0f\x61\x63tivation_urls\x18\x02 \x03(\x0b\x32\x17.bento.v1.ActivationUrl2\xfa\x01\n\x0eInvoiceService\x12G\n\nGetInvoice\x12\x1b.bento.v1.GetInvoiceRequest\x1a\x1c.bento.v1.GetInvoiceResponse\x12M\n\x0cListInvoices\x12\x1d.bento.v1.ListInvoicesRequest\x1a\x1e.bento.v1.ListInvoicesResponse\x12P\n\rUpdateInvoice\x12\x1e.bento.v1.UpdateInvoiceRequest\x1a\x1f.bento.v1.UpdateInvoiceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,27 +38,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INVOICE']._serialized_start=145
   _globals['_INVOICE']._serialized_end=802
   _globals['_INVOICEAMOUNTS']._serialized_start=805
-  _globals['_INVOICEAMOUNTS']._serialized_end=948
-  _globals['_INVOICEPAYMENT']._serialized_start=950
-  _globals['_INVOICEPAYMENT']._serialized_end=1046
-  _globals['_INVOICERETRIES']._serialized_start=1049
-  _globals['_INVOICERETRIES']._serialized_end=1210
-  _globals['_INVOICEPLAN']._serialized_start=1213
-  _globals['_INVOICEPLAN']._serialized_end=1409
-  _globals['_INVOICEPERIOD']._serialized_start=1412
-  _globals['_INVOICEPERIOD']._serialized_end=1607
-  _globals['_GETINVOICEREQUEST']._serialized_start=1609
-  _globals['_GETINVOICEREQUEST']._serialized_end=1673
-  _globals['_GETINVOICERESPONSE']._serialized_start=1675
-  _globals['_GETINVOICERESPONSE']._serialized_end=1731
-  _globals['_LISTINVOICESREQUEST']._serialized_start=1733
-  _globals['_LISTINVOICESREQUEST']._serialized_end=1818
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=1820
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=1904
-  _globals['_UPDATEINVOICEREQUEST']._serialized_start=1907
-  _globals['_UPDATEINVOICEREQUEST']._serialized_end=2155
-  _globals['_UPDATEINVOICERESPONSE']._serialized_start=2157
-  _globals['_UPDATEINVOICERESPONSE']._serialized_end=2266
-  _globals['_INVOICESERVICE']._serialized_start=2269
-  _globals['_INVOICESERVICE']._serialized_end=2519
+  _globals['_INVOICEAMOUNTS']._serialized_end=1029
+  _globals['_INVOICEPAYMENT']._serialized_start=1031
+  _globals['_INVOICEPAYMENT']._serialized_end=1127
+  _globals['_INVOICERETRIES']._serialized_start=1130
+  _globals['_INVOICERETRIES']._serialized_end=1291
+  _globals['_INVOICEPLAN']._serialized_start=1294
+  _globals['_INVOICEPLAN']._serialized_end=1490
+  _globals['_INVOICEPERIOD']._serialized_start=1493
+  _globals['_INVOICEPERIOD']._serialized_end=1742
+  _globals['_GETINVOICEREQUEST']._serialized_start=1744
+  _globals['_GETINVOICEREQUEST']._serialized_end=1808
+  _globals['_GETINVOICERESPONSE']._serialized_start=1810
+  _globals['_GETINVOICERESPONSE']._serialized_end=1866
+  _globals['_LISTINVOICESREQUEST']._serialized_start=1868
+  _globals['_LISTINVOICESREQUEST']._serialized_end=1953
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=1955
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=2039
+  _globals['_UPDATEINVOICEREQUEST']._serialized_start=2042
+  _globals['_UPDATEINVOICEREQUEST']._serialized_end=2290
+  _globals['_UPDATEINVOICERESPONSE']._serialized_start=2292
+  _globals['_UPDATEINVOICERESPONSE']._serialized_end=2401
+  _globals['_INVOICESERVICE']._serialized_start=2404
+  _globals['_INVOICESERVICE']._serialized_end=2654
 # @@protoc_insertion_point(module_scope)

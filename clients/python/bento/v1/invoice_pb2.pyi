@@ -57,20 +57,26 @@ class Invoice(_message.Message):
     def __init__(self, invoice_id: _Optional[str] = ..., invoice_number: _Optional[str] = ..., subscription_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., session_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.InvoiceStatus, str]] = ..., payment_status: _Optional[_Union[_enums_pb2.PaymentStatus, str]] = ..., currency: _Optional[str] = ..., region: _Optional[str] = ..., amounts: _Optional[_Union[InvoiceAmounts, _Mapping]] = ..., tax: _Optional[_Union[_common_pb2.Tax, _Mapping]] = ..., payment: _Optional[_Union[InvoicePayment, _Mapping]] = ..., retries: _Optional[_Union[InvoiceRetries, _Mapping]] = ..., plan: _Optional[_Union[InvoicePlan, _Mapping]] = ..., period: _Optional[_Union[InvoicePeriod, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_ip: _Optional[str] = ..., updated_ip: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class InvoiceAmounts(_message.Message):
-    __slots__ = ("subtotal", "proration_credit", "tax_amount", "total_amount", "amount_due", "amount_paid")
+    __slots__ = ("subtotal", "proration_credit", "tax_amount", "total_amount", "amount_due", "amount_paid", "credit_applied", "amount_refunded", "subtotal_excluding_tax")
     SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
     PRORATION_CREDIT_FIELD_NUMBER: _ClassVar[int]
     TAX_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_DUE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_PAID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    SUBTOTAL_EXCLUDING_TAX_FIELD_NUMBER: _ClassVar[int]
     subtotal: int
     proration_credit: int
     tax_amount: int
     total_amount: int
     amount_due: int
     amount_paid: int
-    def __init__(self, subtotal: _Optional[int] = ..., proration_credit: _Optional[int] = ..., tax_amount: _Optional[int] = ..., total_amount: _Optional[int] = ..., amount_due: _Optional[int] = ..., amount_paid: _Optional[int] = ...) -> None: ...
+    credit_applied: int
+    amount_refunded: int
+    subtotal_excluding_tax: int
+    def __init__(self, subtotal: _Optional[int] = ..., proration_credit: _Optional[int] = ..., tax_amount: _Optional[int] = ..., total_amount: _Optional[int] = ..., amount_due: _Optional[int] = ..., amount_paid: _Optional[int] = ..., credit_applied: _Optional[int] = ..., amount_refunded: _Optional[int] = ..., subtotal_excluding_tax: _Optional[int] = ...) -> None: ...
 
 class InvoicePayment(_message.Message):
     __slots__ = ("method_id", "intent_id", "date")
@@ -117,16 +123,18 @@ class InvoicePlan(_message.Message):
     def __init__(self, plan_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[_enums_pb2.PlanType, str]] = ..., phase_id: _Optional[str] = ..., phase_order: _Optional[int] = ..., billing_cycle: _Optional[int] = ..., platform_fee_rate: _Optional[float] = ..., platform_fee_amount: _Optional[int] = ...) -> None: ...
 
 class InvoicePeriod(_message.Message):
-    __slots__ = ("start", "end", "invoice_date", "due_date")
+    __slots__ = ("start", "end", "invoice_date", "due_date", "grace_period_end")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     INVOICE_DATE_FIELD_NUMBER: _ClassVar[int]
     DUE_DATE_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     start: _timestamp_pb2.Timestamp
     end: _timestamp_pb2.Timestamp
     invoice_date: _timestamp_pb2.Timestamp
     due_date: _timestamp_pb2.Timestamp
-    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., invoice_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    grace_period_end: _timestamp_pb2.Timestamp
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., invoice_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grace_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetInvoiceRequest(_message.Message):
     __slots__ = ("subscription_id", "invoice_id")

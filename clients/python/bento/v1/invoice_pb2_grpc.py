@@ -33,8 +33,18 @@ class InvoiceServiceStub:
     are paid. Bento issues invoices itself: the first when the subscription
     is created, the next at each renewal and on a plan change. Amounts are in
     minor units of the invoice's currency:
-    `taxable = subtotal - proration_credit` (never below 0), tax is computed
-    on it by the tax behavior, `amount_due = total_amount - amount_paid`.
+    `net = subtotal - proration_credit - credit_applied` (never below 0);
+    exclusive tax: `tax = round(net * rate)`, `total = net + tax`; inclusive
+    tax: `tax = net - round(net / (1 + rate))`, `total = net`. The platform
+    fee is taken on `total - tax` only: never on tax, never on credit.
+    `amount_paid` is what was collected net of refunds; the invoice is paid
+    once it reaches the total. An invoice whose total is 0 is settled at once.
+
+    Dunning runs per invoice: each unpaid invoice has a `grace_period_end`
+    fixed when it is issued (its period start plus the plan's grace days; a
+    first invoice: its creation plus at least one day). When the oldest
+    unpaid invoice of a subscription passes it, the subscription is
+    canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
     that settle invoices without payment records.
 
@@ -74,8 +84,18 @@ class InvoiceServiceServicer:
     are paid. Bento issues invoices itself: the first when the subscription
     is created, the next at each renewal and on a plan change. Amounts are in
     minor units of the invoice's currency:
-    `taxable = subtotal - proration_credit` (never below 0), tax is computed
-    on it by the tax behavior, `amount_due = total_amount - amount_paid`.
+    `net = subtotal - proration_credit - credit_applied` (never below 0);
+    exclusive tax: `tax = round(net * rate)`, `total = net + tax`; inclusive
+    tax: `tax = net - round(net / (1 + rate))`, `total = net`. The platform
+    fee is taken on `total - tax` only: never on tax, never on credit.
+    `amount_paid` is what was collected net of refunds; the invoice is paid
+    once it reaches the total. An invoice whose total is 0 is settled at once.
+
+    Dunning runs per invoice: each unpaid invoice has a `grace_period_end`
+    fixed when it is issued (its period start plus the plan's grace days; a
+    first invoice: its creation plus at least one day). When the oldest
+    unpaid invoice of a subscription passes it, the subscription is
+    canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
     that settle invoices without payment records.
 
@@ -146,8 +166,18 @@ class InvoiceService:
     are paid. Bento issues invoices itself: the first when the subscription
     is created, the next at each renewal and on a plan change. Amounts are in
     minor units of the invoice's currency:
-    `taxable = subtotal - proration_credit` (never below 0), tax is computed
-    on it by the tax behavior, `amount_due = total_amount - amount_paid`.
+    `net = subtotal - proration_credit - credit_applied` (never below 0);
+    exclusive tax: `tax = round(net * rate)`, `total = net + tax`; inclusive
+    tax: `tax = net - round(net / (1 + rate))`, `total = net`. The platform
+    fee is taken on `total - tax` only: never on tax, never on credit.
+    `amount_paid` is what was collected net of refunds; the invoice is paid
+    once it reaches the total. An invoice whose total is 0 is settled at once.
+
+    Dunning runs per invoice: each unpaid invoice has a `grace_period_end`
+    fixed when it is issued (its period start plus the plan's grace days; a
+    first invoice: its creation plus at least one day). When the oldest
+    unpaid invoice of a subscription passes it, the subscription is
+    canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
     that settle invoices without payment records.
 

@@ -38,8 +38,13 @@ class PaymentServiceStub:
     when that covers the total, the invoice is paid, the subscription
     `active` and paid, its `cycle_count` grows by one, and a first paid
     invoice opens an activation session. A `failed` payment counts a retry
-    and makes a renewing subscription `past_due`, or `unpaid` once the
-    retries run out. A refund is a negative amount and changes no status.
+    (never past `retries.max`) and makes a renewing subscription `past_due`,
+    or `unpaid` once the retries run out. A refund is a negative amount: it
+    lowers the invoice's `amount_paid` (so an open invoice owes it again) and
+    changes no status. It is at most what is left of the payment it names,
+    and at most what the invoice collected and did not already hand back as
+    credit or refund due; a refund first pays out the subscription's
+    `refund_due`, then its `credit_balance`.
 
     Platform keys see and record only their own platform's payments; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get
@@ -85,8 +90,13 @@ class PaymentServiceServicer:
     when that covers the total, the invoice is paid, the subscription
     `active` and paid, its `cycle_count` grows by one, and a first paid
     invoice opens an activation session. A `failed` payment counts a retry
-    and makes a renewing subscription `past_due`, or `unpaid` once the
-    retries run out. A refund is a negative amount and changes no status.
+    (never past `retries.max`) and makes a renewing subscription `past_due`,
+    or `unpaid` once the retries run out. A refund is a negative amount: it
+    lowers the invoice's `amount_paid` (so an open invoice owes it again) and
+    changes no status. It is at most what is left of the payment it names,
+    and at most what the invoice collected and did not already hand back as
+    credit or refund due; a refund first pays out the subscription's
+    `refund_due`, then its `credit_balance`.
 
     Platform keys see and record only their own platform's payments; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get
@@ -165,8 +175,13 @@ class PaymentService:
     when that covers the total, the invoice is paid, the subscription
     `active` and paid, its `cycle_count` grows by one, and a first paid
     invoice opens an activation session. A `failed` payment counts a retry
-    and makes a renewing subscription `past_due`, or `unpaid` once the
-    retries run out. A refund is a negative amount and changes no status.
+    (never past `retries.max`) and makes a renewing subscription `past_due`,
+    or `unpaid` once the retries run out. A refund is a negative amount: it
+    lowers the invoice's `amount_paid` (so an open invoice owes it again) and
+    changes no status. It is at most what is left of the payment it names,
+    and at most what the invoice collected and did not already hand back as
+    credit or refund due; a refund first pays out the subscription's
+    `refund_due`, then its `credit_balance`.
 
     Platform keys see and record only their own platform's payments; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get

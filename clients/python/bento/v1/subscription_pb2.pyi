@@ -26,7 +26,7 @@ SUBSCRIPTION_FEATURE_SOURCE_OVERRIDE: SubscriptionFeatureSource
 SUBSCRIPTION_FEATURE_SOURCE_CUSTOM: SubscriptionFeatureSource
 
 class Subscription(_message.Message):
-    __slots__ = ("subscription_id", "session_id", "plan_id", "platform_id", "status", "activation_status", "payment_status", "billing", "trial", "period", "tax", "plan", "cancellation", "activation", "proration_credit", "region", "currency", "metadata", "device_info", "created_ip", "updated_ip", "created_at", "updated_at", "paused_at", "payment_method_id")
+    __slots__ = ("subscription_id", "session_id", "plan_id", "platform_id", "status", "activation_status", "payment_status", "billing", "trial", "period", "tax", "plan", "cancellation", "activation", "proration_credit", "region", "currency", "metadata", "device_info", "created_ip", "updated_ip", "created_at", "updated_at", "paused_at", "payment_method_id", "credit_balance", "refund_due")
     SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,8 @@ class Subscription(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     PAUSED_AT_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_METHOD_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    REFUND_DUE_FIELD_NUMBER: _ClassVar[int]
     subscription_id: str
     session_id: str
     plan_id: str
@@ -77,7 +79,9 @@ class Subscription(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     paused_at: _timestamp_pb2.Timestamp
     payment_method_id: str
-    def __init__(self, subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.SubscriptionStatus, str]] = ..., activation_status: _Optional[_Union[_enums_pb2.ActivationStatus, str]] = ..., payment_status: _Optional[_Union[_enums_pb2.PaymentStatus, str]] = ..., billing: _Optional[_Union[SubscriptionBilling, _Mapping]] = ..., trial: _Optional[_Union[SubscriptionTrial, _Mapping]] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., tax: _Optional[_Union[_common_pb2.Tax, _Mapping]] = ..., plan: _Optional[_Union[SubscriptionPlan, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., activation: _Optional[_Union[SubscriptionActivation, _Mapping]] = ..., proration_credit: _Optional[int] = ..., region: _Optional[str] = ..., currency: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., device_info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_ip: _Optional[str] = ..., updated_ip: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_method_id: _Optional[str] = ...) -> None: ...
+    credit_balance: int
+    refund_due: int
+    def __init__(self, subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.SubscriptionStatus, str]] = ..., activation_status: _Optional[_Union[_enums_pb2.ActivationStatus, str]] = ..., payment_status: _Optional[_Union[_enums_pb2.PaymentStatus, str]] = ..., billing: _Optional[_Union[SubscriptionBilling, _Mapping]] = ..., trial: _Optional[_Union[SubscriptionTrial, _Mapping]] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., tax: _Optional[_Union[_common_pb2.Tax, _Mapping]] = ..., plan: _Optional[_Union[SubscriptionPlan, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., activation: _Optional[_Union[SubscriptionActivation, _Mapping]] = ..., proration_credit: _Optional[int] = ..., region: _Optional[str] = ..., currency: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., device_info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_ip: _Optional[str] = ..., updated_ip: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_method_id: _Optional[str] = ..., credit_balance: _Optional[int] = ..., refund_due: _Optional[int] = ...) -> None: ...
 
 class SubscriptionBilling(_message.Message):
     __slots__ = ("next_billing_date", "frequency", "cycle_count", "current_phase_id", "grace_period_days", "grace_period_end", "interval_days")
@@ -124,14 +128,16 @@ class SubscriptionPlan(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[_enums_pb2.PlanType, str]] = ..., tier: _Optional[int] = ...) -> None: ...
 
 class Cancellation(_message.Message):
-    __slots__ = ("cancel_at_period_end", "canceled_at", "ended_at")
+    __slots__ = ("cancel_at_period_end", "canceled_at", "ended_at", "reason")
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     CANCELED_AT_FIELD_NUMBER: _ClassVar[int]
     ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     cancel_at_period_end: bool
     canceled_at: _timestamp_pb2.Timestamp
     ended_at: _timestamp_pb2.Timestamp
-    def __init__(self, cancel_at_period_end: _Optional[bool] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reason: _enums_pb2.EndReason
+    def __init__(self, cancel_at_period_end: _Optional[bool] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[_Union[_enums_pb2.EndReason, str]] = ...) -> None: ...
 
 class SubscriptionActivation(_message.Message):
     __slots__ = ("url", "token")
