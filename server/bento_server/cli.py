@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 
 from bento_server import scheduler
@@ -82,6 +83,22 @@ def _tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from bento_server import audit
+
+    store = audit.open_read_only(args.database)
+    found: Counter[str] = Counter()
+    try:
+        with audit.snapshot(store) as scope:
+            for violation in audit.violations(scope):
+                print(violation)
+                found[violation.kind] += 1
+    finally:
+        store.close()
+    print(audit.summary(scope, found))
+    return 1 if found else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bento_server.demo import load_demo
 
@@ -152,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     tick_parser = commands.add_parser("tick", help="run the billing work that is due, once")
     _database_arg(tick_parser)
     tick_parser.set_defaults(run=_tick)
+
+    audit_parser = commands.add_parser(
+        "audit",
+        help="check the money invariants of the whole store, read only; exit 1 on a violation",
+    )
+    _database_arg(audit_parser)
+    audit_parser.set_defaults(run=_audit)
 
     demo_parser = commands.add_parser("demo", help="load a demo catalog and print keys to try it")
     _database_arg(demo_parser)

@@ -68,7 +68,10 @@ def run_due(deps: Deps, until: datetime | None = None, budget: int | None = None
         for work, due in dues:
             if due is not None and due <= at:
                 left = None if budget is None else max(budget - total - done, 0)
+                failed_before = len(skip)
                 done += work.run(deps, at, skip, left)
+                if len(skip) > failed_before:
+                    metrics.DUE_WORK_FAILURES.labels(work.name).inc(len(skip) - failed_before)
         total += done
         if budget is not None and total >= budget:
             break

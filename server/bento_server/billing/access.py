@@ -1,8 +1,10 @@
 """Who may use what: the access rules of ARCHITECTURE.md, as pure functions.
 
-Subscriptions that are trialing, active or past due grant access; a canceled
-one until its ended_at; a free plan to everyone on its platform; never a
-pending, unpaid or paused one.
+Subscriptions that are trialing, active or past due grant access (within
+their period, and within the grace of what they owe); a canceled one until
+the earlier of its ended_at and its debt's deadline; a free plan to
+everyone on its platform; never a pending, unpaid or paused one. This is
+the one access rule: CheckAccess, ListEntitlements and plan levels all ask it.
 """
 
 from __future__ import annotations
@@ -44,29 +46,34 @@ def decide(
     ended_at: datetime | None,
     now: datetime,
 ) -> Decision:
-    """What one subscription grants at ``now``."""
+    """What one subscription grants at ``now``.
+
+    ``grace_period_end`` is the deadline of the oldest unpaid invoice whose
+    period has begun (None while nothing is owed): no grant outlives it. No
+    grant outlives ``period_end`` either: a period the billing clock failed
+    to renew grants nothing (access fails closed).
+    """
 
     def grant(reason: str, until: datetime | None) -> Decision:
-        return Decision(True, reason, subscription_id, plan_id, until)
+        if until is None or now < until:
+            return Decision(True, reason, subscription_id, plan_id, until)
+        return Decision(False, "unpaid" if owed else "ended", subscription_id, plan_id)
 
-    def refuse(reason: str) -> Decision:
-        return Decision(False, reason, subscription_id, plan_id)
-
+    owed = grace_period_end is not None
     if status == "trialing":
         return grant("trialing", period_end)
-    if status == "active":
-        if payment_status in ("paid", "no_payment_required"):
-            return grant("subscription_active", period_end)
-        return grant("grace_period", grace_period_end or period_end)
-    if status == "past_due":
-        return grant("grace_period", grace_period_end or period_end)
+    if status in ("active", "past_due"):
+        if owed:
+            return grant("grace_period", min(grace_period_end, period_end))  # type: ignore[type-var]
+        return grant("subscription_active", period_end)
     if status == "canceled":
-        if ended_at is None or now < ended_at:
-            return grant("canceled_until_period_end", ended_at)
-        return refuse("ended")
+        until = ended_at if not owed else min(grace_period_end, ended_at or grace_period_end)  # type: ignore[type-var]
+        if until is None:
+            return Decision(False, "ended", subscription_id, plan_id)
+        return grant("canceled_until_period_end", until)
     if status == "paused":
-        return refuse("paused")
-    return refuse("unpaid")  # pending, unpaid
+        return Decision(False, "paused", subscription_id, plan_id)
+    return Decision(False, "unpaid", subscription_id, plan_id)  # pending, unpaid
 
 
 def best(decisions: list[Decision]) -> Decision:

@@ -28,21 +28,38 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
+MAX_AMOUNT = 10**12
+"""The largest price, payment or total in minor units: far above any real
+sale, far below where int64 columns and Decimal arithmetic could overflow."""
+
+
+def check_amount(value: int, field: str) -> None:
+    """Refuses an amount whose magnitude passes ``MAX_AMOUNT``."""
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidArgument.field(field, f"must be at most 10^12 minor units, got {value}")
+
+
 @dataclass(frozen=True)
 class InvoiceAmounts:
     """The money lines of one invoice, in minor units of its currency."""
 
     subtotal: int
-    """The plan's price for the period, before credit and tax."""
+    """The phase's price for the cycle (for inclusive tax it holds the tax)."""
     proration_credit: int
-    """The credit actually applied: never more than ``subtotal``."""
-    taxable: int
-    """The price after credit, without its tax."""
+    """Plan-change credit actually taken: never more than ``subtotal``."""
+    credit_applied: int
+    """Credit balance actually taken: never more than what is left."""
+    net: int
+    """``subtotal - proration_credit - credit_applied``."""
     tax_amount: int
     total_amount: int
-    """What the user owes: ``taxable + tax_amount``."""
+    """What the user owes: ``net + tax`` (exclusive) or ``net`` (inclusive)."""
     platform_fee_amount: int
-    """On the subtotal: neither credit nor tax changes it."""
+    """On the revenue, ``total - tax``: no fee on tax nor on credit."""
+
+    @property
+    def subtotal_excluding_tax(self) -> int:
+        return self.total_amount - self.tax_amount
 
 
 def _rate(rate: float, field: str) -> Decimal:
@@ -59,52 +76,68 @@ def invoice_amounts(
     tax_behavior: str,
     fee_rate: float,
     proration_credit: int = 0,
+    credit_applied: int = 0,
 ) -> InvoiceAmounts:
     """The amounts of an invoice for ``subtotal`` under the billing rules.
 
-    Raises ``InvalidArgument`` for a negative subtotal or credit, a rate
-    outside 0..1 or an unknown tax behaviour.
+    Credit is taken up to the subtotal, plan-change credit first. Raises
+    ``InvalidArgument`` for a negative or too large subtotal or credit, a
+    rate outside 0..1 or an unknown tax behaviour.
     """
     if subtotal < 0:
         raise InvalidArgument.field("subtotal", f"must not be negative, got {subtotal}")
-    if proration_credit < 0:
-        raise InvalidArgument.field(
-            "proration_credit", f"must not be negative, got {proration_credit}"
-        )
+    check_amount(subtotal, "subtotal")
+    for name, credit in (
+        ("proration_credit", proration_credit),
+        ("credit_applied", credit_applied),
+    ):
+        if credit < 0:
+            raise InvalidArgument.field(name, f"must not be negative, got {credit}")
     if tax_behavior not in TAX_BEHAVIORS:
         raise InvalidArgument.field(
             "tax_behavior", f"must be one of none, inclusive, exclusive, got {tax_behavior!r}"
         )
     tax = _rate(tax_rate, "tax_rate")
     fee = _rate(fee_rate, "fee_rate")
-    # An invoice never goes below zero: credit beyond the subtotal is not applied.
-    credit = min(proration_credit, subtotal)
-    price = subtotal - credit
+    # An invoice never goes below zero: credit beyond the subtotal is not taken.
+    prorated = min(proration_credit, subtotal)
+    applied = min(credit_applied, subtotal - prorated)
+    net = subtotal - prorated - applied
     with localcontext(_EXACT):
         if tax_behavior == "exclusive":
-            taxable = price
-            tax_amount = round_half_up(taxable * tax)
+            tax_amount = round_half_up(net * tax)
+            total = net + tax_amount
         elif tax_behavior == "inclusive":
-            # The price already holds the tax; the tax is what is left after
-            # rounding the net, so taxable + tax always equals the price.
-            taxable = round_half_up(Decimal(price) / (_ONE + tax))
-            tax_amount = price - taxable
+            # The price already holds the tax: what is left after taking the
+            # rounded price without tax out of it, so the two add up.
+            tax_amount = net - round_half_up(Decimal(net) / (_ONE + tax))
+            total = net
         else:
-            taxable = price
             tax_amount = 0
-        platform_fee = round_half_up(subtotal * fee)
+            total = net
+        platform_fee = round_half_up((total - tax_amount) * fee)
     return InvoiceAmounts(
         subtotal=subtotal,
-        proration_credit=credit,
-        taxable=taxable,
+        proration_credit=prorated,
+        credit_applied=applied,
+        net=net,
         tax_amount=tax_amount,
-        total_amount=taxable + tax_amount,
+        total_amount=total,
         platform_fee_amount=platform_fee,
     )
 
 
+def tax_share(tax_amount: int, total_amount: int, paid: int) -> int:
+    """The part of ``paid`` that is tax, when ``paid`` of ``total_amount`` was collected."""
+    if total_amount <= 0 or paid <= 0:
+        return 0
+    with localcontext(_EXACT):
+        return round_half_up(Decimal(tax_amount) * min(paid, total_amount) / total_amount)
+
+
 def proration_credit(paid_subtotal: int, unused: timedelta, period_length: timedelta) -> int:
-    """The share of ``paid_subtotal`` for the ``unused`` part of a period.
+    """The share of ``paid_subtotal`` (revenue collected for a period, net
+    of tax) for the ``unused`` part of that period.
 
     ``unused`` is clamped to the period, so a change at or past either edge
     gives 0 or the whole subtotal; an empty period or nothing paid gives 0.

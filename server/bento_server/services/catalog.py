@@ -67,7 +67,7 @@ DEFAULT_REGION = "US"
 
 
 def _price(check: Check, price: common_pb2.Price, field: str) -> dict[str, Any]:
-    check.non_negative(price.price_in_cents, f"{field}.price_in_cents")
+    check.amount(price.price_in_cents, f"{field}.price_in_cents")
     check.currency(price.currency_code, f"{field}.currency_code")
     check.name(price.tier_id, f"{field}.tier_id", required=False)
     return {

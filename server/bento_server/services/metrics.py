@@ -14,7 +14,7 @@ import itertools
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from prometheus_client import Gauge, start_http_server
+from prometheus_client import Counter, Gauge, start_http_server
 from prometheus_client.core import REGISTRY, CounterMetricFamily, HistogramMetricFamily, Metric
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60)
@@ -23,6 +23,13 @@ OPEN_STREAMS = Gauge("bento_open_event_streams", "WatchEvents streams open on th
 SCHEDULER_LAG = Gauge(
     "bento_scheduler_lag_seconds",
     "At the end of the last sweep: how long the oldest work still due had been due (0 when none).",
+)
+
+DUE_WORK_FAILURES = Counter(
+    "bento_due_work_failures",
+    "Pieces of billing-clock work (one subscription each) that failed and were skipped "
+    "until the next sweep; the log names each subscription. Access fails closed meanwhile.",
+    ["work"],
 )
 
 # (method, code) -> [count, total seconds, count per bucket (the last: above all)]

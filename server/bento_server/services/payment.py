@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
+from bento_server.billing.money import MAX_AMOUNT
 from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.convert import EnumWords, struct, timestamp
@@ -13,7 +14,6 @@ from bento_server.store.models import Payment
 from bento_server.usecases import payments
 
 PAYMENT_RECORD_STATUSES = EnumWords(enums_pb2.PaymentRecordStatus.DESCRIPTOR)
-MAX_AMOUNT = 10**12  # ten billion in major units: far beyond any invoice
 
 
 def payment_pb(row: Payment) -> payment_pb2.Payment:

@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from bento_server import ids
+from bento_server.billing.money import MAX_AMOUNT
 from bento_server.errors import FieldViolation, InvalidArgument
 from bento_server.services.convert import EnumWords, from_struct
 
@@ -122,6 +123,14 @@ class Check:
     def non_negative(self, value: int, field: str) -> int:
         if value < 0:
             self.fail(field, "must not be negative")
+        return value
+
+    def amount(self, value: int, field: str) -> int:
+        """A price in minor units: 0 to 10^12, never a value that could overflow."""
+        if value < 0:
+            self.fail(field, "must not be negative")
+        elif value > MAX_AMOUNT:
+            self.fail(field, f"must be at most {MAX_AMOUNT} minor units (10^12)")
         return value
 
     # -- collections ----------------------------------------------------------

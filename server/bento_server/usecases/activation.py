@@ -76,13 +76,33 @@ def _issue(item: ActivationItem, template: str, now: datetime) -> IssuedCode:
 
 
 def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime) -> Opened | None:
-    """Opens the session of a paid first invoice (in the caller's transaction).
+    """Opens a session for the apps of the subscription's plan that it has no
+    activation item for yet (in the caller's transaction): every app for a
+    first paid invoice or a trial, the new apps of a plan change.
 
-    Returns None when the subscription has one already (a trial opened it).
-    Concurrent payments serialize on the subscription's row lock, and the
-    unique index on the invoice backs that up.
+    Returns None when every app has one already. Concurrent payments
+    serialize on the subscription's row lock, and the unique index on the
+    invoice backs that up.
     """
-    if ActivationSession.select().where(ActivationSession.subscription == sub.id).exists():
+    held = {
+        row.app_id
+        for row in ActivationItem.select(ActivationItem.app)
+        .join(ActivationSession)
+        .where(ActivationSession.subscription == sub.id)
+    }
+    rows = [
+        row
+        for row in PlanProduct.select(PlanProduct, Product, App)
+        .join(Product)
+        .join(App)
+        .where(PlanProduct.plan == sub.plan_id)
+        .order_by(PlanProduct.position)
+        if row.product.app.id not in held
+    ]
+    if (
+        not rows
+        or ActivationSession.select().where(ActivationSession.invoice == invoice.id).exists()
+    ):
         return None
     session = ActivationSession.create(
         id=ids.new_id(ids.ACTIVATION_SESSION),
@@ -94,13 +114,6 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         expires_at=now + CODE_LIFETIME,
         created_at=now,
         updated_at=now,
-    )
-    rows = (
-        PlanProduct.select(PlanProduct, Product, App)
-        .join(Product)
-        .join(App)
-        .where(PlanProduct.plan == sub.plan_id)
-        .order_by(PlanProduct.position)
     )
     codes: list[IssuedCode] = []
     seen_apps: set[str] = set()
@@ -407,7 +420,7 @@ def regenerate(
 def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
     value = (
         ActivationItem.select(peewee.fn.MIN(ActivationItem.expires_at))
-        .where(ActivationItem.status == "pending")
+        .where((ActivationItem.status == "pending") & ActivationItem.exchanged_at.is_null())
         .scalar()
     )
     return ActivationItem.expires_at.python_value(value)
@@ -419,7 +432,11 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
     while limit is None or done < limit:
         session_id = (
             ActivationItem.select(ActivationItem.session)
-            .where((ActivationItem.status == "pending") & (ActivationItem.expires_at <= at))
+            .where(
+                (ActivationItem.status == "pending")
+                & ActivationItem.exchanged_at.is_null()
+                & (ActivationItem.expires_at <= at)
+            )
             .order_by(ActivationItem.expires_at)
             .scalar()
         )
@@ -428,7 +445,12 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
         with deps.store.write():
             session = ActivationSession.get_by_id(session_id)
             items = _items(session)
-            expiring = [i for i in items if i.status == "pending" and i.expires_at <= at]
+            # An exchanged code's item waits for its publisher's answer, however long.
+            expiring = [
+                i
+                for i in items
+                if i.status == "pending" and i.exchanged_at is None and i.expires_at <= at
+            ]
             for item in expiring:
                 item.status = "expired"
                 item.updated_at = at

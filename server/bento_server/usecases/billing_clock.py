@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import peewee
 
-from bento_server.store.models import Invoice, Subscription
-from bento_server.usecases import events, invoicing, subscriptions
+from bento_server.billing import account
+from bento_server.store.models import Subscription
+from bento_server.usecases import accounts, subscriptions
 from bento_server.usecases.context import Deps
 
 log = logging.getLogger("bento.scheduler")
 
 BATCH = 200
-RENEWING = ("trialing", "active", "past_due", "unpaid")
-# Statuses whose current invoice can lapse.
-LAPSING = ("active", "past_due", "unpaid")
-UNPAID = ("unpaid", "failed", "processing", "canceled")
+RENEWING = tuple(sorted(account.RENEWING))
+# Every status but a trial's can owe an invoice whose deadline passes:
+# a cancel or a pause does not stop a debt's clock.
+LAPSING = ("pending", "active", "past_due", "unpaid", "paused", "canceled")
 
 
 def _claim(deps: Deps, query: peewee.ModelSelect) -> Subscription | None:
@@ -110,64 +111,18 @@ def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = N
 
 def _start_next_period(deps: Deps, sub: Subscription) -> None:
     """The period ended: the next one starts with its invoice, or the plan closes."""
-    due = sub.next_billing_date
-    cycle = sub.current_cycle + 1
-    if invoicing.phase_of(sub, cycle) is None:
-        # end_behavior close: past the last finite phase the subscription ends.
-        sub.status_before_cancel, sub.status = sub.status, "canceled"
-        sub.canceled_at = due
-        subscriptions.end(deps, sub, due)
-        subscriptions.event(deps, events.SUBSCRIPTION_CANCELED, sub, due, reason="plan_closed")
-        return
-    sub.current_cycle = cycle
-    sub.period_start, sub.period_end = invoicing.cycle_period(sub, cycle)
-    sub.next_billing_date = sub.period_end
-    invoice = (
-        Invoice.select(Invoice.id, Invoice.status, Invoice.phase_id)
-        .where((Invoice.subscription == sub.id) & (Invoice.billing_cycle == cycle))
-        .first()
-    )
-    if invoice is None:
-        invoice = invoicing.issue(deps, sub, cycle, due)
-    else:
-        sub.current_phase_id = invoice.phase_id
-    if sub.status == "trialing":
-        sub.status = "active"
-        sub.trial_end = sub.trial_end or due
-    sub.updated_at = due
-    if invoice.status == "paid":
-        # Paid ahead (RenewSubscription): the new period starts paid.
-        sub.payment_status = "paid"
-        sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
-        subscriptions.event(deps, events.SUBSCRIPTION_RENEWED, sub, due, invoice_id=invoice.id)
-    else:
-        sub.payment_status = "unpaid"
-        sub.grace_period_end = grace_deadline(sub)
-        subscriptions.event(deps, events.SUBSCRIPTION_UPDATED, sub, due, change="period_started")
-
-
-def grace_deadline(sub: Subscription) -> datetime:
-    """When an unpaid invoice of the current period lapses.
-
-    period.start + grace_period_days, as the rules say; a plan without grace
-    days lapses at the period's end, not the moment its invoice is issued.
-    """
-    start: datetime = sub.period_start
-    end: datetime = sub.period_end
-    if sub.grace_period_days <= 0:
-        return end
-    return start + timedelta(days=sub.grace_period_days)
+    loaded = accounts.load(sub)
+    step = account.renew(loaded.account, accounts.fee_rate(sub.platform_id))
+    sub.updated_at = sub.next_billing_date
+    subscriptions.apply(deps, sub, step, loaded)
 
 
 # --- grace lapses ---------------------------------------------------------------
 
 
 def _lapse_due(at: datetime | None = None) -> peewee.Expression:
-    due = (
-        Subscription.status.in_(LAPSING)
-        & Subscription.payment_status.in_(UNPAID)
-        & Subscription.grace_period_end.is_null(False)
-    )
+    # grace_period_end is set exactly while an invoice whose period began is unpaid.
+    due = Subscription.status.in_(LAPSING) & Subscription.grace_period_end.is_null(False)
     return due if at is None else due & (Subscription.grace_period_end <= at)
 
 
@@ -177,15 +132,10 @@ def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
 
 def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def lapse(sub: Subscription) -> None:
-        deadline = sub.grace_period_end
-        sub.status_before_cancel, sub.status = sub.status, "canceled"
-        sub.canceled_at = deadline
-        sub.cancel_at_period_end = False
-        sub.updated_at = deadline
-        subscriptions.end(deps, sub, deadline)
-        subscriptions.event(
-            deps, events.SUBSCRIPTION_CANCELED, sub, deadline, reason="grace_period_lapsed"
-        )
+        loaded = accounts.load(sub)
+        step = account.lapse(loaded.account)
+        sub.updated_at = sub.grace_period_end
+        subscriptions.apply(deps, sub, step, loaded)
 
     return _each_due(deps, _lapse_due(at), Subscription.grace_period_end, skip, lapse, limit)
 
@@ -208,9 +158,9 @@ def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
 
 def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def finish(sub: Subscription) -> None:
-        ended = sub.ended_at
-        sub.updated_at = ended
-        subscriptions.end(deps, sub, ended)
-        subscriptions.event(deps, events.SUBSCRIPTION_CANCELED, sub, ended, reason="period_ended")
+        loaded = accounts.load(sub)
+        step = account.expire(loaded.account)
+        sub.updated_at = sub.ended_at
+        subscriptions.apply(deps, sub, step, loaded)
 
     return _each_due(deps, _end_due(at), Subscription.ended_at, skip, finish, limit)

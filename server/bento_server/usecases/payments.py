@@ -10,20 +10,33 @@ pay it once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+import peewee
+
 from bento_server import ids
-from bento_server.errors import FailedPrecondition, InvalidArgument, not_found
+from bento_server.billing import account
+from bento_server.billing.statuses import (
+    CHARGE_OUTCOMES,
+    MONEY_RETURNED,
+    REFUND_OUTCOMES,
+    EventType,
+    PaymentRecordStatus,
+    PaymentStatus,
+)
+from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.models import Invoice, Payment, Subscription
-from bento_server.usecases import activation, events, paging, scoping
+from bento_server.usecases import accounts, activation, paging, scoping
 from bento_server.usecases.context import Deps, Principal
 
-# A positive amount: what the payment says happened.
+# What a positive amount may say happened, and a negative one (a refund),
+# in the order error messages list them.
 CHARGE_STATUSES = ("succeeded", "failed", "processing", "canceled", "requires_action")
-# A negative amount: a refund. The first three return money.
 REFUND_STATUSES = ("succeeded", "refunded", "partially_refunded", "refund_failed", "refund_pending")
 REFUNDS_MONEY = ("succeeded", "refunded", "partially_refunded")
+assert set(CHARGE_STATUSES) == CHARGE_OUTCOMES and set(REFUND_STATUSES) == REFUND_OUTCOMES
+assert set(REFUNDS_MONEY) == MONEY_RETURNED
 
 
 @dataclass(frozen=True)
@@ -63,20 +76,6 @@ def _locked(
     sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
     invoice = scoping.invoice(deps.store, principal, subscription_id, invoice_id, lock=True)
     return sub, invoice
-
-
-def _refuse_settled(invoice: Invoice) -> None:
-    if invoice.status == "paid":
-        raise FailedPrecondition(f"invoice {invoice.id} is already paid", "invoice_already_paid")
-    if invoice.status == "draft":
-        raise FailedPrecondition(
-            f"invoice {invoice.id} is a draft: its subscription waits for its turn", "invoice_draft"
-        )
-    if invoice.status == "void":
-        raise FailedPrecondition(
-            f"invoice {invoice.id} is void: its subscription ended before it was paid",
-            "invoice_void",
-        )
 
 
 # --- reading ------------------------------------------------------------------
@@ -134,161 +133,102 @@ def create_payment(
             raise InvalidArgument.field(
                 "currency", f"the invoice is in {invoice.currency}, not {currency}"
             )
+        loaded = accounts.load(sub, invoice)
+        status = PaymentRecordStatus(request.status)
         if request.amount < 0:
-            _check_refund(invoice, request)
+            left = _refundable_of(invoice, request)
+            if status in MONEY_RETURNED:
+                step = account.refund(loaded.account, invoice.id, -request.amount, left, now)
+                kind = EventType.PAYMENT_REFUNDED
+            else:
+                step = account.Step(loaded.account)
+                kind = EventType.PAYMENT_RECORDED
+        elif status == PaymentRecordStatus.SUCCEEDED:
+            step = account.pay(loaded.account, invoice.id, request.amount, now)
+            kind = EventType.PAYMENT_SUCCEEDED
+        elif status == PaymentRecordStatus.FAILED:
+            # The core writes payment.failed once the failure is counted.
+            step = account.fail(loaded.account, invoice.id, now)
+            kind = None
         else:
-            _refuse_settled(invoice)
-            if (
-                request.status == "succeeded"
-                and request.amount > invoice.total_amount - invoice.amount_paid
-            ):
-                raise FailedPrecondition(
-                    f"the payment of {request.amount} exceeds the {invoice.total_amount - invoice.amount_paid} due",
-                    "amount_exceeds_due",
-                )
-        payment = Payment.create(
-            id=ids.new_id(ids.PAYMENT),
-            invoice=invoice.id,
-            subscription=sub.id,
-            platform=sub.platform_id,
-            amount=request.amount,
-            currency=currency,
-            status=request.status,
-            payment_method_id=request.payment_method_id,
-            payment_intent_id=request.payment_intent_id,
-            refund_reason=request.refund_reason,
-            original_payment_id=request.original_payment_id,
-            error_code=request.error_code,
-            error_message=request.error_message,
-            processor_response=request.processor_response,
-            metadata=request.metadata,
-            created_ip=ip,
-            created_at=now,
-        )
-        opened = None
+            account.refuse_settled(loaded.account.invoice(invoice.id))
+            step = (
+                account.mark_status(loaded.account, invoice.id, PaymentStatus.PROCESSING, now)
+                if status == PaymentRecordStatus.PROCESSING
+                else account.Step(loaded.account)
+            )
+            kind = EventType.PAYMENT_RECORDED
+        payment = _record(invoice, sub, request, currency, ip, now)
         if request.payment_method_id:
             invoice.payment_method_id = request.payment_method_id
         if request.payment_intent_id:
             invoice.payment_intent_id = request.payment_intent_id
-        if request.amount < 0:
-            if request.status in REFUNDS_MONEY:
-                invoice.amount_refunded += -request.amount
-            kind = (
-                events.PAYMENT_REFUNDED
-                if request.status in REFUNDS_MONEY
-                else events.PAYMENT_RECORDED
-            )
-            events.append(deps, kind, sub, now, invoice=invoice, payment=payment)
-        elif request.status == "succeeded":
-            events.append(
-                deps, events.PAYMENT_SUCCEEDED, sub, now, invoice=invoice, payment=payment
-            )
-            invoice.amount_paid += request.amount
-            if invoice.amount_paid >= invoice.total_amount:
-                opened = _settle(deps, sub, invoice, now)
-        elif request.status == "failed":
-            _fail(deps, sub, invoice, now, payment)
-        else:
-            if request.status == "processing":
-                invoice.payment_status = "processing"
-            events.append(deps, events.PAYMENT_RECORDED, sub, now, invoice=invoice, payment=payment)
-        _save(invoice, sub, now, ip)
+        if kind is not None:
+            state = step.account.invoice(invoice.id)
+            step.events.insert(0, account.Emitted(kind, now, state))
+        _touch(invoice, sub, now, ip)
+        rows = accounts.write(deps, loaded, step, ip, payment=payment)
+        opened = accounts.open_activations(deps, loaded, step, rows, now)
+        invoice.save()
         return Settled(invoice, payment, sub, opened)
 
 
-def _check_refund(invoice: Invoice, request: NewPayment) -> None:
-    if (
-        request.status in REFUNDS_MONEY
-        and -request.amount > invoice.amount_paid - invoice.amount_refunded
-    ):
-        raise FailedPrecondition(
-            f"the refund of {-request.amount} exceeds the "
-            f"{invoice.amount_paid - invoice.amount_refunded} paid and not yet refunded",
-            "refund_exceeds_paid",
-        )
-    if request.original_payment_id:
-        original = Payment.get_or_none(
-            (Payment.id == request.original_payment_id) & (Payment.invoice == invoice.id)
-        )
-        if original is None or original.amount <= 0 or original.status != "succeeded":
-            raise not_found("payment", request.original_payment_id)
+def _record(
+    invoice: Invoice,
+    sub: Subscription,
+    request: NewPayment,
+    currency: str,
+    ip: str,
+    now: datetime,
+) -> Payment:
+    return Payment.create(
+        id=ids.new_id(ids.PAYMENT),
+        invoice=invoice.id,
+        subscription=sub.id,
+        platform=sub.platform_id,
+        amount=request.amount,
+        currency=currency,
+        status=request.status,
+        payment_method_id=request.payment_method_id,
+        payment_intent_id=request.payment_intent_id,
+        refund_reason=request.refund_reason,
+        original_payment_id=request.original_payment_id,
+        error_code=request.error_code,
+        error_message=request.error_message,
+        processor_response=request.processor_response,
+        metadata=request.metadata,
+        created_ip=ip,
+        created_at=now,
+    )
 
 
-def _save(invoice: Invoice, sub: Subscription, now: datetime, ip: str) -> None:
+def _refundable_of(invoice: Invoice, request: NewPayment) -> int | None:
+    """What is left to refund of the payment a refund names; None if it names none."""
+    if not request.original_payment_id:
+        return None
+    original = Payment.get_or_none(
+        (Payment.id == request.original_payment_id) & (Payment.invoice == invoice.id)
+    )
+    if original is None or original.amount <= 0 or original.status != PaymentRecordStatus.SUCCEEDED:
+        raise not_found("payment", request.original_payment_id)
+    refunded = (
+        Payment.select(peewee.fn.COALESCE(peewee.fn.SUM(Payment.amount), 0))
+        .where(
+            (Payment.original_payment_id == original.id)
+            & (Payment.amount < 0)
+            & Payment.status.in_(list(MONEY_RETURNED))
+        )
+        .scalar()
+    )
+    return int(original.amount + int(refunded or 0))
+
+
+def _touch(invoice: Invoice, sub: Subscription, now: datetime, ip: str) -> None:
     invoice.updated_at = now
     sub.updated_at = now
     if ip:
         invoice.updated_ip = ip
         sub.updated_ip = ip
-    invoice.save()
-    sub.save()
-
-
-def _settle(
-    deps: Deps, sub: Subscription, invoice: Invoice, now: datetime
-) -> activation.Opened | None:
-    """The invoice is paid in full: what that does to its subscription.
-
-    A paid first invoice opens the activation session; its codes are
-    returned, for this response only.
-    """
-    invoice.status = "paid"
-    invoice.payment_status = "paid"
-    invoice.payment_date = now
-    invoice.retries_next_date = None
-    sub.cycle_count += 1
-    current = invoice.billing_cycle == sub.current_cycle
-    if current:
-        sub.payment_status = "paid"
-        sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
-    # The event shows the subscription as this payment left it: for an
-    # invoice paid ahead, or one of a canceled subscription, it is the last.
-    events.append(deps, events.INVOICE_PAID, sub, now, invoice=invoice)
-    if not current:
-        return None  # paid ahead, or a past cycle: the current period is unchanged
-    app_ids = events.plan_app_ids(sub.plan_id)
-    if sub.status == "pending":
-        sub.status = "active"
-        events.append(
-            deps, events.SUBSCRIPTION_ACTIVATED, sub, now, invoice=invoice, app_ids=app_ids
-        )
-    elif sub.status in ("active", "past_due", "unpaid"):
-        sub.status = "active"
-        events.append(deps, events.SUBSCRIPTION_RENEWED, sub, now, invoice=invoice, app_ids=app_ids)
-    if invoice.billing_cycle == 1:
-        return activation.open_session(deps, sub, invoice, now)
-    return None
-
-
-def _fail(
-    deps: Deps, sub: Subscription, invoice: Invoice, now: datetime, payment: Payment | None = None
-) -> None:
-    """A failed attempt: count the retry; a renewal falls past due, then unpaid.
-
-    Writes ``payment.failed`` once the invoice and the subscription's
-    payment status show the failure, so the event describes what it did.
-    """
-    invoice.retries_count += 1
-    invoice.retries_last_date = now
-    invoice.retries_next_date = now + timedelta(minutes=invoice.retries_delay_minutes)
-    invoice.payment_status = "failed"
-    current = invoice.billing_cycle == sub.current_cycle
-    if current:
-        sub.payment_status = "failed"
-    events.append(deps, events.PAYMENT_FAILED, sub, now, invoice=invoice, payment=payment)
-    if not current:
-        return
-    # A first invoice keeps its subscription pending; a renewal (or the
-    # first charge after a trial) drops a running one past due.
-    if sub.status not in ("active", "past_due"):
-        return
-    target = "unpaid" if invoice.retries_count >= invoice.retries_max else "past_due"
-    if target != sub.status:
-        sub.status = target
-        kind = events.SUBSCRIPTION_PAST_DUE if target == "past_due" else events.SUBSCRIPTION_UPDATED
-        events.append(
-            deps, kind, sub, now, invoice=invoice, app_ids=events.plan_app_ids(sub.plan_id)
-        )
 
 
 # --- updating an invoice ------------------------------------------------------------
@@ -309,20 +249,43 @@ def update_invoice(
             invoice.payment_method_id = changes.payment_method_id
         if changes.payment_intent_id is not None:
             invoice.payment_intent_id = changes.payment_intent_id
+        loaded = accounts.load(sub, invoice)
+        step = account.Step(loaded.account)
+        payment = None
         status = changes.payment_status
-        opened = None
         if status is not None:
-            _refuse_settled(invoice)
+            account.refuse_settled(loaded.account.invoice(invoice.id))
         if status is not None and status != invoice.payment_status:
-            if status == "paid":
-                invoice.amount_paid = invoice.total_amount
-                opened = _settle(deps, sub, invoice, now)
-            elif status == "failed":
-                _fail(deps, sub, invoice, now)
+            if status == PaymentStatus.PAID:
+                # Settled without a payment from the caller: the amount due
+                # is written as a payment record all the same, so every unit
+                # an invoice collected has its line in the ledger.
+                step, due = account.mark_paid(loaded.account, invoice.id, now)
+                if due:
+                    payment = _record(
+                        invoice,
+                        sub,
+                        NewPayment(
+                            amount=due,
+                            currency=invoice.currency,
+                            status=PaymentRecordStatus.SUCCEEDED,
+                            payment_method_id=invoice.payment_method_id,
+                            payment_intent_id=invoice.payment_intent_id,
+                            metadata={"recorded_by": "UpdateInvoice"},
+                        ),
+                        invoice.currency,
+                        ip,
+                        now,
+                    )
+            elif status == PaymentStatus.FAILED:
+                step = account.fail(loaded.account, invoice.id, now)
             else:
-                invoice.payment_status = status
-                events.append(deps, events.INVOICE_UPDATED, sub, now, invoice=invoice)
+                step = account.mark_status(loaded.account, invoice.id, PaymentStatus(status), now)
+                step.emit(EventType.INVOICE_UPDATED, now, step.account.invoice(invoice.id))
         elif changes.payment_method_id is not None or changes.payment_intent_id is not None:
-            events.append(deps, events.INVOICE_UPDATED, sub, now, invoice=invoice)
-        _save(invoice, sub, now, ip)
-        return Settled(invoice, None, sub, opened)
+            step.emit(EventType.INVOICE_UPDATED, now, step.account.invoice(invoice.id))
+        _touch(invoice, sub, now, ip)
+        rows = accounts.write(deps, loaded, step, ip, payment=payment)
+        opened = accounts.open_activations(deps, loaded, step, rows, now)
+        invoice.save()
+        return Settled(invoice, payment, sub, opened)

@@ -9,23 +9,27 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bento_server import ids
-from bento_server.billing.money import proration_credit
-from bento_server.billing.periods import add_interval, period_bounds
+from bento_server.billing import account
+from bento_server.billing.access import decide
 from bento_server.billing.status import check_transition
+from bento_server.billing.statuses import SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
-from bento_server.usecases import activation, events, features, invoicing, paging, scoping
+from bento_server.usecases import accounts, activation, events, features, paging, scoping
 from bento_server.usecases.context import Deps, Principal
+
+S = SubscriptionStatus
 
 # Statuses of a subscription the user still holds (ALREADY_EXISTS guards
 # against a second one to the same plan); canceled ones hold until ended_at.
-LIVE = ("pending", "trialing", "active", "past_due", "unpaid", "paused")
-# Statuses that hold the one active place on a single-active platform.
-HOLDS_ACCESS = ("trialing", "active", "past_due")
+LIVE = (S.PENDING, S.TRIALING, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED)
+# Statuses that may hold the one active place on a single-active platform;
+# the access rule decides whether one does.
+HOLDS_ACCESS = (S.TRIALING, S.ACTIVE, S.PAST_DUE)
 
 
 @dataclass(frozen=True)
@@ -124,43 +128,38 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             updated_ip=ip,
             created_at=now,
             updated_at=now,
+            status=S.PENDING,
+            payment_status="unpaid",
+            billing_anchor=now,
+            period_start=now,
+            period_end=now,
         )
         _take_plan(sub, plan)
-        if plan.free_trial_days > 0:
-            trial_end = now + timedelta(days=plan.free_trial_days)
-            sub.status, sub.payment_status = "trialing", "no_payment_required"
-            sub.trial_days, sub.trial_end = plan.free_trial_days, trial_end
-            sub.billing_anchor, sub.current_cycle = trial_end, 0
-            sub.period_start, sub.period_end = now, trial_end
-        else:
-            sub.status, sub.payment_status = "pending", "unpaid"
-            sub.billing_anchor, sub.current_cycle = now, 1
-            sub.period_start, sub.period_end = period_bounds(
-                now, sub.billing_unit, sub.billing_value, 0
-            )
-        sub.next_billing_date = sub.period_end
-        sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
-        waits_for = _single_active_place(deps, platform, plan, sub, now)
-        if waits_for is not None:
-            sub.status_before_pause, sub.status = sub.status, "paused"
-            sub.paused_at, sub.paused_for = now, waits_for.id
+        # Plan levels: an equal or lower tier waits for the holder; a higher
+        # one takes the place when it starts (see _arbitrate).
+        holder = _holder(deps, platform, sub, now)
+        waits_for = holder.id if holder is not None and plan.tier <= holder.plan_tier else None
+        step = account.start(
+            accounts.subscription_state(sub),
+            accounts.terms_of(plan, request.region),
+            now,
+            platform.fee_rate,
+            waits_for,
+        )
+        accounts.apply(sub, step.account.subscription)
         sub.save(force_insert=True)
         event(deps, events.SUBSCRIPTION_CREATED, sub, now)
         features.sync(deps, sub, now)
-        if sub.current_cycle == 0:
-            invoice = invoicing.issue(deps, sub, 0, now, period=(now, sub.period_end), ip=ip)
-        else:
-            # A subscription waiting for its turn gets its first invoice as a
-            # draft: it is finalized, with its period, when it resumes.
-            status = "draft" if sub.status == "paused" else "open"
-            invoice = invoicing.issue(deps, sub, 1, now, ip=ip, status=status)
-        if sub.status == "paused":
-            event(deps, events.SUBSCRIPTION_PAUSED, sub, now, paused_for=sub.paused_for)
+        loaded = accounts.Loaded(sub, [], 0)
+        rows = accounts.write(deps, loaded, step, ip)
         opened = None
-        if sub.status == "trialing":
-            opened = activation.open_session(deps, sub, invoice, now)
+        if step.started:
+            _arbitrate(deps, platform, sub, step, now)
+        if sub.status == S.TRIALING:
+            opened = activation.open_session(deps, sub, rows[id(step.issued[0])], now)
+        opened = accounts.open_activations(deps, loaded, step, rows, now) or opened
         sub.save()
-        return Outcome(sub, invoice, activation=opened)
+        return Outcome(sub, rows[id(step.issued[0])], activation=opened)
 
 
 def _take_plan(sub: Subscription, plan: Plan) -> None:
@@ -196,38 +195,49 @@ def _refuse_duplicate(plan: Plan, session_id: str, now: datetime) -> None:
         )
 
 
-def _single_active_place(
-    deps: Deps, platform: Platform, plan: Plan, new: Subscription, now: datetime
+def _holder(
+    deps: Deps, platform: Platform, new: Subscription, now: datetime
 ) -> Subscription | None:
-    """Subgate's plan levels: one subscription with access per user.
-
-    A higher tier pauses the holder and takes its place; an equal or lower
-    tier waits, paused, for the holder to end. Returns the holder the new
-    subscription waits for, if it waits.
-    """
+    """The user's subscription holding the one place on a single-active
+    platform (the highest tier that the access rule grants), locked."""
     if not platform.single_active_subscription:
         return None
-    # Locked: a holder canceled or paused meanwhile is not paused again here.
-    holder = scoping.lock_rows(
+    candidates = scoping.lock_rows(
         deps.store,
         Subscription.select()
         .where(
             (Subscription.platform == platform.id)
             & (Subscription.session_id == new.session_id)
+            & (Subscription.id != new.id)
             & Subscription.status.in_(HOLDS_ACCESS)
         )
-        .order_by(Subscription.plan_tier.desc()),
-    ).first()
-    if holder is None:
-        return None
-    if plan.tier <= holder.plan_tier:
-        return holder
-    holder.status_before_pause, holder.status = holder.status, "paused"
-    holder.paused_at, holder.paused_for = now, new.id
-    _touch(holder, now, "")
-    holder.save()
-    event(deps, events.SUBSCRIPTION_PAUSED, holder, now, paused_for=new.id)
+        .order_by(Subscription.plan_tier.desc(), Subscription.id),
+    )
+    for sub in candidates:
+        granted = decide(
+            sub.id, sub.plan_id, sub.status, sub.payment_status,
+            sub.period_end, sub.grace_period_end, sub.ended_at, now,
+        )  # fmt: skip
+        if granted.allowed:
+            return sub
     return None
+
+
+def _arbitrate(
+    deps: Deps, platform: Platform, sub: Subscription, step: account.Step, now: datetime
+) -> None:
+    """Subgate's plan levels, when ``sub`` starts (paid, or a trial): a
+    higher tier takes the place and pauses the holder; an equal or lower
+    one waits, paused, until the holder ends."""
+    holder = _holder(deps, platform, sub, now)
+    if holder is None:
+        return
+    if account.takes_place(sub.plan_tier, holder.plan_tier):
+        held = accounts.load(holder)
+        accounts.write(deps, held, account.pause(held.account, now, waits_for=sub.id))
+        return
+    waiting = accounts.load(sub)
+    accounts.write(deps, waiting, account.pause(waiting.account, now, waits_for=holder.id))
 
 
 # --- read ---------------------------------------------------------------------
@@ -274,42 +284,20 @@ def _cancel(deps: Deps, sub: Subscription, now: datetime, cancel_now: bool) -> N
         raise FailedPrecondition(
             f"plan {plan.id!r} does not allow cancellation", "cancel_not_allowed"
         )
-    if sub.status == "canceled":
-        if cancel_now and sub.ended_at is not None and sub.ended_at > now:
-            sub.cancel_at_period_end = False
-            end(deps, sub, now)
-            event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=True)
-            return
-        raise FailedPrecondition(
-            "the subscription is already canceled", "invalid_status_transition"
-        )
-    check_transition(sub.status, "canceled")
-    sub.status_before_cancel = sub.status
-    sub.canceled_at = now
-    sub.next_billing_date = None
-    # Nothing paid for, or no access now: nothing to keep until period end.
-    ends_now = cancel_now or sub.status in ("pending", "unpaid", "paused")
-    sub.status = "canceled"
-    if ends_now:
-        sub.cancel_at_period_end = False
-        end(deps, sub, now)
-    else:
-        sub.cancel_at_period_end = True
-        sub.ended_at = sub.period_end
-    event(deps, events.SUBSCRIPTION_CANCELED, sub, now, cancel_now=ends_now)
+    loaded = accounts.load(sub)
+    step = account.cancel(loaded.account, now, cancel_now)
+    accounts.write(deps, loaded, step)
+    if sub.end_handled:
+        resume_waiting(deps, sub, now)
 
 
-def end(deps: Deps, sub: Subscription, at: datetime) -> None:
-    """Access ends at ``at``: unpaid invoices are voided, and a subscription
-    waiting for this one's place (Subgate's plan levels) resumes."""
-    sub.ended_at = at
-    sub.end_handled = True
-    sub.next_billing_date = None
-    sub.grace_period_end = None
-    Invoice.update(status="void", updated_at=at).where(
-        (Invoice.subscription == sub.id) & Invoice.status.in_(("open", "draft"))
-    ).execute()
-    resume_waiting(deps, sub, at)
+def apply(deps: Deps, sub: Subscription, step: account.Step, loaded: accounts.Loaded) -> None:
+    """Writes a step of the billing clock; an ended subscription's place
+    goes to whoever waited for it."""
+    was_handled = loaded.row.end_handled
+    accounts.write(deps, loaded, step)
+    if sub.end_handled and not was_handled and sub.ended_at is not None:
+        resume_waiting(deps, sub, sub.ended_at)
 
 
 def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
@@ -319,15 +307,17 @@ def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
         scoping.lock_rows(
             deps.store,
             Subscription.select()
-            .where((Subscription.paused_for == ended.id) & (Subscription.status == "paused"))
+            .where((Subscription.paused_for == ended.id) & (Subscription.status == S.PAUSED))
             .order_by(Subscription.plan_tier.desc(), Subscription.id),
         )
     )
     if not waiting:
         return
     first, *others = waiting
-    _resume(deps, first, now)
-    first.save()
+    loaded = accounts.load(first)
+    step = account.resume(loaded.account, now)
+    rows = accounts.write(deps, loaded, step)
+    accounts.open_activations(deps, loaded, step, rows, now)
     for sub in others:
         # The others now wait for the one that took the place.
         sub.paused_for = first.id
@@ -335,24 +325,8 @@ def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
 
 
 def _uncancel(deps: Deps, sub: Subscription, now: datetime) -> None:
-    if not (
-        sub.status == "canceled"
-        and sub.cancel_at_period_end
-        and sub.ended_at is not None
-        and sub.ended_at > now
-    ):
-        raise FailedPrecondition(
-            "only a subscription canceled at period end can be uncanceled, before that end",
-            "invalid_status_transition",
-        )
-    sub.status = sub.status_before_cancel or "active"
-    sub.status_before_cancel = None
-    sub.cancel_at_period_end = False
-    sub.canceled_at = None
-    sub.ended_at = None
-    sub.next_billing_date = sub.period_end
-    sub.grace_period_end = sub.period_end + timedelta(days=sub.grace_period_days)
-    event(deps, events.SUBSCRIPTION_UPDATED, sub, now, change="uncanceled")
+    loaded = accounts.load(sub)
+    accounts.write(deps, loaded, account.uncancel(loaded.account, now))
 
 
 # --- pause, resume ----------------------------------------------------------------
@@ -372,29 +346,14 @@ def _pause(deps: Deps, sub: Subscription, now: datetime) -> None:
     plan = Plan.get_by_id(sub.plan_id)
     if not plan.can_pause:
         raise FailedPrecondition(f"plan {plan.id!r} does not allow pausing", "pause_not_allowed")
-    if sub.status == "paused":
-        raise FailedPrecondition("the subscription is already paused", "invalid_status_transition")
-    check_transition(sub.status, "paused")
-    sub.status_before_pause, sub.status = sub.status, "paused"
-    sub.paused_at = now
-    event(deps, events.SUBSCRIPTION_PAUSED, sub, now)
+    loaded = accounts.load(sub)
+    accounts.write(deps, loaded, account.pause(loaded.account, now))
 
 
 def resume(deps: Deps, principal: Principal, subscription_id: str, ip: str) -> Outcome:
     now = deps.clock.now()
     with deps.store.write():
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
-        if sub.status != "paused":
-            raise FailedPrecondition(
-                f"only a paused subscription can resume; this one is {sub.status}",
-                "invalid_status_transition",
-            )
-        if sub.paused_for is not None:
-            raise FailedPrecondition(
-                f"the subscription waits for {sub.paused_for} to end (one active subscription "
-                "per user on this platform)",
-                "invalid_status_transition",
-            )
         _resume(deps, sub, now)
         _touch(sub, now, ip)
         sub.save()
@@ -402,33 +361,14 @@ def resume(deps: Deps, principal: Principal, subscription_id: str, ip: str) -> O
 
 
 def _resume(deps: Deps, sub: Subscription, now: datetime) -> None:
-    """Ends a pause: every date ahead moves by the time spent paused."""
-    assert sub.paused_at is not None
-    shift = now - sub.paused_at
-    sub.billing_anchor += shift
-    sub.period_start += shift
-    sub.period_end += shift
-    for name in ("next_billing_date", "grace_period_end", "trial_end"):
-        value = getattr(sub, name)
-        if value is not None:
-            setattr(sub, name, value + shift)
-    unpaid = Invoice.select().where(
-        (Invoice.subscription == sub.id)
-        & (Invoice.billing_cycle == sub.current_cycle)
-        & Invoice.status.in_(("open", "draft"))
-    )
-    for invoice in unpaid:
-        invoice.period_start += shift
-        invoice.period_end += shift
-        invoice.due_date += shift
-        invoice.status = "open"
-        invoice.updated_at = now
-        invoice.save()
-    sub.status = sub.status_before_pause or "active"
-    sub.status_before_pause = None
-    sub.paused_at = None
-    sub.paused_for = None
-    event(deps, events.SUBSCRIPTION_RESUMED, sub, now, paused_seconds=int(shift.total_seconds()))
+    if sub.status == S.PAUSED and sub.paused_for is not None:
+        raise FailedPrecondition(
+            f"the subscription waits for {sub.paused_for} to end (one active subscription "
+            "per user on this platform)",
+            "invalid_status_transition",
+        )
+    loaded = accounts.load(sub)
+    accounts.write(deps, loaded, account.resume(loaded.account, now))
 
 
 # --- renew ----------------------------------------------------------------------------
@@ -445,20 +385,12 @@ def renew(
             _uncancel(deps, sub, now)
         issued: list[Invoice] = []
         if cycles:
-            if sub.status != "active" or sub.payment_status != "paid":
-                raise FailedPrecondition(
-                    "only an active subscription with its current invoice paid can renew ahead; "
-                    f"this one is {sub.status} and {sub.payment_status}",
-                    "invalid_status_transition",
-                )
-            last = (
-                Invoice.select(Invoice.billing_cycle)
-                .where(Invoice.subscription == sub.id)
-                .order_by(Invoice.billing_cycle.desc())
-                .first()
+            loaded = accounts.load(sub)
+            step = account.pay_ahead(
+                loaded.account, cycles, now, accounts.fee_rate(sub.platform_id)
             )
-            for cycle in range(last.billing_cycle + 1, last.billing_cycle + 1 + cycles):
-                issued.append(invoicing.issue(deps, sub, cycle, now, ip=ip))
+            rows = accounts.write(deps, loaded, step, ip)
+            issued = [rows[id(invoice)] for invoice in step.issued]
         _touch(sub, now, ip)
         sub.save()
         return Outcome(sub, invoices=tuple(issued))
@@ -477,8 +409,9 @@ def update(
         if details:
             event(deps, events.SUBSCRIPTION_UPDATED, sub, now, changed=sorted(details))
         invoice = None
+        opened = None
         if changes.plan_id is not None and changes.plan_id != sub.plan_id:
-            invoice = _change_plan(deps, principal, sub, changes.plan_id, now, ip)
+            invoice, opened = _change_plan(deps, principal, sub, changes.plan_id, now, ip)
         elif changes.plan_id is not None:
             raise InvalidArgument.field("plan_id", "the subscription is already on this plan")
         if changes.cancel_at_period_end is True:
@@ -489,7 +422,7 @@ def update(
             _change_status(deps, sub, changes.status, now)
         _touch(sub, now, ip)
         sub.save()
-        return Outcome(sub, invoice)
+        return Outcome(sub, invoice, activation=opened)
 
 
 def _set_fields(sub: Subscription, changes: Changes) -> list[str]:
@@ -510,33 +443,25 @@ def _set_fields(sub: Subscription, changes: Changes) -> list[str]:
 
 
 def _change_status(deps: Deps, sub: Subscription, target: str, now: datetime) -> None:
-    if target == "canceled":
+    if target == S.CANCELED:
         _cancel(deps, sub, now, cancel_now=False)
-    elif target == "paused":
+    elif target == S.PAUSED:
         _pause(deps, sub, now)
-    elif target == "active" and sub.status == "paused":
-        if sub.paused_for is not None:
-            raise FailedPrecondition(
-                f"the subscription waits for {sub.paused_for} to end", "invalid_status_transition"
-            )
+    elif target == S.ACTIVE and sub.status == S.PAUSED:
         _resume(deps, sub, now)
-    elif target == "active" and sub.status == "canceled":
+    elif target == S.ACTIVE and sub.status == S.CANCELED:
         _uncancel(deps, sub, now)
     else:
         check_transition(sub.status, target)
         sub.status = target
-        kind = events.SUBSCRIPTION_PAST_DUE if target == "past_due" else events.SUBSCRIPTION_UPDATED
+        kind = events.SUBSCRIPTION_PAST_DUE if target == S.PAST_DUE else events.SUBSCRIPTION_UPDATED
         event(deps, kind, sub, now, status=target)
 
 
 def _change_plan(
     deps: Deps, principal: Principal, sub: Subscription, plan_id: str, now: datetime, ip: str
-) -> Invoice:
+) -> tuple[Invoice | None, activation.Opened | None]:
     """Moves to another plan now, crediting the unused part of the paid period."""
-    if sub.status not in ("pending", "trialing", "active", "past_due"):
-        raise FailedPrecondition(
-            f"a {sub.status} subscription cannot change plan", "invalid_status_transition"
-        )
     plan = scoping.plan(principal, plan_id)
     if plan.platform_id != sub.platform_id:
         raise InvalidArgument.field("plan_id", "the plan belongs to another platform")
@@ -549,55 +474,17 @@ def _change_plan(
         raise InvalidArgument.field("plan_id", f"the plan is not priced in {sub.region!r}")
     if phases[0]["price"]["currency_code"] != sub.currency:
         raise InvalidArgument.field("plan_id", f"the plan is not priced in {sub.currency}")
-
-    current = (
-        Invoice.select()
-        .where((Invoice.subscription == sub.id) & (Invoice.billing_cycle == sub.current_cycle))
-        .first()
+    loaded = accounts.load(sub)
+    step = account.change_plan(
+        loaded.account, accounts.terms_of(plan, sub.region), now, accounts.fee_rate(sub.platform_id)
     )
-    credit = 0
-    if current is not None and current.status == "paid" and current.billing_cycle > 0:
-        credit = proration_credit(
-            current.subtotal, sub.period_end - now, sub.period_end - sub.period_start
-        )
-    Invoice.update(status="void", updated_at=now).where(
-        (Invoice.subscription == sub.id) & Invoice.status.in_(("open", "draft"))
-    ).execute()
-    # Invoices paid ahead for later cycles of the old plan are not carried
-    # over; they stay as issued, and their cycles are skipped.
-    later = (
-        Invoice.select(Invoice.billing_cycle)
-        .where(Invoice.subscription == sub.id)
-        .order_by(Invoice.billing_cycle.desc())
-        .first()
-    )
-    old_plan_id = sub.plan_id
     _take_plan(sub, plan)
-    sub.phases = phases
-    cycle = later.billing_cycle + 1
-    sub.phase_cycle_offset = cycle - 1
-    sub.current_cycle = cycle
-    sub.billing_anchor = now
-    sub.period_start, sub.period_end = now, add_interval(now, sub.billing_unit, sub.billing_value)
-    sub.next_billing_date = sub.period_end
-    sub.grace_period_end = now + timedelta(days=sub.grace_period_days)
-    sub.trial_end = None if sub.status == "trialing" else sub.trial_end
-    sub.proration_credit = credit
-    sub.status = "active" if sub.cycle_count > 0 else "pending"
-    sub.payment_status = "unpaid"
-    invoice = invoicing.issue(deps, sub, cycle, now, proration_credit=credit, ip=ip)
+    rows = accounts.write(deps, loaded, step, ip)
     features.sync(deps, sub, now)
-    if invoice.status == "paid":
-        # The credit covered the whole first period of the new plan.
-        sub.payment_status = "paid"
-        sub.status = "active"
-        sub.cycle_count += 1
-    event(
-        deps,
-        events.SUBSCRIPTION_PLAN_CHANGED,
-        sub,
-        now,
-        from_plan_id=old_plan_id,
-        proration_credit=credit,
-    )
-    return invoice
+    # Codes for apps the new plan adds open once the change is paid (for a
+    # trial, once its first charged invoice is).
+    opened = accounts.open_activations(deps, loaded, step, rows, now)
+    if step.started:
+        _arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
+    issued = rows[id(step.issued[0])] if step.issued else None
+    return issued, opened

@@ -1,0 +1,126 @@
+"""Every status word of billing, one home each.
+
+The values are the lower-case words the store keeps and the proto enums
+name (``SubscriptionStatus.PAST_DUE`` is ``SUBSCRIPTION_STATUS_PAST_DUE``).
+A ``StrEnum`` compares equal to its word, so rows read from the store need
+no conversion.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    UNPAID = "unpaid"
+    CANCELED = "canceled"
+    PAUSED = "paused"
+
+
+class PaymentStatus(StrEnum):
+    """The collection state of an invoice, and of a subscription's debt."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+    FAILED = "failed"
+    PROCESSING = "processing"
+    CANCELED = "canceled"
+    SCHEDULED = "scheduled"
+    NO_PAYMENT_REQUIRED = "no_payment_required"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+
+
+class PaymentRecordStatus(StrEnum):
+    """The outcome a payment record states."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PROCESSING = "processing"
+    CANCELED = "canceled"
+    REQUIRES_ACTION = "requires_action"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUND_FAILED = "refund_failed"
+    REFUND_PENDING = "refund_pending"
+
+
+CHARGE_OUTCOMES = frozenset(
+    {
+        PaymentRecordStatus.SUCCEEDED,
+        PaymentRecordStatus.FAILED,
+        PaymentRecordStatus.PROCESSING,
+        PaymentRecordStatus.CANCELED,
+        PaymentRecordStatus.REQUIRES_ACTION,
+    }
+)
+"""What a positive amount may say happened."""
+
+REFUND_OUTCOMES = frozenset(
+    {
+        PaymentRecordStatus.SUCCEEDED,
+        PaymentRecordStatus.REFUNDED,
+        PaymentRecordStatus.PARTIALLY_REFUNDED,
+        PaymentRecordStatus.REFUND_FAILED,
+        PaymentRecordStatus.REFUND_PENDING,
+    }
+)
+"""What a negative amount (a refund) may say happened."""
+
+MONEY_RETURNED = frozenset(
+    {
+        PaymentRecordStatus.SUCCEEDED,
+        PaymentRecordStatus.REFUNDED,
+        PaymentRecordStatus.PARTIALLY_REFUNDED,
+    }
+)
+"""Refund outcomes that gave money back: they lower the invoice's amount paid."""
+
+
+class EndReason(StrEnum):
+    """Why a subscription ended (CONTRACT.md's end reasons)."""
+
+    CANCELED = "canceled"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    GRACE_PERIOD_LAPSED = "grace_period_lapsed"
+    PLAN_CLOSED = "plan_closed"
+
+
+class TaxBehavior(StrEnum):
+    NONE = "none"
+    INCLUSIVE = "inclusive"
+    EXCLUSIVE = "exclusive"
+
+
+class EventType(StrEnum):
+    """CONTRACT.md's event types, and the few beyond its list."""
+
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_ACTIVATED = "subscription.activated"
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    SUBSCRIPTION_PAST_DUE = "subscription.past_due"
+    SUBSCRIPTION_CANCELED = "subscription.canceled"
+    SUBSCRIPTION_PAUSED = "subscription.paused"
+    SUBSCRIPTION_RESUMED = "subscription.resumed"
+    SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_UPDATED = "invoice.updated"
+    PAYMENT_RECORDED = "payment.recorded"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_REFUNDED = "payment.refunded"
+    ACTIVATION_SESSION_CREATED = "activation.session.created"
+    ACTIVATION_ITEM_UPDATED = "activation.item.updated"
+    ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
+    USAGE_RESET = "usage.reset"

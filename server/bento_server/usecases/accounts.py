@@ -1,0 +1,206 @@
+"""Between the store and the billing core: load an account, write a step.
+
+The core (``bento_server.billing.account``) decides; this module reads a
+subscription's row and its live invoices into the core's values, and
+writes back what a step changed: the subscription, its invoices (new ones
+with the store's columns the core does not know), and its events, all in
+the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import peewee
+
+from bento_server import ids
+from bento_server.billing.account import (
+    Account,
+    InvoiceState,
+    PlanTerms,
+    Step,
+    SubscriptionState,
+)
+from bento_server.billing.statuses import InvoiceStatus, PaymentStatus, SubscriptionStatus
+from bento_server.store.models import Invoice, Payment, Plan, Platform, Subscription
+from bento_server.usecases import activation, events
+from bento_server.usecases.context import Deps
+
+_SUBSCRIPTION_FIELDS = [f.name for f in dataclasses.fields(SubscriptionState)]
+_INVOICE_FIELDS = [f.name for f in dataclasses.fields(InvoiceState) if f.name != "id"]
+
+
+def invoice_number(invoice_id: str, issued: datetime) -> str:
+    """The seed's human-readable number: INV-<year>-<last 8 digits of the ID>."""
+    return f"INV-{issued.year}-{invoice_id[-8:]}"
+
+
+def fee_rate(platform_id: str) -> float:
+    rate = Platform.select(Platform.fee_rate).where(Platform.id == platform_id).scalar()
+    return float(rate)
+
+
+def terms_of(plan: Plan, region: str) -> PlanTerms:
+    return PlanTerms(
+        plan_id=plan.id,
+        tier=plan.tier,
+        billing_unit=plan.billing_unit,
+        billing_value=plan.billing_value,
+        grace_period_days=plan.grace_period_days,
+        end_behavior=plan.end_behavior,
+        phases=plan.prices.get(region) or [],
+        free_trial_days=plan.free_trial_days,
+    )
+
+
+def subscription_state(row: Subscription) -> SubscriptionState:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _SUBSCRIPTION_FIELDS}
+    values["status"] = SubscriptionStatus(row.status)
+    values["payment_status"] = PaymentStatus(row.payment_status)
+    return SubscriptionState(**values)
+
+
+def invoice_state(row: Invoice) -> InvoiceState:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _INVOICE_FIELDS}
+    values["status"] = InvoiceStatus(row.status)
+    values["payment_status"] = PaymentStatus(row.payment_status)
+    return InvoiceState(id=row.id, **values)
+
+
+class Loaded:
+    """An account and the rows it was read from."""
+
+    def __init__(self, row: Subscription, invoices: list[Invoice], last_cycle: int) -> None:
+        self.row = row
+        self.invoice_rows = {invoice.id: invoice for invoice in invoices}
+        self.account = Account(
+            subscription_state(row), [invoice_state(i) for i in invoices], last_cycle
+        )
+
+
+def load(row: Subscription, *extra_invoices: Invoice) -> Loaded:
+    """The subscription (locked by the caller) with the invoices that can
+    still change: open and draft ones, and those of the current cycle on.
+    Their rows are locked in ID order after the subscription's."""
+    live = (
+        Invoice.select()
+        .where(
+            (Invoice.subscription == row.id)
+            & (
+                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.DRAFT))
+                | (Invoice.billing_cycle >= row.current_cycle)
+            )
+        )
+        .order_by(Invoice.id)
+    )
+    rows = {invoice.id: invoice for invoice in extra_invoices}
+    for invoice in live:
+        rows.setdefault(invoice.id, invoice)
+    last = (
+        Invoice.select(peewee.fn.MAX(Invoice.billing_cycle))
+        .where(Invoice.subscription == row.id)
+        .scalar()
+    )
+    return Loaded(row, list(rows.values()), int(last or 0))
+
+
+def apply(row: Subscription, state: SubscriptionState) -> None:
+    """Sets the row's columns to the state's, touching only what differs."""
+    for name in _SUBSCRIPTION_FIELDS:
+        value = getattr(state, name)
+        if name == "plan_id":
+            if row.plan_id != value:
+                row.plan = value
+        elif getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+def write(
+    deps: Deps, loaded: Loaded, step: Step, ip: str = "", payment: Payment | None = None
+) -> dict[int, Invoice]:
+    """Writes what ``step`` changed, then its events. Returns the rows of
+    the step's invoices by ``id()`` of their state."""
+    row = loaded.row
+    apply(row, step.account.subscription)
+    rows: dict[int, Invoice] = {}
+    for invoice in step.account.invoices:
+        if invoice.id:
+            stored = loaded.invoice_rows[invoice.id]
+            changed = False
+            for name in _INVOICE_FIELDS:
+                value = getattr(invoice, name)
+                if getattr(stored, name) != value:
+                    setattr(stored, name, value)
+                    changed = True
+            if changed:
+                stored.updated_at = step.events[-1].at if step.events else stored.updated_at
+                if ip:
+                    stored.updated_ip = ip
+                stored.save()
+        else:
+            stored = _create(row, invoice, ip)
+            invoice.id = stored.id
+            loaded.invoice_rows[stored.id] = stored
+        rows[id(invoice)] = stored
+    row.save()
+    app_ids: list[str] | None = None
+    for emitted in step.events:
+        if emitted.apps and app_ids is None:
+            app_ids = events.plan_app_ids(row.plan_id)
+        events.append(
+            deps,
+            emitted.type,
+            row,
+            emitted.at,
+            invoice=rows.get(id(emitted.invoice)) if emitted.invoice is not None else None,
+            payment=payment if emitted.type.startswith("payment.") else None,
+            app_ids=(app_ids or []) if emitted.apps else (),
+            data=emitted.data or None,
+        )
+    return rows
+
+
+def _create(sub: Subscription, invoice: InvoiceState, ip: str) -> Invoice:
+    invoice_id = ids.new_id(ids.INVOICE)
+    values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
+    return Invoice.create(
+        id=invoice_id,
+        number=invoice_number(invoice_id, invoice.invoice_date),
+        subscription=sub.id,
+        platform=sub.platform_id,
+        session_id=sub.session_id,
+        currency=sub.currency,
+        region=sub.region,
+        tax_rate=sub.tax_rate,
+        tax_type=sub.tax_type,
+        tax_jurisdiction=sub.tax_jurisdiction,
+        tax_behavior=sub.tax_behavior,
+        tax_note=sub.tax_note,
+        plan_name=sub.plan_name,
+        plan_type=sub.plan_type,
+        created_ip=ip,
+        updated_ip=ip,
+        created_at=invoice.invoice_date,
+        updated_at=invoice.invoice_date,
+        **values,
+    )
+
+
+def open_activations(
+    deps: Deps, loaded: Loaded, step: Step, rows: dict[int, Invoice], now: datetime
+) -> activation.Opened | None:
+    """Opens activation for apps the subscription has no code for, when a
+    step settled an invoice of a period that began (or a trial started)."""
+    sub = step.account.subscription
+    opened = None
+    for invoice in step.settled:
+        if invoice.billing_cycle < 1 or invoice.billing_cycle > sub.current_cycle:
+            continue
+        if sub.status == SubscriptionStatus.PENDING:
+            continue
+        opened = activation.open_session(deps, loaded.row, rows[id(invoice)], now) or opened
+    if opened is not None:
+        loaded.row.save()
+    return opened
