@@ -271,6 +271,7 @@ def _check_money(s: _Store, problems: _Problems) -> None:
                 tax_behavior=invoice.tax_behavior,
                 fee_rate=invoice.platform_fee_rate,
                 proration_credit=invoice.proration_credit,
+                credit_applied=invoice.credit_applied,
             )
         except BentoError as refused:
             problems.add(
@@ -279,24 +280,26 @@ def _check_money(s: _Store, problems: _Problems) -> None:
             continue
         if (
             expected.proration_credit,
+            expected.credit_applied,
             expected.tax_amount,
             expected.total_amount,
             expected.platform_fee_amount,
         ) != (
             invoice.proration_credit,
+            invoice.credit_applied,
             invoice.tax_amount,
             invoice.total_amount,
             invoice.platform_fee_amount,
         ):
             problems.add("invoice whose amounts break the billing rules", invoice.id)
         paid_by_charges = charged[invoice.id]
-        marked_paid = invoice.status == "paid" and invoice.amount_paid == invoice.total_amount
-        if invoice.amount_paid != paid_by_charges and not (
-            marked_paid and paid_by_charges < invoice.total_amount
-        ):
+        # amount_paid is net of refunds; a settle by UpdateInvoice writes
+        # its payment record too, so every unit collected has its line.
+        if invoice.amount_paid != paid_by_charges - invoice.amount_refunded:
             problems.add(
-                "invoice whose amount_paid is not the sum of its succeeded charges",
-                f"{invoice.id} ({invoice.amount_paid} != {paid_by_charges})",
+                "invoice whose amount_paid is not its succeeded charges less its refunds",
+                f"{invoice.id} ({invoice.amount_paid} != {paid_by_charges} - "
+                f"{invoice.amount_refunded})",
             )
         if paid_by_charges > invoice.total_amount:
             problems.add(
@@ -308,10 +311,11 @@ def _check_money(s: _Store, problems: _Problems) -> None:
                 "invoice whose amount_refunded is not the sum of its refunds",
                 f"{invoice.id} ({invoice.amount_refunded} != {refunded[invoice.id]})",
             )
-        if invoice.amount_refunded > invoice.amount_paid:
+        if invoice.amount_refunded > paid_by_charges:
             problems.add("invoice refunded more than was paid", invoice.id)
-        if invoice.total_amount > 0 and (invoice.status == "paid") != (
-            invoice.amount_paid >= invoice.total_amount
+        if invoice.total_amount > 0 and (
+            (invoice.status == "paid" and paid_by_charges < invoice.total_amount)
+            or (invoice.status == "open" and invoice.amount_paid >= invoice.total_amount)
         ):
             problems.add(
                 "invoice whose status disagrees with what was paid",
@@ -339,7 +343,10 @@ def _check_subscriptions(s: _Store, problems: _Problems) -> None:
         by_cycle[(invoice.subscription_id, invoice.billing_cycle)] = invoice
         if invoice.status in ("open", "draft"):
             open_invoices[invoice.subscription_id].append(invoice.id)
-        if invoice.status == "paid" and invoice.billing_cycle >= 1:
+        sub_of = s.subscriptions.get(invoice.subscription_id)
+        # cycle_count counts periods that began and were paid, not cycles paid ahead.
+        began = sub_of is not None and invoice.billing_cycle <= sub_of.current_cycle
+        if invoice.status == "paid" and invoice.billing_cycle >= 1 and began:
             paid_cycles[invoice.subscription_id] += 1
             if invoice.total_amount > 0:
                 paid_charged_cycles[invoice.subscription_id] += 1

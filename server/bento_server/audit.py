@@ -118,22 +118,22 @@ def snapshot(store: Store, now: datetime | None = None) -> Iterator[Scope]:
     store's test clock when one ever ran on it, else the wall clock.
     Raises ValueError when the schema is older than this code's.
     """
+    if store.is_postgres:
+        with store.db.atomic(isolation_level="REPEATABLE READ"):
+            store.db.execute_sql("SET TRANSACTION READ ONLY")
+            yield _scope(store, now)
+    else:
+        with store.read():
+            yield _scope(store, now)
+
+
+def _scope(store: Store, now: datetime | None) -> Scope:
     version = current_version(store)
     if version < LATEST_VERSION:
         raise ValueError(
             f"the database schema is at version {version}, the audit needs {LATEST_VERSION}: "
             "run `bento migrate` first"
         )
-    if store.is_postgres:
-        with store.db.atomic(isolation_level="REPEATABLE READ"):
-            store.db.execute_sql("SET TRANSACTION READ ONLY")
-            yield _scope(now)
-    else:
-        with store.read():
-            yield _scope(now)
-
-
-def _scope(now: datetime | None) -> Scope:
     if now is None:
         row = TestClockState.get_or_none(TestClockState.id == 1)
         now = row.now if row is not None else SystemClock().now()

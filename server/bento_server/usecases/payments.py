@@ -26,8 +26,8 @@ from bento_server.billing.statuses import (
     PaymentStatus,
 )
 from bento_server.errors import InvalidArgument, not_found
-from bento_server.store.models import Invoice, Payment, Subscription
-from bento_server.usecases import accounts, activation, paging, scoping
+from bento_server.store.models import Invoice, Payment, Platform, Subscription
+from bento_server.usecases import accounts, activation, paging, plan_levels, scoping
 from bento_server.usecases.context import Deps, Principal
 
 # What a positive amount may say happened, and a negative one (a refund),
@@ -169,6 +169,8 @@ def create_payment(
         _touch(invoice, sub, now, ip)
         rows = accounts.write(deps, loaded, step, ip, payment=payment)
         opened = accounts.open_activations(deps, loaded, step, rows, now)
+        if step.started:
+            plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
         invoice.save()
         return Settled(invoice, payment, sub, opened)
 
@@ -277,6 +279,8 @@ def update_invoice(
                         ip,
                         now,
                     )
+                    state = step.account.invoice(invoice.id)
+                    step.events.insert(0, account.Emitted(EventType.PAYMENT_SUCCEEDED, now, state))
             elif status == PaymentStatus.FAILED:
                 step = account.fail(loaded.account, invoice.id, now)
             else:
@@ -287,5 +291,7 @@ def update_invoice(
         _touch(invoice, sub, now, ip)
         rows = accounts.write(deps, loaded, step, ip, payment=payment)
         opened = accounts.open_activations(deps, loaded, step, rows, now)
+        if step.started:
+            plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
         invoice.save()
         return Settled(invoice, payment, sub, opened)

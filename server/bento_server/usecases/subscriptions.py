@@ -14,12 +14,19 @@ from typing import Any
 
 from bento_server import ids
 from bento_server.billing import account
-from bento_server.billing.access import decide
 from bento_server.billing.status import check_transition
 from bento_server.billing.statuses import SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
-from bento_server.usecases import accounts, activation, events, features, paging, scoping
+from bento_server.usecases import (
+    accounts,
+    activation,
+    events,
+    features,
+    paging,
+    plan_levels,
+    scoping,
+)
 from bento_server.usecases.context import Deps, Principal
 
 S = SubscriptionStatus
@@ -27,9 +34,6 @@ S = SubscriptionStatus
 # Statuses of a subscription the user still holds (ALREADY_EXISTS guards
 # against a second one to the same plan); canceled ones hold until ended_at.
 LIVE = (S.PENDING, S.TRIALING, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED)
-# Statuses that may hold the one active place on a single-active platform;
-# the access rule decides whether one does.
-HOLDS_ACCESS = (S.TRIALING, S.ACTIVE, S.PAST_DUE)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         _take_plan(sub, plan)
         # Plan levels: an equal or lower tier waits for the holder; a higher
         # one takes the place when it starts (see _arbitrate).
-        holder = _holder(deps, platform, sub, now)
+        holder = plan_levels.holder(deps, platform, sub, now)
         waits_for = holder.id if holder is not None and plan.tier <= holder.plan_tier else None
         step = account.start(
             accounts.subscription_state(sub),
@@ -154,7 +158,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         rows = accounts.write(deps, loaded, step, ip)
         opened = None
         if step.started:
-            _arbitrate(deps, platform, sub, step, now)
+            plan_levels.arbitrate(deps, platform, sub, step, now)
         if sub.status == S.TRIALING:
             opened = activation.open_session(deps, sub, rows[id(step.issued[0])], now)
         opened = accounts.open_activations(deps, loaded, step, rows, now) or opened
@@ -193,51 +197,6 @@ def _refuse_duplicate(plan: Plan, session_id: str, now: datetime) -> None:
             "already_subscribed",
             metadata={"subscription_id": held.id},
         )
-
-
-def _holder(
-    deps: Deps, platform: Platform, new: Subscription, now: datetime
-) -> Subscription | None:
-    """The user's subscription holding the one place on a single-active
-    platform (the highest tier that the access rule grants), locked."""
-    if not platform.single_active_subscription:
-        return None
-    candidates = scoping.lock_rows(
-        deps.store,
-        Subscription.select()
-        .where(
-            (Subscription.platform == platform.id)
-            & (Subscription.session_id == new.session_id)
-            & (Subscription.id != new.id)
-            & Subscription.status.in_(HOLDS_ACCESS)
-        )
-        .order_by(Subscription.plan_tier.desc(), Subscription.id),
-    )
-    for sub in candidates:
-        granted = decide(
-            sub.id, sub.plan_id, sub.status, sub.payment_status,
-            sub.period_end, sub.grace_period_end, sub.ended_at, now,
-        )  # fmt: skip
-        if granted.allowed:
-            return sub
-    return None
-
-
-def _arbitrate(
-    deps: Deps, platform: Platform, sub: Subscription, step: account.Step, now: datetime
-) -> None:
-    """Subgate's plan levels, when ``sub`` starts (paid, or a trial): a
-    higher tier takes the place and pauses the holder; an equal or lower
-    one waits, paused, until the holder ends."""
-    holder = _holder(deps, platform, sub, now)
-    if holder is None:
-        return
-    if account.takes_place(sub.plan_tier, holder.plan_tier):
-        held = accounts.load(holder)
-        accounts.write(deps, held, account.pause(held.account, now, waits_for=sub.id))
-        return
-    waiting = accounts.load(sub)
-    accounts.write(deps, waiting, account.pause(waiting.account, now, waits_for=holder.id))
 
 
 # --- read ---------------------------------------------------------------------
@@ -485,6 +444,6 @@ def _change_plan(
     # trial, once its first charged invoice is).
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
-        _arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
+        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
     issued = rows[id(step.issued[0])] if step.issued else None
     return issued, opened
