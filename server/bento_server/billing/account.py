@@ -457,7 +457,7 @@ def fail(account: Account, invoice_id: str, now: datetime) -> Step:
     refuse_settled(invoice)
     if invoice.retries_count < invoice.retries_max:
         invoice.retries_count += 1
-        invoice.retries_last_date = now
+    invoice.retries_last_date = now
     last = invoice.retries_count >= invoice.retries_max
     invoice.retries_next_date = (
         None if last else now + timedelta(minutes=invoice.retries_delay_minutes)
