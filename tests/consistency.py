@@ -359,7 +359,7 @@ def _check_subscriptions(s: _Store, problems: _Problems) -> None:
         current = by_cycle.get((sub.id, sub.current_cycle))
         if current is None:
             problems.add("subscription without the invoice of its current cycle", sub.id)
-        else:
+        elif current.status != "void":  # a void invoice says nothing of what is paid
             current_paid = current.status == "paid"
             says_paid = sub.payment_status in ("paid", "no_payment_required")
             if current_paid != says_paid:
@@ -529,7 +529,9 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
                 "invoice without exactly one invoice.created event",
                 f"{invoice.id} ({invoiced[invoice.id]})",
             )
-        if invoice.status != "paid":
+        if invoice.status == "void" and invoice.credit_issued > 0:
+            allowed = {0, 1}  # paid, then handed back as credit when its cycle was forgone
+        elif invoice.status != "paid":
             allowed = {0}
         elif invoice.total_amount > 0:
             allowed = {1}

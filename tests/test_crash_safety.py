@@ -295,7 +295,7 @@ def test_the_checker_names_what_is_broken(fresh_backend_url: str, tmp_path: Path
                 "UPDATE invoice SET amount_paid = amount_paid - 1 WHERE id = ?",
                 (invoice,),
             ),
-            "invoice whose amount_paid is not the sum of its succeeded charges",
+            "invoice whose amount_paid is not its succeeded charges less its refunds",
             invoice,
         ),
         (
