@@ -788,6 +788,9 @@ def resume(account: Account, now: datetime) -> Step:
     sub.billing_anchor = sub.period_end
     sub.anchor_cycle = sub.current_cycle + 1
     for invoice in step.account.invoices:
+        if invoice.billing_cycle > sub.current_cycle and invoice.status != I.VOID:
+            # Paid ahead: its period moves with the new anchor.
+            invoice.period_start, invoice.period_end = cycle_period(sub, invoice.billing_cycle)
         if invoice.billing_cycle != sub.current_cycle or invoice.status == I.VOID:
             continue
         invoice.period_end = sub.period_end

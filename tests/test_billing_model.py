@@ -1,0 +1,224 @@
+"""A model of the billing core: random sequences of what can happen to a
+subscription, with the money law checked after every step.
+
+Drives ``bento_server.billing.account`` alone (no store, no server, no
+clock), so it runs hundreds of sequences in seconds: 200 in `make test`,
+5,000 in `make test-long`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bento_server.billing import account
+from bento_server.billing.account import Account, PlanTerms, Step, SubscriptionState
+from bento_server.billing.statuses import InvoiceStatus, SubscriptionStatus
+from bento_server.errors import BentoError
+from tests.support import scaled
+
+S = SubscriptionStatus
+FEE = 0.15
+START = datetime(2028, 1, 31, 12, tzinfo=UTC)
+
+
+def terms(plan_id: str, price: int, unit: str, grace: int, trial: int = 0) -> PlanTerms:
+    phase = {
+        "phase_id": f"ph-{plan_id}",
+        "order": 1,
+        "billing_cycles": None,
+        "price": {"price_in_cents": price, "currency_code": "USD", "tier_id": ""},
+    }
+    return PlanTerms(plan_id, 1, unit, 1, grace, "roll", [phase], trial)
+
+
+PLANS = [
+    terms("monthly", 1699, "month", 3),
+    terms("yearly", 36000, "year", 7),
+    terms("weekly", 500, "week", 0),
+    terms("free-first", 0, "month", 2),
+    terms("trial", 999, "month", 5, trial=14),
+]
+
+
+class BillingModel(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = START
+        self.account: Account | None = None
+        self.next_id = 0
+
+    # --- driving -------------------------------------------------------------
+
+    def _apply(self, step: Step) -> None:
+        for invoice in step.issued:
+            self.next_id += 1
+            invoice.id = f"INV{self.next_id}"
+        self.account = step.account
+
+    def _try(self, make: object) -> None:
+        try:
+            step = make()  # type: ignore[operator]
+        except BentoError:
+            return  # refused: the state must be as it was
+        self._apply(step)
+
+    @precondition(lambda self: self.account is None)
+    @rule(plan=st.sampled_from(PLANS), tax=st.sampled_from(["none", "exclusive", "inclusive"]))
+    def create(self, plan: PlanTerms, tax: str) -> None:
+        sub = SubscriptionState(
+            id="SUB1", plan_id=plan.plan_id, plan_tier=1, status=S.PENDING,
+            payment_status=account.P.UNPAID, created_at=self.now, billing_unit=plan.billing_unit,
+            billing_value=plan.billing_value, grace_period_days=plan.grace_period_days,
+            end_behavior=plan.end_behavior, phases=plan.phases, tax_rate=0.0875,
+            tax_behavior=tax, billing_anchor=self.now, period_start=self.now,
+            period_end=self.now,
+        )  # fmt: skip
+        self._apply(account.start(sub, plan, self.now, FEE, None))
+
+    def _open(self) -> list[account.InvoiceState]:
+        assert self.account is not None
+        return self.account.open_invoices()
+
+    @precondition(lambda self: self.account is not None)
+    @rule(whole=st.booleans(), part=st.integers(1, 5000))
+    def pay(self, whole: bool, part: int) -> None:
+        for invoice in self._open():
+            amount = invoice.amount_due if whole else min(part, invoice.amount_due)
+            if amount > 0:
+                self._try(lambda: account.pay(self.account, invoice.id, amount, self.now))
+            return
+
+    @precondition(lambda self: self.account is not None)
+    @rule()
+    def fail(self) -> None:
+        for invoice in self._open():
+            self._try(lambda: account.fail(self.account, invoice.id, self.now))
+            return
+
+    @precondition(lambda self: self.account is not None)
+    @rule(amount=st.integers(1, 40000))
+    def refund(self, amount: int) -> None:
+        assert self.account is not None
+        paid = [i for i in self.account.invoices if i.amount_paid > 0]
+        if paid:
+            target = paid[amount % len(paid)]
+            self._try(lambda: account.refund(self.account, target.id, amount, None, self.now))
+
+    @precondition(lambda self: self.account is not None)
+    @rule(plan=st.sampled_from(PLANS))
+    def change_plan(self, plan: PlanTerms) -> None:
+        self._try(lambda: account.change_plan(self.account, plan, self.now, FEE))
+
+    @precondition(lambda self: self.account is not None)
+    @rule(now_=st.booleans())
+    def cancel(self, now_: bool) -> None:
+        self._try(lambda: account.cancel(self.account, self.now, now_))
+
+    @precondition(lambda self: self.account is not None)
+    @rule()
+    def uncancel(self) -> None:
+        self._try(lambda: account.uncancel(self.account, self.now))
+
+    @precondition(lambda self: self.account is not None)
+    @rule()
+    def pause(self) -> None:
+        self._try(lambda: account.pause(self.account, self.now))
+
+    @precondition(lambda self: self.account is not None)
+    @rule()
+    def resume(self) -> None:
+        self._try(lambda: account.resume(self.account, self.now))
+
+    @precondition(lambda self: self.account is not None)
+    @rule(cycles=st.integers(1, 3))
+    def pay_ahead(self, cycles: int) -> None:
+        self._try(lambda: account.pay_ahead(self.account, cycles, self.now, FEE))
+
+    @rule(seconds=st.sampled_from([3600, 86400, 3 * 86400, 29 * 86400, 31 * 86400, 366 * 86400]))
+    def advance(self, seconds: int) -> None:
+        """Moves the clock, running what fell due on the way, earliest first."""
+        until = self.now + timedelta(seconds=seconds)
+        while self.account is not None:
+            sub = self.account.subscription
+            dues = []
+            if sub.status in account.RENEWING and sub.next_billing_date is not None:
+                dues.append((sub.next_billing_date, "renew"))
+            if sub.grace_period_end is not None and sub.status != S.TRIALING:
+                dues.append((sub.grace_period_end, "lapse"))
+            if sub.status == S.CANCELED and not sub.end_handled and sub.ended_at is not None:
+                dues.append((sub.ended_at, "expire"))
+            due = [d for d in dues if d[0] <= until]
+            if not due:
+                break
+            at, kind = min(due)
+            self.now = max(self.now, at)
+            if kind == "renew":
+                self._apply(account.renew(self.account, FEE))
+            elif kind == "lapse":
+                self._apply(account.lapse(self.account))
+            else:
+                self._apply(account.expire(self.account))
+        self.now = until
+
+    # --- the law -----------------------------------------------------------------
+
+    @invariant()
+    def money_is_never_lost_or_invented(self) -> None:
+        if self.account is None:
+            return
+        sub = self.account.subscription
+        handed_back = 0
+        taken = 0
+        for invoice in self.account.invoices:
+            assert 0 <= invoice.amount_paid <= invoice.total_amount, invoice
+            assert invoice.retries_count <= invoice.retries_max
+            if invoice.retries_count == invoice.retries_max:
+                assert invoice.retries_next_date is None
+            net = invoice.subtotal - invoice.proration_credit - invoice.credit_applied
+            assert net >= 0
+            if invoice.total_amount and invoice.tax_amount:
+                assert invoice.total_amount in (net, net + invoice.tax_amount)
+            assert 0 <= invoice.credit_issued <= invoice.amount_paid + invoice.credits_taken
+            handed_back += invoice.credit_issued
+            taken += invoice.credits_taken
+            if invoice.status == InvoiceStatus.OPEN:
+                assert invoice.amount_paid < invoice.total_amount
+        # collected = consumed + credit balance + refund due, to the unit.
+        assert sub.credit_balance >= 0 and sub.refund_due >= 0
+        assert handed_back - taken == sub.credit_balance + sub.refund_due
+
+    @invariant()
+    def periods_never_overlap(self) -> None:
+        if self.account is None:
+            return
+        billed = sorted(
+            (
+                i
+                for i in self.account.invoices
+                if i.status != InvoiceStatus.VOID and i.billing_cycle
+            ),
+            key=lambda i: i.billing_cycle,
+        )
+        for before, after in zip(billed, billed[1:], strict=False):
+            assert before.period_end <= after.period_start, (before, after)
+
+    @invariant()
+    def access_only_where_the_rules_grant_it(self) -> None:
+        if self.account is None:
+            return
+        sub = self.account.subscription
+        if sub.status in (S.PENDING, S.UNPAID, S.PAUSED):
+            return
+        if sub.grace_period_end is not None and sub.status != S.CANCELED:
+            # A debt past its deadline never survives a clock move.
+            assert self.now <= sub.grace_period_end or sub.status == S.TRIALING
+
+
+BillingModel.TestCase.settings = settings(
+    max_examples=scaled(200, 5000), stateful_step_count=30, deadline=None
+)
+test_billing_model = BillingModel.TestCase
