@@ -9,6 +9,7 @@ clock), so it runs hundreds of sequences in seconds: 200 in `make test`,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -203,7 +204,7 @@ class BillingModel(RuleBasedStateMachine):
             ),
             key=lambda i: i.billing_cycle,
         )
-        for before, after in zip(billed, billed[1:], strict=False):
+        for before, after in pairwise(billed):
             assert before.period_end <= after.period_start, (before, after)
 
     @invariant()
