@@ -193,8 +193,10 @@ class SubscriptionServiceServicer:
 
     def CancelSubscription(self, request, context):
         """CancelSubscription cancels a subscription at the end of its period, or
-        now. A pending, unpaid or paused one ends now either way. Its open
-        invoices are voided when it ends. Returns NOT_FOUND
+        now. A pending, unpaid or paused one ends now either way. A cancel
+        voids no debt: open invoices stay payable until their grace deadline
+        (a pending subscription's never-served first invoice is void at once).
+        `cancel_now` reports the unused paid time as `refund_due`. Returns NOT_FOUND
         (`subscription_not_found`), FAILED_PRECONDITION
         (`invalid_status_transition` if it is already canceled,
         `cancel_not_allowed` if its plan cannot be canceled).
