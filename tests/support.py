@@ -55,6 +55,14 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def assert_audit_clean(database_url: str) -> None:
+    """`bento audit` finds no broken money invariant in the store at ``database_url``."""
+    result = run_cli("audit", "--database", database_url, check=False)
+    assert result.returncode == 0, (
+        f"bento audit found violations (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+    )
+
+
 def create_admin_key(database_url: str) -> str:
     """An admin credential KEY_ID:SECRET, made by `bento keys create`."""
     out = run_cli("keys", "create", "--role", "admin", "--database", database_url).stdout

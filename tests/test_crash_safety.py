@@ -60,6 +60,7 @@ from tests.consistency import assert_consistent, store_counts
 from tests.support import (
     Caller,
     RunningServer,
+    assert_audit_clean,
     make_key,
     phases,
     plan_request,
@@ -244,6 +245,7 @@ def test_a_store_after_every_kind_of_change_is_consistent(
         _every_kind_of_change(server, lambda: assert_consistent(fresh_backend_url))
     finally:
         server.stop()
+    assert_audit_clean(fresh_backend_url)
 
 
 @contextlib.contextmanager
@@ -430,6 +432,7 @@ def test_events_after_retention_emptied_the_log_number_on_from_the_pruned_ones(
         assert {e.subscription_id for e in resumed} == {new}
         assert all(e.sequence > seen for e in resumed)
         assert_consistent(fresh_backend_url)
+        assert_audit_clean(fresh_backend_url)
     finally:
         server.stop()
 
@@ -967,6 +970,7 @@ def test_acknowledged_writes_survive_sigkill_and_retries_happen_once(
             _retry_all(url, Callers(server, platform, publisher), load, load.calls, key_ids)
     finally:
         server.stop()
+    assert_audit_clean(url)
 
 
 # --- SIGKILL in the middle of the billing clock's sweep -------------------------------------
@@ -1064,3 +1068,4 @@ def test_a_sweep_cut_by_sigkill_is_finished_by_the_next_move_once(
     assert set(statuses.values()) == {"canceled"}, statuses
     assert all(c == [1, 2] for c in cycles.values()), cycles
     assert all(lapses[sub_id] == 1 for sub_id in renewing), lapses
+    assert_audit_clean(url)

@@ -79,7 +79,7 @@ from tests.billing_support import (
     subscribe,
 )
 from tests.consistency import assert_consistent
-from tests.support import Caller, RunningServer, phases, scaled
+from tests.support import Caller, RunningServer, assert_audit_clean, phases, scaled
 from tests.test_crash_safety import _events
 
 E = enums_pb2
@@ -546,6 +546,7 @@ def test_concurrent_operations_end_in_a_serial_state_with_matching_events(
     assert sum(n for k, n in outcomes.items() if k.endswith(":ok")) >= 10, outcomes
     assert sum(n for k, n in outcomes.items() if not k.endswith(":ok")) >= 5, outcomes
     assert_consistent(server.database_url)
+    assert_audit_clean(server.database_url)
 
 
 def test_pairs_of_operations_race_from_each_start(server: RunningServer) -> None:
@@ -560,6 +561,7 @@ def test_pairs_of_operations_race_from_each_start(server: RunningServer) -> None
         for start_kind in rng.sample(STARTS, scaled(1, 2)):
             _round(arena, start_kind, [a, b])
     assert_consistent(server.database_url)
+    assert_audit_clean(server.database_url)
 
 
 def test_an_exchange_racing_a_change_describes_the_subscription_after_it(
@@ -571,6 +573,7 @@ def test_an_exchange_racing_a_change_describes_the_subscription_after_it(
     for number in range(scaled(20, 60)):
         change = ["pause", "cancel", "cancel_now", "plan_b"][number % 4]
         _round(arena, "active", ["exchange", change])
+    assert_audit_clean(server.database_url)
 
 
 # --- one user, one place: Subgate's single active subscription ---------------------------
@@ -718,3 +721,4 @@ def test_one_users_subscriptions_racing_for_one_place_end_in_a_serial_state(
                 + "\n\n".join(differences)
             )
     assert_consistent(server.database_url)
+    assert_audit_clean(server.database_url)

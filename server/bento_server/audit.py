@@ -4,8 +4,10 @@ Read only: the store is opened so that it cannot write (SQLite
 ``query_only``, a PostgreSQL ``READ ONLY`` transaction) and every check
 reads one snapshot (one read transaction; REPEATABLE READ on PostgreSQL),
 so a server may keep serving meanwhile. Sums are taken in SQL (GROUP BY,
-window functions) and rows are streamed, never loaded all at once, so a
-store of 100,000 subscriptions is a few passes over its tables.
+window functions), only the offending rows come back where SQL can tell,
+and rows are streamed (a server-side cursor on PostgreSQL), never loaded
+all at once: a store of 100,000 subscriptions is a few passes over its
+tables, in seconds and constant memory.
 
 Each check is a function yielding ``Violation``s; ``run_audit`` runs them
 all. The invariants (ARCHITECTURE.md, "Billing rules"):
@@ -33,6 +35,7 @@ all. The invariants (ARCHITECTURE.md, "Billing rules"):
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -149,16 +152,16 @@ def _scope(store: Store, now: datetime | None) -> Scope:
 def run_audit(store: Store, now: datetime | None = None) -> list[Violation]:
     """Every violation in the store, in one snapshot."""
     with snapshot(store, now) as scope:
-        return list(violations(scope))
+        return list(violations(store, scope))
 
 
-def violations(scope: Scope) -> Iterator[Violation]:
+def violations(store: Store, scope: Scope) -> Iterator[Violation]:
     """Runs every check; call it inside ``snapshot``."""
-    yield from check_invoices()
-    yield from check_periods()
-    yield from check_credit()
-    yield from check_running_past_period(scope.now)
-    yield from check_forever_pending(scope.now)
+    yield from check_invoices(store)
+    yield from check_periods(store)
+    yield from check_credit(store)
+    yield from check_running_past_period(store, scope.now)
+    yield from check_forever_pending(store, scope.now)
 
 
 def summary(scope: Scope, found: Mapping[str, int]) -> str:
@@ -196,10 +199,11 @@ def _payment_sums() -> Any:
     )
 
 
-def check_invoices() -> Iterator[Violation]:
+def check_invoices(store: Store) -> Iterator[Violation]:
     """Invariants 1 to 4 and the per-invoice half of 6, in one pass over the invoices."""
     sums = _payment_sums()
-    rows = (
+    rows = _rows(
+        store,
         Invoice.select(
             Invoice.id,
             Invoice.subscription,
@@ -224,9 +228,7 @@ def check_invoices() -> Iterator[Violation]:
             peewee.fn.COALESCE(sums.c.refunded, 0),
         )
         .join(sums, peewee.JOIN.LEFT_OUTER, on=(sums.c.invoice_id == Invoice.id))
-        .order_by(Invoice.id)
-        .tuples()
-        .iterator()
+        .order_by(Invoice.id),
     )
     for row in rows:
         # SUM arrives as a Decimal from PostgreSQL.
@@ -385,7 +387,7 @@ def _fee_problems(i: _InvoiceRow) -> Iterator[tuple[str, str]]:
 # --- per subscription ---------------------------------------------------------------------
 
 
-def check_periods() -> Iterator[Violation]:
+def check_periods(store: Store) -> Iterator[Violation]:
     """5. The billed cycles of a subscription do not overlap.
 
     A window over each subscription's non-void invoices of cycle 1 and up, in
@@ -408,7 +410,8 @@ def check_periods() -> Iterator[Violation]:
         .alias("ordered")
     )
     c = ordered.c
-    rows = (
+    rows = _rows(
+        store,
         Invoice.select(
             c.subscription_id,
             c.previous_id,
@@ -420,9 +423,7 @@ def check_periods() -> Iterator[Violation]:
         )
         .from_(ordered)
         .where(c.previous_end.is_null(False) & (c.period_start < c.previous_end))
-        .order_by(c.subscription_id, c.cycle)
-        .tuples()
-        .iterator()
+        .order_by(c.subscription_id, c.cycle),
     )
     for sub_id, previous_id, previous_cycle, previous_end, invoice_id, cycle, start in rows:
         yield Violation(
@@ -434,7 +435,7 @@ def check_periods() -> Iterator[Violation]:
         )
 
 
-def check_credit() -> Iterator[Violation]:
+def check_credit(store: Store) -> Iterator[Violation]:
     """6. Credit handed out less credit taken is what a subscription holds or is owed.
 
     Sums per subscription in SQL; only the subscriptions that break it come back.
@@ -450,7 +451,8 @@ def check_credit() -> Iterator[Violation]:
     )
     issued = peewee.fn.COALESCE(totals.c.issued, 0)
     taken = peewee.fn.COALESCE(totals.c.taken, 0)
-    rows = (
+    rows = _rows(
+        store,
         Subscription.select(
             Subscription.id, Subscription.credit_balance, Subscription.refund_due, issued, taken
         )
@@ -460,9 +462,7 @@ def check_credit() -> Iterator[Violation]:
             | (Subscription.credit_balance < 0)
             | (Subscription.refund_due < 0)
         )
-        .order_by(Subscription.id)
-        .tuples()
-        .iterator()
+        .order_by(Subscription.id),
     )
     for sub_id, balance, refund_due, issued_sum, taken_sum in rows:
         handed, took = int(issued_sum), int(taken_sum)
@@ -482,15 +482,14 @@ def check_credit() -> Iterator[Violation]:
             )
 
 
-def check_running_past_period(now: datetime) -> Iterator[Violation]:
+def check_running_past_period(store: Store, now: datetime) -> Iterator[Violation]:
     """7. Access fails closed: a running subscription more than a day past its
     period end is a renewal the billing clock failed to do."""
-    rows = (
+    rows = _rows(
+        store,
         Subscription.select(Subscription.id, Subscription.status, Subscription.period_end)
         .where(Subscription.status.in_(RUNNING) & (Subscription.period_end < now - SLACK))
-        .order_by(Subscription.id)
-        .tuples()
-        .iterator()
+        .order_by(Subscription.id),
     )
     for sub_id, status, period_end in rows:
         yield Violation(
@@ -501,21 +500,20 @@ def check_running_past_period(now: datetime) -> Iterator[Violation]:
         )
 
 
-def check_forever_pending(now: datetime) -> Iterator[Violation]:
+def check_forever_pending(store: Store, now: datetime) -> Iterator[Violation]:
     """8. A pending subscription ends max(grace_period_days, 1) days after it
     was created; one still pending more than a day after that is stuck."""
     grace_days = peewee.Case(
         None, [(Subscription.grace_period_days > 1, Subscription.grace_period_days)], 1
     )
     deadline = Subscription.created_at + grace_days * _DAY_US
-    rows = (
+    rows = _rows(
+        store,
         Subscription.select(
             Subscription.id, Subscription.created_at, Subscription.grace_period_days
         )
         .where((Subscription.status == "pending") & (deadline < to_micros(now - SLACK)))
-        .order_by(Subscription.id)
-        .tuples()
-        .iterator()
+        .order_by(Subscription.id),
     )
     for sub_id, created_at, grace in rows:
         created = _instant(created_at)
@@ -530,9 +528,37 @@ def check_forever_pending(now: datetime) -> Iterator[Violation]:
 
 # --- helpers --------------------------------------------------------------------------------
 
+# Rows a PostgreSQL cursor hands over per round trip.
+_FETCH = 5_000
+_cursor_numbers = itertools.count(1)
+
+
+def _rows(store: Store, query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` as the database stores them (instants in
+    microseconds), streamed.
+
+    SQLite's cursor steps through the result as it is read. psycopg2's
+    ordinary cursor would fetch the whole result into memory at once, so
+    PostgreSQL reads go through a server-side cursor, a batch at a time
+    (inside the audit's transaction, which a cursor needs).
+    """
+    sql, params = query.sql()
+    if not store.is_postgres:
+        yield from store.db.execute_sql(sql, params)
+        return
+    name = f"bento_audit_{next(_cursor_numbers)}"
+    store.db.execute_sql(f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", params)
+    try:
+        while batch := store.db.execute_sql(f"FETCH {_FETCH} FROM {name}").fetchall():
+            yield from batch
+    finally:
+        # Gone already if the transaction ended before the rows were all read.
+        with contextlib.suppress(peewee.DatabaseError):
+            store.db.execute_sql(f"CLOSE {name}")
+
 
 def _instant(value: Any) -> datetime:
-    """An instant as read: a datetime from a model field, microseconds from a subquery."""
+    """An instant as read: microseconds since the epoch (or a datetime already)."""
     if isinstance(value, datetime):
         return value
     return from_micros(int(value))

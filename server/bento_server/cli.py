@@ -90,7 +90,7 @@ def _audit(args: argparse.Namespace) -> int:
     found: Counter[str] = Counter()
     try:
         with audit.snapshot(store) as scope:
-            for violation in audit.violations(scope):
+            for violation in audit.violations(store, scope):
                 print(violation)
                 found[violation.kind] += 1
     finally:
