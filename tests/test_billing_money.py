@@ -39,44 +39,47 @@ def test_seed_example() -> None:
     assert amounts == InvoiceAmounts(
         subtotal=1699,
         proration_credit=0,
-        taxable=1699,
+        credit_applied=0,
+        net=1699,
         tax_amount=149,
         total_amount=1848,
         platform_fee_amount=255,
     )
+    assert amounts.subtotal_excluding_tax == 1699
+    three = invoice_amounts(1699, tax_rate=0.0875, tax_behavior="exclusive", fee_rate=0.03)
+    assert three.platform_fee_amount == 51
 
 
-def test_inclusive_tax_is_taken_out_of_the_price() -> None:
-    amounts = invoice_amounts(1848, tax_rate=0.0875, tax_behavior="inclusive", fee_rate=0.15)
-    assert amounts == InvoiceAmounts(
-        subtotal=1848,
-        proration_credit=0,
-        taxable=1699,
-        tax_amount=149,
-        total_amount=1848,
-        platform_fee_amount=277,  # 277.2
-    )
+def test_inclusive_tax_is_taken_out_of_the_price_and_the_fee_is_on_the_rest() -> None:
+    amounts = invoice_amounts(1699, tax_rate=0.0875, tax_behavior="inclusive", fee_rate=0.15)
+    # 1699 / 1.0875 = 1562.3; the fee is on the 1562 of revenue, not the 1699.
+    assert amounts == InvoiceAmounts(1699, 0, 0, 1699, 137, 1699, 234)
+    assert amounts.subtotal_excluding_tax == 1562
 
 
 def test_no_tax() -> None:
     amounts = invoice_amounts(1699, tax_rate=0.0875, tax_behavior="none", fee_rate=0.15)
-    assert amounts == InvoiceAmounts(1699, 0, 1699, 0, 1699, 255)
+    assert amounts == InvoiceAmounts(1699, 0, 0, 1699, 0, 1699, 255)
 
 
-def test_credit_reduces_the_taxable_price_but_not_the_fee() -> None:
+def test_credit_reduces_the_taxed_price_and_the_fee() -> None:
     amounts = invoice_amounts(
         1699, tax_rate=0.0875, tax_behavior="exclusive", fee_rate=0.15, proration_credit=500
     )
-    # 1199 * 0.0875 = 104.9125
-    assert amounts == InvoiceAmounts(1699, 500, 1199, 105, 1304, 255)
+    # 1199 * 0.0875 = 104.9125; no fee on the credit: 1199 * 0.15 = 179.85.
+    assert amounts == InvoiceAmounts(1699, 500, 0, 1199, 105, 1304, 180)
 
 
-def test_credit_above_the_subtotal_applies_only_the_subtotal() -> None:
+def test_balance_credit_is_taken_after_plan_change_credit_up_to_the_subtotal() -> None:
     amounts = invoice_amounts(
-        999, tax_rate=0.0875, tax_behavior="inclusive", fee_rate=0.15, proration_credit=1500
+        999,
+        tax_rate=0.0875,
+        tax_behavior="inclusive",
+        fee_rate=0.15,
+        proration_credit=600,
+        credit_applied=1500,
     )
-    # 999 * 0.15 = 149.85
-    assert amounts == InvoiceAmounts(999, 999, 0, 0, 0, 150)
+    assert amounts == InvoiceAmounts(999, 600, 399, 0, 0, 0, 0)
 
 
 def test_rates_are_read_as_written_not_as_binary_floats() -> None:
@@ -92,11 +95,20 @@ def test_rates_are_read_as_written_not_as_binary_floats() -> None:
 
 def test_inclusive_rounding_of_an_exact_half() -> None:
     # 105 / 1.05 = 100 exactly; at a 100% rate 1 / 2 = 0.5 and 3 / 2 = 1.5.
-    assert invoice_amounts(105, tax_rate=0.05, tax_behavior="inclusive", fee_rate=0).taxable == 100
+    assert invoice_amounts(105, tax_rate=0.05, tax_behavior="inclusive", fee_rate=0).tax_amount == 5
     half = invoice_amounts(1, tax_rate=1.0, tax_behavior="inclusive", fee_rate=0)
-    assert (half.taxable, half.tax_amount, half.total_amount) == (1, 0, 1)
+    assert (half.tax_amount, half.total_amount) == (0, 1)
     three = invoice_amounts(3, tax_rate=1.0, tax_behavior="inclusive", fee_rate=0)
-    assert (three.taxable, three.tax_amount, three.total_amount) == (2, 1, 3)
+    assert (three.tax_amount, three.total_amount) == (1, 3)
+
+
+def test_amounts_above_ten_to_the_twelve_are_refused() -> None:
+    assert (
+        invoice_amounts(10**12, tax_rate=0, tax_behavior="none", fee_rate=0).total_amount == 10**12
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        invoice_amounts(10**12 + 1, tax_rate=0, tax_behavior="none", fee_rate=0)
+    assert [v.field for v in caught.value.field_violations] == ["subtotal"]
 
 
 def test_round_half_up() -> None:
@@ -144,9 +156,10 @@ def test_negative_subtotal_is_refused() -> None:
     fee_rate=rates,
     behavior=behaviors,
     credit=st.integers(min_value=0, max_value=20_000_000),
+    balance=st.integers(min_value=0, max_value=20_000_000),
 )
 def test_amount_properties(
-    subtotal: int, tax_rate: float, fee_rate: float, behavior: str, credit: int
+    subtotal: int, tax_rate: float, fee_rate: float, behavior: str, credit: int, balance: int
 ) -> None:
     amounts = invoice_amounts(
         subtotal,
@@ -154,29 +167,36 @@ def test_amount_properties(
         tax_behavior=behavior,
         fee_rate=fee_rate,
         proration_credit=credit,
+        credit_applied=balance,
     )
-    price = subtotal - min(credit, subtotal)
+    prorated = min(credit, subtotal)
+    applied = min(balance, subtotal - prorated)
+    net = subtotal - prorated - applied
     tax = Decimal(str(tax_rate))
     fee = Decimal(str(fee_rate))
 
     assert amounts.subtotal == subtotal
-    assert amounts.proration_credit == min(credit, subtotal) <= subtotal
-    assert amounts.total_amount == amounts.taxable + amounts.tax_amount
-    assert min(amounts.taxable, amounts.tax_amount, amounts.total_amount) >= 0
-    assert 0 <= amounts.platform_fee_amount <= subtotal
-    assert amounts.platform_fee_amount == quantized(subtotal * fee)
-    assert amounts.platform_fee_amount == floor_half_up(subtotal * Fraction(fee))
+    assert (amounts.proration_credit, amounts.credit_applied, amounts.net) == (
+        prorated,
+        applied,
+        net,
+    )
+    assert min(amounts.net, amounts.tax_amount, amounts.total_amount) >= 0
+    revenue = amounts.total_amount - amounts.tax_amount
+    assert amounts.subtotal_excluding_tax == revenue
+    assert amounts.platform_fee_amount == quantized(revenue * fee)
+    assert amounts.platform_fee_amount == floor_half_up(revenue * Fraction(fee))
+    assert 0 <= amounts.platform_fee_amount <= revenue
 
     if behavior == "exclusive":
-        assert amounts.taxable == price
-        assert amounts.tax_amount == quantized(price * tax)
-        assert amounts.tax_amount == floor_half_up(price * Fraction(tax))
+        assert amounts.tax_amount == quantized(net * tax)
+        assert amounts.tax_amount == floor_half_up(net * Fraction(tax))
+        assert amounts.total_amount == net + amounts.tax_amount
     elif behavior == "inclusive":
-        assert amounts.total_amount == price
-        assert amounts.taxable == floor_half_up(price / (1 + Fraction(tax)))
-        assert amounts.tax_amount == price - amounts.taxable
+        assert amounts.total_amount == net
+        assert amounts.tax_amount == net - floor_half_up(net / (1 + Fraction(tax)))
     else:
-        assert (amounts.taxable, amounts.tax_amount, amounts.total_amount) == (price, 0, price)
+        assert (amounts.tax_amount, amounts.total_amount) == (0, net)
 
 
 @given(subtotal=prices, tax_rate=rates)
@@ -187,7 +207,7 @@ def test_inclusive_recovers_the_exclusive_net_within_a_unit(subtotal: int, tax_r
     inclusive = invoice_amounts(
         exclusive.total_amount, tax_rate=tax_rate, tax_behavior="inclusive", fee_rate=0
     )
-    assert abs(inclusive.taxable - subtotal) <= 1
+    assert abs(inclusive.subtotal_excluding_tax - subtotal) <= 1
     assert inclusive.total_amount == exclusive.total_amount
 
 
