@@ -133,6 +133,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         issued = _issue(item, app.activation_url_template, now)
         item.save(force_insert=True)
         codes.append(issued)
+    # New codes to use: the subscription's activation is pending again.
     sub.activation_status = "pending"
     events.append(
         deps,
@@ -178,7 +179,15 @@ def _refresh(session: ActivationSession, items: list[ActivationItem], now: datet
         session.expires_at = max(pending)
     session.updated_at = now
     session.save()
-    Subscription.update(activation_status=session.status, updated_at=now).where(
+    # A plan change that adds apps opens a second session: the subscription
+    # follows every item of all its sessions.
+    every = [
+        row.status
+        for row in ActivationItem.select(ActivationItem.status)
+        .join(ActivationSession)
+        .where(ActivationSession.subscription == session.subscription_id)
+    ]
+    Subscription.update(activation_status=derive_status(every), updated_at=now).where(
         Subscription.id == session.subscription_id
     ).execute()
 
