@@ -1,16 +1,14 @@
-"""The subscription status machine and who has access."""
+"""The subscription status machine (access: tests/test_billing_access.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from bento_server.billing.status import (
-    GRANTS_ACCESS,
     MANUAL_TRANSITIONS,
     check_transition,
-    grants_access,
 )
 from bento_server.errors import FailedPrecondition
 
@@ -85,26 +83,3 @@ def test_an_unknown_status_is_refused_even_unchanged() -> None:
     with pytest.raises(FailedPrecondition) as caught:
         check_transition("expired", "expired")
     assert caught.value.reason == "invalid_status_transition"
-
-
-@pytest.mark.parametrize("status", sorted(GRANTS_ACCESS))
-def test_live_statuses_always_grant_access(status: str) -> None:
-    assert grants_access(status, None, NOW)
-    assert grants_access(status, NOW - timedelta(days=1), NOW)
-
-
-def test_grants_access_is_the_three_live_statuses() -> None:
-    assert frozenset({"trialing", "active", "past_due"}) == GRANTS_ACCESS
-
-
-def test_canceled_grants_access_until_ended_at() -> None:
-    assert grants_access("canceled", None, NOW)
-    assert grants_access("canceled", NOW + timedelta(microseconds=1), NOW)
-    assert not grants_access("canceled", NOW, NOW)
-    assert not grants_access("canceled", NOW - timedelta(days=1), NOW)
-
-
-@pytest.mark.parametrize("status", ["pending", "unpaid", "paused"])
-def test_never_access(status: str) -> None:
-    assert not grants_access(status, None, NOW)
-    assert not grants_access(status, NOW + timedelta(days=30), NOW)

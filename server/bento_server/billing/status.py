@@ -1,12 +1,13 @@
-"""The subscription status machine: what a platform may ask for, and who has access."""
+"""The subscription status machine: what a platform may ask for.
+
+Who has access is ``billing.access.decide``, the one access rule."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from bento_server.billing.statuses import SubscriptionStatus
 from bento_server.errors import FailedPrecondition
 
-STATUSES = frozenset({"pending", "trialing", "active", "past_due", "unpaid", "canceled", "paused"})
+STATUSES = frozenset(SubscriptionStatus)
 
 MANUAL_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"canceled"}),
@@ -25,9 +26,6 @@ Billing moves statuses by other paths too (a payment makes a pending
 subscription active); those are not listed here.
 """
 
-GRANTS_ACCESS = frozenset({"trialing", "active", "past_due"})
-"""Statuses that grant access for as long as they hold."""
-
 
 def check_transition(current: str, target: str) -> None:
     """Refuses a status change that a platform may not ask for.
@@ -44,16 +42,3 @@ def check_transition(current: str, target: str) -> None:
             "invalid_status_transition",
             metadata={"current_status": current, "requested_status": target},
         )
-
-
-def grants_access(status: str, ended_at: datetime | None, now: datetime) -> bool:
-    """Whether a subscription in ``status`` gives its user access at ``now``.
-
-    A canceled subscription keeps access until ``ended_at`` (the end of the
-    paid period, or the moment of a cancel_now); None means not yet set.
-    """
-    if status in GRANTS_ACCESS:
-        return True
-    if status == "canceled":
-        return ended_at is None or now < ended_at
-    return False

@@ -124,3 +124,26 @@ class EventType(StrEnum):
     ACTIVATION_ITEM_UPDATED = "activation.item.updated"
     ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
     USAGE_RESET = "usage.reset"
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DEPRECATED = "deprecated"
+
+
+class ActivationStatus(StrEnum):
+    """A session's status, and the subscription's ``activation_status``."""
+
+    PENDING = "pending"
+    PARTIAL = "partial"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class ActivationItemStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVATED = "activated"
+    FAILED = "failed"
+    EXPIRED = "expired"

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 import peewee
 
 from bento_server import ids
+from bento_server.billing.statuses import ActivationItemStatus as ItemStatus
+from bento_server.billing.statuses import ActivationStatus
 from bento_server.errors import FailedPrecondition, InvalidArgument, NotFound, not_found
 from bento_server.store.models import (
     ActivationItem,
@@ -70,7 +72,7 @@ def _issue(item: ActivationItem, template: str, now: datetime) -> IssuedCode:
     item.jti = ids.new_id(ids.ACTIVATION_TOKEN)
     item.expires_at = now + CODE_LIFETIME
     item.exchanged_at = None
-    item.status = "pending"
+    item.status = ItemStatus.PENDING
     item.updated_at = now
     return IssuedCode(item, code, _url(template, code))
 
@@ -110,7 +112,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         invoice=invoice.id,
         platform=sub.platform_id,
         session_id=sub.session_id,
-        status="pending",
+        status=ActivationStatus.PENDING,
         expires_at=now + CODE_LIFETIME,
         created_at=now,
         updated_at=now,
@@ -134,7 +136,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         item.save(force_insert=True)
         codes.append(issued)
     # New codes to use: the subscription's activation is pending again.
-    sub.activation_status = "pending"
+    sub.activation_status = ActivationStatus.PENDING
     events.append(
         deps,
         events.ACTIVATION_SESSION_CREATED,
@@ -160,21 +162,21 @@ def _session_snapshot(session: ActivationSession, items: list[ActivationItem]) -
 
 def derive_status(statuses: list[str]) -> str:
     """A session's status from its items' (the seed's rules)."""
-    if statuses and all(s == "activated" for s in statuses):
-        return "completed"
-    if any(s == "failed" for s in statuses):
-        return "failed"
-    if any(s == "activated" for s in statuses):
-        return "partial"
-    if statuses and all(s == "expired" for s in statuses):
-        return "expired"
-    return "pending"
+    if statuses and all(s == ItemStatus.ACTIVATED for s in statuses):
+        return ActivationStatus.COMPLETED
+    if any(s == ItemStatus.FAILED for s in statuses):
+        return ActivationStatus.FAILED
+    if any(s == ItemStatus.ACTIVATED for s in statuses):
+        return ActivationStatus.PARTIAL
+    if statuses and all(s == ItemStatus.EXPIRED for s in statuses):
+        return ActivationStatus.EXPIRED
+    return ActivationStatus.PENDING
 
 
 def _refresh(session: ActivationSession, items: list[ActivationItem], now: datetime) -> None:
     """Derives the session's status and expiry, and the subscription's status."""
     session.status = derive_status([i.status for i in items])
-    pending = [i.expires_at for i in items if i.status == "pending"]
+    pending = [i.expires_at for i in items if i.status == ItemStatus.PENDING]
     if pending:
         session.expires_at = max(pending)
     session.updated_at = now
@@ -274,7 +276,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
         if principal.role == PUBLISHER:
             query = query.where(ActivationItem.app == principal.tenant_id)
         item = query.first()
-        if item is None or item.status == "expired" or item.expires_at <= now:
+        if item is None or item.status == ItemStatus.EXPIRED or item.expires_at <= now:
             raise missing
         # The conditional update is the claim: of concurrent exchanges of one
         # code, exactly one sees a row to change.
@@ -283,7 +285,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
             .where((ActivationItem.id == item.id) & ActivationItem.exchanged_at.is_null())
             .execute()
         )
-        if claimed != 1 or item.status != "pending":
+        if claimed != 1 or item.status != ItemStatus.PENDING:
             raise FailedPrecondition(
                 "this activation code has already been exchanged", "activation_code_already_used"
             )
@@ -337,14 +339,14 @@ def update_item(
             raise not_found("activation_item", app_id)
         if item.status == status:
             return item, session  # already so: nothing changes, no event
-        if item.status in ("activated", "expired"):
+        if item.status in (ItemStatus.ACTIVATED, ItemStatus.EXPIRED):
             raise FailedPrecondition(
                 f"the item is {item.status}; it cannot become {status}", "invalid_status_transition"
             )
         item.status = status
         item.user_id = user_id or item.user_id
-        item.error_reason = error_reason if status == "failed" else ""
-        item.activated_at = (activated_at or now) if status == "activated" else None
+        item.error_reason = error_reason if status == ItemStatus.FAILED else ""
+        item.activated_at = (activated_at or now) if status == ItemStatus.ACTIVATED else None
         item.updated_at = now
         item.save()
         _refresh(session, items, now)
@@ -378,14 +380,14 @@ def regenerate(
         session = _session(deps, principal, session_id, lock=True)
         items = _items(session)
         if regenerate_all:
-            targets = [i for i in items if i.status != "activated"]
+            targets = [i for i in items if i.status != ItemStatus.ACTIVATED]
         else:
             by_app = {i.app_id: i for i in items}
             unknown = [a for a in app_ids if a not in by_app]
             if unknown:
                 raise InvalidArgument.field("app_ids", f"not in this session: {', '.join(unknown)}")
             targets = [by_app[a] for a in app_ids]
-            activated = [i.app_id for i in targets if i.status == "activated"]
+            activated = [i.app_id for i in targets if i.status == ItemStatus.ACTIVATED]
             if activated:
                 raise FailedPrecondition(
                     f"already activated: {', '.join(activated)}", "invalid_status_transition"
@@ -393,7 +395,7 @@ def regenerate(
         still_valid = [
             i.app_id
             for i in targets
-            if i.status == "pending" and i.exchanged_at is None and i.expires_at > now
+            if i.status == ItemStatus.PENDING and i.exchanged_at is None and i.expires_at > now
         ]
         if still_valid and not force:
             raise FailedPrecondition(
@@ -429,7 +431,9 @@ def regenerate(
 def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
     value = (
         ActivationItem.select(peewee.fn.MIN(ActivationItem.expires_at))
-        .where((ActivationItem.status == "pending") & ActivationItem.exchanged_at.is_null())
+        .where(
+            (ActivationItem.status == ItemStatus.PENDING) & ActivationItem.exchanged_at.is_null()
+        )
         .scalar()
     )
     return ActivationItem.expires_at.python_value(value)
@@ -442,7 +446,7 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
         session_id = (
             ActivationItem.select(ActivationItem.session)
             .where(
-                (ActivationItem.status == "pending")
+                (ActivationItem.status == ItemStatus.PENDING)
                 & ActivationItem.exchanged_at.is_null()
                 & (ActivationItem.expires_at <= at)
             )
@@ -458,7 +462,7 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
             expiring = [
                 i
                 for i in items
-                if i.status == "pending" and i.exchanged_at is None and i.expires_at <= at
+                if i.status == ItemStatus.PENDING and i.exchanged_at is None and i.expires_at <= at
             ]
             for item in expiring:
                 item.status = "expired"

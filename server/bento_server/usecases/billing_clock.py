@@ -19,6 +19,7 @@ from datetime import datetime
 import peewee
 
 from bento_server.billing import account
+from bento_server.billing.statuses import SubscriptionStatus
 from bento_server.store.models import Subscription
 from bento_server.usecases import accounts, subscriptions
 from bento_server.usecases.context import Deps
@@ -29,7 +30,7 @@ BATCH = 200
 RENEWING = tuple(sorted(account.RENEWING))
 # Every status but a trial's can owe an invoice whose deadline passes:
 # a cancel or a pause does not stop a debt's clock.
-LAPSING = ("pending", "active", "past_due", "unpaid", "paused", "canceled")
+LAPSING = tuple(s for s in SubscriptionStatus if s != SubscriptionStatus.TRIALING)
 
 
 def _claim(deps: Deps, query: peewee.ModelSelect) -> Subscription | None:
@@ -145,7 +146,7 @@ def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None
 
 def _end_due(at: datetime | None = None) -> peewee.Expression:
     due = (
-        (Subscription.status == "canceled")
+        (Subscription.status == SubscriptionStatus.CANCELED)
         & (Subscription.end_handled == False)  # noqa: E712
         & Subscription.ended_at.is_null(False)
     )

@@ -18,6 +18,7 @@ from typing import Any
 import peewee
 
 from bento_server.billing.access import FREE, Decision, best, decide
+from bento_server.billing.statuses import PlanStatus
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.access_cache import AccessCache
 from bento_server.store.database import Store
@@ -250,7 +251,9 @@ def list_entitlements(
                     Entitlement(product, app, decision, _feature_of(feature), feature)  # type: ignore[arg-type]
                 )
         free_plans = Plan.select().where(
-            (Plan.platform == platform_id) & (Plan.free == True) & (Plan.status == "active")  # noqa: E712
+            (Plan.platform == platform_id)
+            & (Plan.free == True)  # noqa: E712
+            & (Plan.status == PlanStatus.ACTIVE)
         )
         for plan in free_plans:
             decision = Decision(True, FREE.reason, plan_id=plan.id)

@@ -15,7 +15,7 @@ from typing import Any
 from bento_server import ids
 from bento_server.billing import account
 from bento_server.billing.status import check_transition
-from bento_server.billing.statuses import SubscriptionStatus
+from bento_server.billing.statuses import PaymentStatus, PlanStatus, SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
 from bento_server.usecases import (
@@ -94,7 +94,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
     with deps.store.write():
         plan = scoping.plan(principal, request.plan_id)
         platform = Platform.get_by_id(plan.platform_id)
-        if plan.status != "active":
+        if plan.status != PlanStatus.ACTIVE:
             raise FailedPrecondition(
                 f"plan {plan.id!r} is {plan.status}, not active", "plan_not_active"
             )
@@ -133,7 +133,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             created_at=now,
             updated_at=now,
             status=S.PENDING,
-            payment_status="unpaid",
+            payment_status=PaymentStatus.UNPAID,
             billing_anchor=now,
             period_start=now,
             period_end=now,
@@ -186,7 +186,7 @@ def _refuse_duplicate(plan: Plan, session_id: str, now: datetime) -> None:
             & (Subscription.plan == plan.id)
             & (
                 Subscription.status.in_(LIVE)
-                | ((Subscription.status == "canceled") & (Subscription.ended_at > now))
+                | ((Subscription.status == S.CANCELED) & (Subscription.ended_at > now))
             )
         )
         .first()
@@ -424,7 +424,7 @@ def _change_plan(
     plan = scoping.plan(principal, plan_id)
     if plan.platform_id != sub.platform_id:
         raise InvalidArgument.field("plan_id", "the plan belongs to another platform")
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE:
         raise FailedPrecondition(
             f"plan {plan.id!r} is {plan.status}, not active", "plan_not_active"
         )
