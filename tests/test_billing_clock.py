@@ -245,3 +245,56 @@ def test_catch_up_after_downtime_and_two_schedulers_racing(
             b.stop()
     finally:
         first.stop()
+
+
+def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_period(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """One subscription the clock cannot renew: its ID is in the log, the
+    failure is counted, the others renew, and its access ends with its period."""
+    import socket
+    import urllib.request
+
+    from bento_server.store.database import connect
+    from bento_server.store.models import Subscription
+    from tests.test_entitlements import check
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = start_server(
+        fresh_backend_url, tmp_path, extra=("--metrics-address", f"127.0.0.1:{port}")
+    )
+    try:
+        shop = make_shop(running)
+        p = shop.platform
+        broken, healthy = (subscribe(p, shop.plan_id) for _ in range(2))
+        for created in (broken, healthy):
+            sid = created.subscription.subscription_id
+            pay(p, sid, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+        assert check(p, broken.subscription.session_id, product_id=shop.product_id).allowed
+        # A row the billing rules cannot read: its price phase has no price.
+        store = connect(fresh_backend_url)
+        try:
+            Subscription.update(phases=[{"phase_id": "x", "order": 1}]).where(
+                Subscription.id == broken.subscription.subscription_id
+            ).execute()
+        finally:
+            store.close()
+
+        period = broken.subscription.period
+        advance_to(shop.admin, period.end, extra_seconds=60)
+
+        refused = check(p, broken.subscription.session_id, product_id=shop.product_id)
+        assert not refused.allowed, "access fails closed past the period the clock did not renew"
+        assert get_subscription(p, broken.subscription.subscription_id).period == period
+        renewed = list_invoices(p, healthy.subscription.subscription_id)
+        assert [i.plan.billing_cycle for i in renewed] == [2, 1]
+        assert check(p, healthy.subscription.session_id, product_id=shop.product_id).allowed
+        scraped = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
+    finally:
+        running.stop()
+    assert 'bento_due_work_failures_total{work="renewal"} 1.0' in scraped
+    assert f"due work on {broken.subscription.subscription_id} failed" in running.log()
