@@ -52,6 +52,8 @@ from tests.support import (
 )
 from tests.test_activation import buy, exchange, make_bundle, update_item
 from tests.test_billing_clock import advance_to, current_invoice
+from tests.test_billing_consistency import events_of
+from tests.test_payments import list_payments
 from tests.test_subscription_lifecycle import (
     cancel,
     paid_subscription,
@@ -814,3 +816,78 @@ def test_prices_and_payments_above_ten_to_the_twelve_are_invalid(server: Running
     sid, iid = created.subscription.subscription_id, created.invoice.invoice_id
     assert_fails(lambda: pay(p, sid, iid, LIMIT + 1), INVALID, "invalid_argument", "amount")
     assert get_invoice(p, sid, iid).amounts.amount_paid == 0
+
+
+# --- refunds due: cancel_now, an ended credit balance, cycles paid ahead ----------------
+
+
+def test_cancel_now_reports_the_unused_paid_time_as_refund_due(server: RunningServer) -> None:
+    """The unused part of a paid period is owed back, in the subscription and its event;
+    a refund of it pays it out."""
+    shop = make_shop(server, prices={"US": phases((1699, None))})
+    p = shop.platform
+    sub, invoice = paid_subscription(shop)
+    sid = sub.subscription_id
+    advance(shop.admin, 10 * DAY)
+    at = now(shop.admin)
+    ended = cancel(p, sid, cancel_now=True)
+    due = prorated(1699, sub.period.start, sub.period.end, at)
+    assert 1000 < due < 1699
+    assert (ended.status, ended.refund_due, ended.cancellation.ended_at) == (
+        E.SUBSCRIPTION_STATUS_CANCELED,
+        due,
+        at,
+    )
+    (canceled,) = [e for e in events_of(p, sid) if e.type == "subscription.canceled"]
+    assert canceled.data["refund_due"] == due
+
+    (payment,) = list_payments(p, sid, invoice.invoice_id)
+    pay(p, sid, invoice.invoice_id, -due, original_payment_id=payment.payment_id)
+    assert get_subscription(p, sid).refund_due == 0
+    assert get_invoice(p, sid, invoice.invoice_id).amounts.amount_paid == 1699 - due
+    # The rest paid for the ten days served: the platform may give it back as a
+    # goodwill refund, and not one unit more.
+    rest = 1699 - due
+    pay(p, sid, invoice.invoice_id, -rest, original_payment_id=payment.payment_id)
+    assert_fails(
+        lambda: pay(p, sid, invoice.invoice_id, -1, original_payment_id=payment.payment_id),
+        PRECONDITION,
+        "refund_exceeds_paid",
+    )
+    assert get_invoice(p, sid, invoice.invoice_id).amounts.amount_refunded == 1699
+
+
+def test_an_ended_subscription_owes_back_its_credit_balance(server: RunningServer) -> None:
+    """Credit a cheaper plan could not use moves to refund_due when the subscription ends."""
+    shop = make_shop(server, billing_frequency=yearly(), prices={"US": phases((36000, None))})
+    p = shop.platform
+    monthly = shop.plan(prices={"US": phases((500, None))})
+    sub, _ = paid_subscription(shop)
+    sid = sub.subscription_id
+    advance(shop.admin, DAY)
+    moved = update(p, sid, plan_id=monthly).subscription
+    assert moved.credit_balance > 30000
+    advance(shop.admin, DAY)
+    ended = cancel(p, sid, cancel_now=True)
+    # The month was paid by credit: its unused part comes back as well.
+    assert ended.credit_balance == 0
+    assert ended.refund_due >= moved.credit_balance
+    assert ended.refund_due <= moved.credit_balance + 500
+
+
+def test_cycles_paid_ahead_and_never_served_are_owed_back(server: RunningServer) -> None:
+    """A cancel at period end forgoes the cycle paid ahead: all it collected is refund due."""
+    shop = make_shop(server, prices={"US": phases((1699, None))})
+    p = shop.platform
+    sub, _ = paid_subscription(shop)
+    sid = sub.subscription_id
+    (ahead,) = renew(p, sid, cycles=1).invoices
+    pay(p, sid, ahead.invoice_id, ahead.amounts.total_amount)
+    canceled = cancel(p, sid)
+    assert canceled.cancellation.ended_at == sub.period.end
+    advance_to(shop.admin, sub.period.end, extra_seconds=60)
+    ended = get_subscription(p, sid)
+    assert (ended.status, ended.refund_due) == (E.SUBSCRIPTION_STATUS_CANCELED, 1699)
+    forgone = get_invoice(p, sid, ahead.invoice_id)
+    assert (forgone.status, forgone.amounts.amount_due) == (E.INVOICE_STATUS_VOID, 0)
+    assert [i.plan.billing_cycle for i in list_invoices(p, sid)] == [2, 1]
