@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bento_server.billing import account
+from bento_server.billing.access import decide
 from bento_server.billing.account import Account, PlanTerms, Step, SubscriptionState
 from bento_server.billing.statuses import InvoiceStatus, SubscriptionStatus
 from bento_server.errors import BentoError
@@ -181,8 +182,11 @@ class BillingModel(RuleBasedStateMachine):
                 assert invoice.retries_next_date is None
             net = invoice.subtotal - invoice.proration_credit - invoice.credit_applied
             assert net >= 0
-            if invoice.total_amount and invoice.tax_amount:
-                assert invoice.total_amount in (net, net + invoice.tax_amount)
+            if sub.tax_behavior == "exclusive":
+                assert invoice.total_amount == net + invoice.tax_amount
+            else:
+                assert invoice.total_amount == net
+                assert sub.tax_behavior == "inclusive" or invoice.tax_amount == 0
             assert 0 <= invoice.credit_issued <= invoice.amount_paid + invoice.credits_taken
             handed_back += invoice.credit_issued
             taken += invoice.credits_taken
@@ -212,11 +216,17 @@ class BillingModel(RuleBasedStateMachine):
         if self.account is None:
             return
         sub = self.account.subscription
+        # A debt past its deadline never survives a clock move: the lapse ran.
+        assert sub.grace_period_end is None or self.now < sub.grace_period_end
+        granted = decide(
+            sub.id, sub.plan_id, sub.status, sub.payment_status,
+            sub.period_end, sub.grace_period_end, sub.ended_at, self.now,
+        )  # fmt: skip
         if sub.status in (S.PENDING, S.UNPAID, S.PAUSED):
-            return
-        if sub.grace_period_end is not None and sub.status != S.CANCELED:
-            # A debt past its deadline never survives a clock move.
-            assert self.now <= sub.grace_period_end or sub.status == S.TRIALING
+            assert not granted.allowed
+        if sub.status in (S.ACTIVE, S.TRIALING) and sub.grace_period_end is None:
+            # Paid up and renewed on time: access to the period's end.
+            assert granted.allowed and granted.expires_at == sub.period_end
 
 
 BillingModel.TestCase.settings = settings(
