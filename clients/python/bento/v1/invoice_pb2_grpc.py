@@ -46,7 +46,9 @@ class InvoiceServiceStub:
     unpaid invoice of a subscription passes it, the subscription is
     canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
-    that settle invoices without payment records.
+    that report an invoice settled without sending each payment: Bento then
+    writes the payment record of the amount due itself, so the ledger still
+    accounts for every unit.
 
     Platform keys see and change only their own platform's invoices; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get
@@ -97,7 +99,9 @@ class InvoiceServiceServicer:
     unpaid invoice of a subscription passes it, the subscription is
     canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
-    that settle invoices without payment records.
+    that report an invoice settled without sending each payment: Bento then
+    writes the payment record of the amount due itself, so the ledger still
+    accounts for every unit.
 
     Platform keys see and change only their own platform's invoices; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get
@@ -179,7 +183,9 @@ class InvoiceService:
     unpaid invoice of a subscription passes it, the subscription is
     canceled and its open invoices void.
     Payments are recorded with PaymentService; UpdateInvoice is for platforms
-    that settle invoices without payment records.
+    that report an invoice settled without sending each payment: Bento then
+    writes the payment record of the amount due itself, so the ledger still
+    accounts for every unit.
 
     Platform keys see and change only their own platform's invoices; others
     answer NOT_FOUND. Admin keys see all. Publisher keys get
