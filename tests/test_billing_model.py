@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bento_server.billing import account
-from bento_server.billing.access import decide
+from bento_server.billing.access import decide_for
 from bento_server.billing.account import Account, PlanTerms, Step, SubscriptionState
 from bento_server.billing.statuses import InvoiceStatus, SubscriptionStatus
 from bento_server.errors import BentoError
@@ -218,10 +218,7 @@ class BillingModel(RuleBasedStateMachine):
         sub = self.account.subscription
         # A debt past its deadline never survives a clock move: the lapse ran.
         assert sub.grace_period_end is None or self.now < sub.grace_period_end
-        granted = decide(
-            sub.id, sub.plan_id, sub.status, sub.payment_status,
-            sub.period_end, sub.grace_period_end, sub.ended_at, self.now,
-        )  # fmt: skip
+        granted = decide_for(sub, self.now)
         if sub.status in (S.PENDING, S.UNPAID, S.PAUSED):
             assert not granted.allowed
         if sub.status in (S.ACTIVE, S.TRIALING) and sub.grace_period_end is None:

@@ -250,6 +250,7 @@ def test_stalled_consumers_cost_no_memory_while_10000_events_are_written(
 ) -> None:
     from datetime import UTC, datetime
 
+    from bento_server.billing.statuses import EventType
     from bento_server.clock import SystemClock
     from bento_server.store.database import connect
     from bento_server.store.models import Subscription
@@ -281,7 +282,7 @@ def test_stalled_consumers_cost_no_memory_while_10000_events_are_written(
                 for n in range(500):
                     events.append(
                         deps,
-                        events.SUBSCRIPTION_UPDATED,
+                        EventType.SUBSCRIPTION_UPDATED,
                         sub,
                         datetime.now(UTC),
                         data={"n": n, "pad": padding},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 # The reasons, in the order a check prefers them: the strongest grant first,
 # then the most telling refusal.
@@ -74,6 +75,26 @@ def decide(
     if status == "paused":
         return Decision(False, "paused", subscription_id, plan_id)
     return Decision(False, "unpaid", subscription_id, plan_id)  # pending, unpaid
+
+
+class Holding(Protocol):
+    """What the access rule reads of a subscription (a stored row or a state)."""
+
+    id: str
+    plan_id: str
+    status: str
+    payment_status: str
+    period_end: datetime
+    grace_period_end: datetime | None
+    ended_at: datetime | None
+
+
+def decide_for(sub: Holding, now: datetime) -> Decision:
+    """``decide`` over a subscription's own fields."""
+    return decide(
+        sub.id, sub.plan_id, sub.status, sub.payment_status,
+        sub.period_end, sub.grace_period_end, sub.ended_at, now,
+    )  # fmt: skip
 
 
 def best(decisions: list[Decision]) -> Decision:

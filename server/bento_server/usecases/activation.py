@@ -18,7 +18,7 @@ import peewee
 
 from bento_server import ids
 from bento_server.billing.statuses import ActivationItemStatus as ItemStatus
-from bento_server.billing.statuses import ActivationStatus
+from bento_server.billing.statuses import ActivationStatus, EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, NotFound, not_found
 from bento_server.store.models import (
     ActivationItem,
@@ -139,7 +139,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
     sub.activation_status = ActivationStatus.PENDING
     events.append(
         deps,
-        events.ACTIVATION_SESSION_CREATED,
+        EventType.ACTIVATION_SESSION_CREATED,
         sub,
         now,
         app_ids=list(seen_apps),
@@ -296,7 +296,7 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
         sub = scoping.locked(deps.store, session.subscription_id)
         events.append(
             deps,
-            events.ACTIVATION_ITEM_UPDATED,
+            EventType.ACTIVATION_ITEM_UPDATED,
             sub,
             now,
             app_ids=[item.app_id],
@@ -353,7 +353,7 @@ def update_item(
         sub = Subscription.get_by_id(session.subscription_id)
         events.append(
             deps,
-            events.ACTIVATION_ITEM_UPDATED,
+            EventType.ACTIVATION_ITEM_UPDATED,
             sub,
             now,
             app_ids=[item.app_id],
@@ -415,7 +415,7 @@ def regenerate(
         sub = Subscription.get_by_id(session.subscription_id)
         events.append(
             deps,
-            events.ACTIVATION_CODES_REGENERATED,
+            EventType.ACTIVATION_CODES_REGENERATED,
             sub,
             now,
             app_ids=[c.item.app_id for c in issued],
@@ -472,7 +472,7 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
             sub = Subscription.get_by_id(session.subscription_id)
             events.append(
                 deps,
-                events.ACTIVATION_ITEM_UPDATED,
+                EventType.ACTIVATION_ITEM_UPDATED,
                 sub,
                 at,
                 app_ids=[i.app_id for i in expiring],

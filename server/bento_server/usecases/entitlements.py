@@ -17,7 +17,7 @@ from typing import Any
 
 import peewee
 
-from bento_server.billing.access import FREE, Decision, best, decide
+from bento_server.billing.access import FREE, Decision, best, decide, decide_for
 from bento_server.billing.statuses import PlanStatus
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.access_cache import AccessCache
@@ -228,10 +228,7 @@ def list_entitlements(
         )
         granting = []
         for sub in subs:
-            decision = decide(
-                sub.id, sub.plan_id, sub.status, sub.payment_status,
-                sub.period_end, sub.grace_period_end, sub.ended_at, now,
-            )  # fmt: skip
+            decision = decide_for(sub, now)
             if decision.allowed:
                 granting.append((sub, decision))
         for sub, decision in granting:

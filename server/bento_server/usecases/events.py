@@ -17,6 +17,7 @@ from typing import Any
 import peewee
 
 from bento_server import ids
+from bento_server.billing.statuses import EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument
 from bento_server.store.models import (
     Event,
@@ -30,40 +31,8 @@ from bento_server.store.models import (
 from bento_server.usecases import paging
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
-# CONTRACT.md's event types.
-SUBSCRIPTION_CREATED = "subscription.created"
-SUBSCRIPTION_ACTIVATED = "subscription.activated"
-SUBSCRIPTION_RENEWED = "subscription.renewed"
-SUBSCRIPTION_PAST_DUE = "subscription.past_due"
-SUBSCRIPTION_CANCELED = "subscription.canceled"
-SUBSCRIPTION_PAUSED = "subscription.paused"
-SUBSCRIPTION_RESUMED = "subscription.resumed"
-SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
-SUBSCRIPTION_UPDATED = "subscription.updated"
-INVOICE_CREATED = "invoice.created"
-INVOICE_PAID = "invoice.paid"
-# Beyond CONTRACT.md's list: changes no listed type names.
-INVOICE_UPDATED = "invoice.updated"
-PAYMENT_RECORDED = "payment.recorded"
-PAYMENT_SUCCEEDED = "payment.succeeded"
-PAYMENT_FAILED = "payment.failed"
-PAYMENT_REFUNDED = "payment.refunded"
-ACTIVATION_SESSION_CREATED = "activation.session.created"
-ACTIVATION_ITEM_UPDATED = "activation.item.updated"
-ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
-USAGE_RESET = "usage.reset"
-
-EVENT_TYPES = frozenset(
-    {
-        SUBSCRIPTION_CREATED, SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_RENEWED,
-        SUBSCRIPTION_PAST_DUE, SUBSCRIPTION_CANCELED, SUBSCRIPTION_PAUSED,
-        SUBSCRIPTION_RESUMED, SUBSCRIPTION_PLAN_CHANGED, SUBSCRIPTION_UPDATED,
-        INVOICE_CREATED, INVOICE_PAID, INVOICE_UPDATED, PAYMENT_RECORDED,
-        PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED,
-        ACTIVATION_SESSION_CREATED, ACTIVATION_ITEM_UPDATED,
-        ACTIVATION_CODES_REGENERATED, USAGE_RESET,
-    }
-)  # fmt: skip
+# CONTRACT.md's event types, and the few beyond its list: billing.statuses.EventType.
+EVENT_TYPES = frozenset(EventType)
 
 _LOCK = "bento.events"
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 import peewee
 
-from bento_server.billing.access import decide
+from bento_server.billing.access import decide_for
 from bento_server.billing.quota import next_reset, plan_features
+from bento_server.billing.statuses import EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, ResourceExhausted, not_found
 from bento_server.store.models import PlanProduct, Product, Subscription, SubscriptionFeature
 from bento_server.usecases import events, scoping
@@ -91,7 +92,7 @@ def sync_features(
 def _changed(deps: Deps, sub: Subscription, now: datetime, change: str, code: str = "") -> None:
     events.append(
         deps,
-        events.SUBSCRIPTION_UPDATED,
+        EventType.SUBSCRIPTION_UPDATED,
         sub,
         now,
         app_ids=events.plan_app_ids(sub.plan_id),
@@ -187,10 +188,7 @@ def record_usage(
                 "feature_code", f"{code!r} is an access feature, not a quota"
             )
         if quantity > 0:
-            decision = decide(
-                sub.id, sub.plan_id, sub.status, sub.payment_status,
-                sub.period_end, sub.grace_period_end, sub.ended_at, now,
-            )  # fmt: skip
+            decision = decide_for(sub, now)
             if not decision.allowed:
                 raise FailedPrecondition(
                     f"the subscription grants no access now ({decision.reason})",
@@ -277,7 +275,7 @@ def reset_usage(deps: Deps, at: datetime, skip: set[str], limit: int | None = No
                     feature.resets_at = None
                 feature.save()
                 events.append(
-                    deps, events.USAGE_RESET, sub, window,
+                    deps, EventType.USAGE_RESET, sub, window,
                     data={"feature_code": feature.code, "used_before": was, "resets_at": str(feature.resets_at)},
                 )  # fmt: skip
             done += 1

@@ -9,6 +9,7 @@ pay it once.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -183,24 +184,16 @@ def _record(
     ip: str,
     now: datetime,
 ) -> Payment:
+    # A payment record holds what the request said, as said.
+    said = {**dataclasses.asdict(request), "currency": currency}
     return Payment.create(
         id=ids.new_id(ids.PAYMENT),
         invoice=invoice.id,
         subscription=sub.id,
         platform=sub.platform_id,
-        amount=request.amount,
-        currency=currency,
-        status=request.status,
-        payment_method_id=request.payment_method_id,
-        payment_intent_id=request.payment_intent_id,
-        refund_reason=request.refund_reason,
-        original_payment_id=request.original_payment_id,
-        error_code=request.error_code,
-        error_message=request.error_message,
-        processor_response=request.processor_response,
-        metadata=request.metadata,
         created_ip=ip,
         created_at=now,
+        **said,
     )
 
 

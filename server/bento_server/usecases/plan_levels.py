@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bento_server.billing import account
-from bento_server.billing.access import decide
+from bento_server.billing.access import decide_for
 from bento_server.billing.statuses import SubscriptionStatus
 from bento_server.store.models import Platform, Subscription
 from bento_server.usecases import accounts, scoping
@@ -36,11 +36,7 @@ def holder(deps: Deps, platform: Platform, new: Subscription, now: datetime) -> 
         .order_by(Subscription.plan_tier.desc(), Subscription.id),
     )
     for sub in candidates:
-        granted = decide(
-            sub.id, sub.plan_id, sub.status, sub.payment_status,
-            sub.period_end, sub.grace_period_end, sub.ended_at, now,
-        )  # fmt: skip
-        if granted.allowed:
+        if decide_for(sub, now).allowed:
             return sub
     return None
 

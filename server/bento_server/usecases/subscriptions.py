@@ -15,7 +15,7 @@ from typing import Any
 from bento_server import ids
 from bento_server.billing import account
 from bento_server.billing.status import check_transition
-from bento_server.billing.statuses import PaymentStatus, PlanStatus, SubscriptionStatus
+from bento_server.billing.statuses import EventType, PaymentStatus, PlanStatus, SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
 from bento_server.usecases import (
@@ -152,7 +152,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         )
         accounts.apply(sub, step.account.subscription)
         sub.save(force_insert=True)
-        event(deps, events.SUBSCRIPTION_CREATED, sub, now)
+        event(deps, EventType.SUBSCRIPTION_CREATED, sub, now)
         features.sync(deps, sub, now)
         loaded = accounts.Loaded(sub, [], 0)
         rows = accounts.write(deps, loaded, step, ip)
@@ -167,14 +167,11 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
 
 
 def _take_plan(sub: Subscription, plan: Plan) -> None:
+    # The billing terms come with the core's step (PlanTerms); these are
+    # the plan's words the subscription and its invoices show.
     sub.plan = plan.id
     sub.plan_name = plan.name
     sub.plan_type = plan.plan_type
-    sub.plan_tier = plan.tier
-    sub.billing_unit = plan.billing_unit
-    sub.billing_value = plan.billing_value
-    sub.grace_period_days = plan.grace_period_days
-    sub.end_behavior = plan.end_behavior
 
 
 def _refuse_duplicate(plan: Plan, session_id: str, now: datetime) -> None:
@@ -366,7 +363,7 @@ def update(
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
         details = _set_fields(sub, changes)
         if details:
-            event(deps, events.SUBSCRIPTION_UPDATED, sub, now, changed=sorted(details))
+            event(deps, EventType.SUBSCRIPTION_UPDATED, sub, now, changed=sorted(details))
         invoice = None
         opened = None
         if changes.plan_id is not None and changes.plan_id != sub.plan_id:
@@ -413,7 +410,11 @@ def _change_status(deps: Deps, sub: Subscription, target: str, now: datetime) ->
     else:
         check_transition(sub.status, target)
         sub.status = target
-        kind = events.SUBSCRIPTION_PAST_DUE if target == S.PAST_DUE else events.SUBSCRIPTION_UPDATED
+        kind = (
+            EventType.SUBSCRIPTION_PAST_DUE
+            if target == S.PAST_DUE
+            else EventType.SUBSCRIPTION_UPDATED
+        )
         event(deps, kind, sub, now, status=target)
 
 
