@@ -192,6 +192,9 @@ class BillingModel(RuleBasedStateMachine):
             taken += invoice.credits_taken
             if invoice.status == InvoiceStatus.OPEN:
                 assert invoice.amount_paid < invoice.total_amount
+        if sub.status == S.CANCELED and sub.status_before_cancel == S.PENDING:
+            # Never started: nothing was consumed, so everything paid is owed back.
+            assert sum(i.value_held for i in self.account.invoices) == 0
         # collected = consumed + credit balance + refund due, to the unit.
         assert sub.credit_balance >= 0 and sub.refund_due >= 0
         assert handed_back - taken == sub.credit_balance + sub.refund_due

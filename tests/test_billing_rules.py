@@ -438,6 +438,8 @@ def test_a_first_invoice_never_paid_expires_after_max_of_grace_and_one_day(
     no_grace = subscribe(p, shop.plan_id)
     with_grace = subscribe(p, three_days)
     quick, patient = no_grace.subscription, with_grace.subscription
+    # Part of the patient one's invoice is paid: nothing is served, so it is owed back.
+    pay(p, patient.subscription_id, with_grace.invoice.invoice_id, 300)
 
     advance_to(shop.admin, quick.created_at, extra_seconds=DAY - MINUTE)
     assert get_subscription(p, quick.subscription_id).status == E.SUBSCRIPTION_STATUS_PENDING
@@ -463,6 +465,7 @@ def test_a_first_invoice_never_paid_expires_after_max_of_grace_and_one_day(
     )
     void = get_invoice(p, patient.subscription_id, with_grace.invoice.invoice_id)
     assert (void.status, void.amounts.amount_due) == (E.INVOICE_STATUS_VOID, 0)
+    assert expired.refund_due == 300
 
 
 # --- 9. no escape from dunning -----------------------------------------------------------------

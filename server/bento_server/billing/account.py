@@ -588,8 +588,12 @@ def lapse(account: Account) -> Step:
     deadline = sub.grace_period_end
     if deadline is None:
         raise FailedPrecondition("nothing owed lapses", "not_due")
+    never_served = sub.status == S.PENDING
     for invoice in step.account.invoices:
         if invoice.status in (I.OPEN, I.DRAFT):
+            if never_served:
+                # Nothing was served: what was paid towards it is owed back.
+                sub.credit_balance += _hand_back(invoice, invoice.value_held)
             invoice.status = I.VOID
     reason = (
         EndReason.INCOMPLETE_EXPIRED if sub.status == S.PENDING else EndReason.GRACE_PERIOD_LAPSED
