@@ -450,6 +450,12 @@ PLANTED: list[tuple[str, Callable[[Built], None], list[str], str]] = [
         "credit_issued 1200 > amount_paid 999",
     ),
     (
+        "kept_unserved",
+        lambda b: _update(Subscription, b["D"], status_before_cancel="pending"),
+        ["D"],
+        "ended before it started but keeps",
+    ),
+    (
         "stale_period",
         lambda b: _update(Subscription, b["A"], period_end=NOW - 2 * DAY),
         ["A"],

@@ -160,6 +160,7 @@ def violations(store: Store, scope: Scope) -> Iterator[Violation]:
     yield from check_invoices(store)
     yield from check_periods(store)
     yield from check_credit(store)
+    yield from check_never_started(store)
     yield from check_running_past_period(store, scope.now)
     yield from check_forever_pending(store, scope.now)
 
@@ -480,6 +481,34 @@ def check_credit(store: Store) -> Iterator[Violation]:
                 (sub_id,),
                 f"{where}: credit_balance {balance} and refund_due {refund_due} must not be negative",
             )
+
+
+def check_never_started(store: Store) -> Iterator[Violation]:
+    """9. A subscription that ended before it started consumed nothing: every
+    unit paid towards it was handed back (to refund_due)."""
+    held = peewee.fn.SUM(
+        Invoice.amount_paid
+        + Invoice.proration_credit
+        + Invoice.credit_applied
+        - Invoice.credit_issued
+    )
+    rows = _rows(
+        store,
+        Invoice.select(Invoice.subscription, held)
+        .join(Subscription, on=(Invoice.subscription == Subscription.id))
+        .where(
+            (Subscription.status == "canceled") & (Subscription.status_before_cancel == "pending")
+        )
+        .group_by(Invoice.subscription)
+        .having(held != 0)
+        .order_by(Invoice.subscription),
+    )
+    for sub_id, kept in rows:
+        yield Violation(
+            "kept_unserved",
+            (sub_id,),
+            f"subscription {sub_id} ended before it started but keeps {int(kept)} paid towards it",
+        )
 
 
 def check_running_past_period(store: Store, now: datetime) -> Iterator[Violation]:
