@@ -263,6 +263,7 @@ def build_valid_store(url: str) -> Built:
                 period_start=NOW - timedelta(hours=2),
                 period_end=NOW - timedelta(hours=2) + timedelta(days=29),
                 created_at=NOW - timedelta(hours=2),
+                grace_period_end=NOW - timedelta(hours=2) + 7 * DAY,
             )
             c1 = _invoice(
                 c,
@@ -463,9 +464,9 @@ PLANTED: list[tuple[str, Callable[[Built], None], list[str], str]] = [
     ),
     (
         "forever_pending",
-        lambda b: _update(Subscription, b["C"], created_at=NOW - 9 * DAY),
+        lambda b: _update(Subscription, b["C"], grace_period_end=NOW - 2 * DAY),
         ["C"],
-        "pending since 2024-02-11T12:00:00Z",
+        "its deadline 2024-02-18T12:00:00Z passed",
     ),
 ]
 

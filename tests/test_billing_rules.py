@@ -894,3 +894,32 @@ def test_cycles_paid_ahead_and_never_served_are_owed_back(server: RunningServer)
     forgone = get_invoice(p, sid, ahead.invoice_id)
     assert (forgone.status, forgone.amounts.amount_due) == (E.INVOICE_STATUS_VOID, 0)
     assert [i.plan.billing_cycle for i in list_invoices(p, sid)] == [2, 1]
+
+
+def test_a_lapse_owes_back_what_was_paid_for_time_past_the_deadline(
+    server: RunningServer,
+) -> None:
+    """Part of a renewal paid, the rest never: access ends at the deadline, and the
+    part paid for the days after it is owed back."""
+    shop = make_shop(server, prices={"US": phases((1699, None))}, grace_period_days=3)
+    p = shop.platform
+    sub, _ = paid_subscription(shop)
+    sid = sub.subscription_id
+    later, renewal = renewed(shop, sid)
+    pay(p, sid, renewal.invoice_id, 1000)
+    deadline = renewal.period.grace_period_end
+    assert deadline == shifted(renewal.period.start, 3 * DAY)
+    advance_to(shop.admin, deadline, extra_seconds=60)
+    ended = get_subscription(p, sid)
+    assert status_reason(ended) == (
+        E.SUBSCRIPTION_STATUS_CANCELED,
+        E.END_REASON_GRACE_PERIOD_LAPSED,
+    )
+    assert ended.cancellation.ended_at == deadline
+    assert ended.refund_due == prorated(1000, later.period.start, later.period.end, deadline)
+    void = get_invoice(p, sid, renewal.invoice_id)
+    assert (void.status, void.amounts.amount_paid, void.period.end) == (
+        E.INVOICE_STATUS_VOID,
+        1000,
+        deadline,
+    )

@@ -530,28 +530,30 @@ def check_running_past_period(store: Store, now: datetime) -> Iterator[Violation
 
 
 def check_forever_pending(store: Store, now: datetime) -> Iterator[Violation]:
-    """8. A pending subscription ends max(grace_period_days, 1) days after it
-    was created; one still pending more than a day after that is stuck."""
-    grace_days = peewee.Case(
-        None, [(Subscription.grace_period_days > 1, Subscription.grace_period_days)], 1
-    )
-    deadline = Subscription.created_at + grace_days * _DAY_US
+    """8. A pending subscription ends at its first invoice's deadline (its
+    ``grace_period_end``: creation + max(grace days, 1), carried over by a plan
+    change); one still pending more than a day after it, or with none, is stuck."""
     rows = _rows(
         store,
         Subscription.select(
-            Subscription.id, Subscription.created_at, Subscription.grace_period_days
+            Subscription.id, Subscription.created_at, Subscription.grace_period_end
         )
-        .where((Subscription.status == "pending") & (deadline < to_micros(now - SLACK)))
+        .where(
+            (Subscription.status == "pending")
+            & (
+                Subscription.grace_period_end.is_null()
+                | (Subscription.grace_period_end < to_micros(now - SLACK))
+            )
+        )
         .order_by(Subscription.id),
     )
-    for sub_id, created_at, grace in rows:
-        created = _instant(created_at)
-        due = created + timedelta(days=max(grace, 1))
+    for sub_id, created_at, deadline in rows:
+        due = "none" if deadline is None else _when(_instant(deadline))
         yield Violation(
             "forever_pending",
             (sub_id,),
-            f"subscription {sub_id}: pending since {_when(created)}, its deadline "
-            f"{_when(due)} (grace {grace} days) passed more than a day before {_when(now)}",
+            f"subscription {sub_id}: pending since {_when(_instant(created_at))}, its deadline "
+            f"{due} passed more than a day before {_when(now)}",
         )
 
 

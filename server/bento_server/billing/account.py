@@ -589,6 +589,12 @@ def lapse(account: Account) -> Step:
     if deadline is None:
         raise FailedPrecondition("nothing owed lapses", "not_due")
     never_served = sub.status == S.PENDING
+    still_served = sub.status != S.CANCELED or (
+        sub.ended_at is not None and sub.ended_at > deadline
+    )
+    if not never_served and still_served:
+        # Access ends at the deadline: time paid for past it is owed back.
+        sub.credit_balance += _stop_service(step, deadline, sub.status == S.PAUSED)
     for invoice in step.account.invoices:
         if invoice.status in (I.OPEN, I.DRAFT):
             if never_served:
@@ -707,17 +713,25 @@ def cancel(account: Account, now: datetime, cancel_now: bool) -> Step:
     return step
 
 
+def _stop_service(step: Step, at: datetime, paused: bool) -> int:
+    """Service ends at ``at`` inside the current period: the current invoice
+    hands back what it collected for the time not served (net of tax), and
+    its period ends there. A paused subscription was served up to the pause."""
+    sub = step.subscription
+    current = step.account.current()
+    used_until = sub.paused_at if paused and sub.paused_at is not None else at
+    if current is None or sub.period_end <= used_until:
+        return 0
+    credit = _unused_credit(current, sub.period_start, sub.period_end, used_until)
+    current.period_end = max(min(current.period_end, at), current.period_start)
+    return _hand_back(current, credit)
+
+
 def _cancel_now(step: Step, now: datetime) -> None:
     sub = step.subscription
     sub.cancel_at_period_end = False
-    # A paused subscription used its period up to the pause.
-    used_until = sub.paused_at if sub.status_before_cancel == S.PAUSED else now
-    if sub.status_before_cancel != S.PENDING and used_until is not None:
-        current = step.account.current()
-        credit = _unused_credit(current, sub.period_start, sub.period_end, used_until)
-        if current is not None:
-            sub.refund_due += _hand_back(current, credit)
-            current.period_end = max(min(current.period_end, now), current.period_start)
+    if sub.status_before_cancel != S.PENDING:
+        sub.credit_balance += _stop_service(step, now, sub.status_before_cancel == S.PAUSED)
     _end(step, now, EndReason(sub.end_reason or EndReason.CANCELED))
     step.emit(
         EventType.SUBSCRIPTION_CANCELED, now, apps=True, cancel_now=True, refund_due=sub.refund_due
