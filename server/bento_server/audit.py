@@ -535,9 +535,7 @@ def check_forever_pending(store: Store, now: datetime) -> Iterator[Violation]:
     change); one still pending more than a day after it, or with none, is stuck."""
     rows = _rows(
         store,
-        Subscription.select(
-            Subscription.id, Subscription.created_at, Subscription.grace_period_end
-        )
+        Subscription.select(Subscription.id, Subscription.created_at, Subscription.grace_period_end)
         .where(
             (Subscription.status == "pending")
             & (
