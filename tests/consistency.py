@@ -340,12 +340,14 @@ def _check_money(s: _Store, problems: _Problems) -> None:
 def _check_subscriptions(s: _Store, problems: _Problems) -> None:
     by_cycle: dict[tuple[str, int], Invoice] = {}
     open_invoices: dict[str, list[str]] = defaultdict(list)
+    open_by_subscription: dict[str, list[Invoice]] = defaultdict(list)
     paid_cycles: Counter[str] = Counter()
     paid_charged_cycles: Counter[str] = Counter()
     for invoice in s.invoices.values():
         by_cycle[(invoice.subscription_id, invoice.billing_cycle)] = invoice
         if invoice.status in ("open", "draft"):
             open_invoices[invoice.subscription_id].append(invoice.id)
+            open_by_subscription[invoice.subscription_id].append(invoice)
         sub_of = s.subscriptions.get(invoice.subscription_id)
         # cycle_count counts periods that began and were paid, not cycles paid ahead.
         began = sub_of is not None and invoice.billing_cycle <= sub_of.current_cycle
@@ -360,16 +362,28 @@ def _check_subscriptions(s: _Store, problems: _Problems) -> None:
             problems.add("subscription with an unknown status", f"{sub.id} ({status})")
             continue
         current = by_cycle.get((sub.id, sub.current_cycle))
+        # What it owes now: open invoices whose period began (dunning runs per invoice).
+        debts = [
+            i
+            for i in open_by_subscription[sub.id]
+            if i.status == "open" and i.billing_cycle <= max(sub.current_cycle, 1)
+        ]
+        says_paid = sub.payment_status in ("paid", "no_payment_required")
         if current is None:
             problems.add("subscription without the invoice of its current cycle", sub.id)
-        elif current.status != "void":  # a void invoice says nothing of what is paid
-            current_paid = current.status == "paid"
-            says_paid = sub.payment_status in ("paid", "no_payment_required")
-            if current_paid != says_paid:
+        elif debts:
+            oldest = min(i.grace_period_end for i in debts if i.grace_period_end is not None)
+            if says_paid or sub.grace_period_end != oldest:
                 problems.add(
-                    "subscription whose payment_status disagrees with its current invoice",
-                    f"{sub.id} ({sub.payment_status}, invoice {current.id} {current.status})",
+                    "subscription whose payment status or deadline is not its oldest debt's",
+                    f"{sub.id} ({sub.payment_status}, {sub.grace_period_end} != {oldest})",
                 )
+        elif current.status != "void" and (current.status == "paid") != says_paid:
+            # Nothing owed: the status is the current invoice's (a void one says nothing).
+            problems.add(
+                "subscription whose payment_status disagrees with its current invoice",
+                f"{sub.id} ({sub.payment_status}, invoice {current.id} {current.status})",
+            )
         if not paid_charged_cycles[sub.id] <= sub.cycle_count <= paid_cycles[sub.id]:
             problems.add(
                 "subscription whose cycle_count is not the number of its paid invoices",
