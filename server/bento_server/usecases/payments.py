@@ -167,13 +167,28 @@ def create_payment(
         if kind is not None:
             state = step.account.invoice(invoice.id)
             step.events.insert(0, account.Emitted(kind, now, state))
-        _touch(invoice, sub, now, ip)
-        rows = accounts.write(deps, loaded, step, ip, payment=payment)
-        opened = accounts.open_activations(deps, loaded, step, rows, now)
-        if step.started:
-            plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
-        invoice.save()
-        return Settled(invoice, payment, sub, opened)
+        return _settle(deps, loaded, step, invoice, payment, now, ip)
+
+
+def _settle(
+    deps: Deps,
+    loaded: accounts.Loaded,
+    step: account.Step,
+    invoice: Invoice,
+    payment: Payment | None,
+    now: datetime,
+    ip: str,
+) -> Settled:
+    """Writes a payment's step; a first period paid opens activation and,
+    on a single-active platform, takes or waits for the user's one place."""
+    sub = loaded.row
+    _touch(invoice, sub, now, ip)
+    rows = accounts.write(deps, loaded, step, ip, payment=payment)
+    opened = accounts.open_activations(deps, loaded, step, rows, now)
+    if step.started:
+        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
+    invoice.save()
+    return Settled(invoice, payment, sub, opened)
 
 
 def _record(
@@ -281,10 +296,4 @@ def update_invoice(
                 step.emit(EventType.INVOICE_UPDATED, now, step.account.invoice(invoice.id))
         elif changes.payment_method_id is not None or changes.payment_intent_id is not None:
             step.emit(EventType.INVOICE_UPDATED, now, step.account.invoice(invoice.id))
-        _touch(invoice, sub, now, ip)
-        rows = accounts.write(deps, loaded, step, ip, payment=payment)
-        opened = accounts.open_activations(deps, loaded, step, rows, now)
-        if step.started:
-            plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
-        invoice.save()
-        return Settled(invoice, payment, sub, opened)
+        return _settle(deps, loaded, step, invoice, payment, now, ip)
