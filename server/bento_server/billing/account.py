@@ -19,13 +19,11 @@ so that the law can be checked invoice by invoice.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bento_server.billing.money import (
-    MAX_AMOUNT,
     invoice_amounts,
     proration_credit,
     tax_share,
@@ -39,7 +37,7 @@ from bento_server.billing.statuses import (
     PaymentStatus,
     SubscriptionStatus,
 )
-from bento_server.errors import FailedPrecondition, InvalidArgument
+from bento_server.errors import FailedPrecondition
 
 RETRIES_MAX = 3
 RETRY_DELAY_MINUTES = 60
@@ -982,14 +980,3 @@ def start(
 def takes_place(new_tier: int, holder_tier: int) -> bool:
     """Plan levels: whether a starting subscription displaces the holder."""
     return new_tier > holder_tier
-
-
-def check_payment_amount(amount: int) -> None:
-    if amount == 0:
-        raise InvalidArgument.field("amount", "must not be 0")
-    if abs(amount) > MAX_AMOUNT:
-        raise InvalidArgument.field("amount", f"must be at most 10^12 minor units, got {amount}")
-
-
-def all_statuses(values: Iterable[str]) -> list[SubscriptionStatus]:
-    return [S(v) for v in values]
