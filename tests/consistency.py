@@ -408,9 +408,16 @@ def _check_subscriptions(s: _Store, problems: _Problems) -> None:
                 problems.add("canceled subscription that still bills", sub.id)
             if not sub.end_handled and not sub.cancel_at_period_end:
                 problems.add("subscription canceled now whose end was not carried out", sub.id)
-            if sub.end_handled and open_invoices[sub.id]:
+            # No cancel voids a debt: an ended subscription's open invoices stay
+            # payable until their deadline, when the lapse voids them. Only
+            # debts with a deadline may stay open, never a draft.
+            pending = open_by_subscription[sub.id]
+            if sub.end_handled and pending and (
+                sub.grace_period_end is None
+                or any(i.status == "draft" or i.grace_period_end is None for i in pending)
+            ):
                 problems.add(
-                    "ended subscription with invoices still open",
+                    "ended subscription with invoices open and no deadline to void them",
                     f"{sub.id} ({', '.join(open_invoices[sub.id])})",
                 )
         else:
