@@ -140,7 +140,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         )
         _take_plan(sub, plan)
         # Plan levels: an equal or lower tier waits for the holder; a higher
-        # one takes the place when it starts (see _arbitrate).
+        # one takes the place when it starts (plan_levels.arbitrate).
         holder = plan_levels.holder(deps, platform, sub, now)
         waits_for = holder.id if holder is not None and plan.tier <= holder.plan_tier else None
         step = account.start(
