@@ -10,6 +10,8 @@ import grpc
 import pytest
 
 from bento.v1 import catalog_pb2, enums_pb2, tenant_pb2
+from bento_server.errors import Unauthenticated
+from bento_server.services.interceptor import parse_basic
 from tests.support import Caller, RunningServer, assert_fails, make_key, make_tenancy
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
@@ -47,6 +49,14 @@ def test_bad_credentials_are_unauthenticated(
         lambda: _raw_call(server, authorization), UNAUTHENTICATED, "unauthenticated"
     )
     assert words in failed.message
+
+
+@pytest.mark.parametrize("value", ["Basic é", b"Basic \xc3\xa9", "Basic QUsx\u00e9"])
+def test_credentials_outside_ascii_are_malformed_not_internal(value: str | bytes) -> None:
+    # grpcio's client refuses to send such a header, so the parser is asked
+    # directly what it answers a client that does (grpcurl does).
+    with pytest.raises(Unauthenticated, match="malformed"):
+        parse_basic((("authorization", value),))
 
 
 def test_wrong_secret_of_a_real_key_is_unauthenticated(server: RunningServer) -> None:

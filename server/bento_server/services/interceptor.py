@@ -13,7 +13,6 @@ bad bytes are the caller's mistake and answer INVALID_ARGUMENT.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextvars
 import inspect
 import logging
@@ -55,7 +54,9 @@ def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]
         raise Unauthenticated("malformed authorization: expected 'Basic base64(KEY_ID:SECRET)'")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):
+        # ValueError also covers binascii.Error, and a header with characters
+        # outside ASCII, which b64decode refuses before decoding anything.
         raise Unauthenticated("malformed authorization: not base64 of KEY_ID:SECRET") from None
     key_id, sep, secret = decoded.partition(":")
     if not sep or not key_id or not secret or len(key_id) > 64 or len(secret) > 256:
