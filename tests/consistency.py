@@ -412,9 +412,13 @@ def _check_subscriptions(s: _Store, problems: _Problems) -> None:
             # payable until their deadline, when the lapse voids them. Only
             # debts with a deadline may stay open, never a draft.
             pending = open_by_subscription[sub.id]
-            if sub.end_handled and pending and (
-                sub.grace_period_end is None
-                or any(i.status == "draft" or i.grace_period_end is None for i in pending)
+            if (
+                sub.end_handled
+                and pending
+                and (
+                    sub.grace_period_end is None
+                    or any(i.status == "draft" or i.grace_period_end is None for i in pending)
+                )
             ):
                 problems.add(
                     "ended subscription with invoices open and no deadline to void them",
