@@ -46,6 +46,7 @@ from google.protobuf import descriptor_pool, message, message_factory
 import bento.v1
 from bento_server.billing.money import invoice_amounts
 from bento_server.billing.status import STATUSES
+from bento_server.billing.statuses import MONEY_RETURNED
 from bento_server.errors import BentoError
 from bento_server.store.database import Store, connect
 from bento_server.store.models import (
@@ -66,7 +67,6 @@ from bento_server.store.models import (
 )
 from bento_server.usecases.activation import derive_status
 from bento_server.usecases.events import EVENT_TYPES, subscription_snapshot
-from bento_server.usecases.payments import REFUNDS_MONEY
 
 # Statuses a subscription still holds (not canceled).
 LIVE = STATUSES - {"canceled"}
@@ -248,7 +248,7 @@ def _check_money(s: _Store, problems: _Problems) -> None:
     for payment in s.payments.values():
         if payment.amount > 0 and payment.status == "succeeded":
             charged[payment.invoice_id] += payment.amount
-        elif payment.amount < 0 and payment.status in REFUNDS_MONEY:
+        elif payment.amount < 0 and payment.status in MONEY_RETURNED:
             refunded[payment.invoice_id] += -payment.amount
         if payment.amount < 0 and payment.original_payment_id:
             original = s.payments.get(payment.original_payment_id)
@@ -597,7 +597,7 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
 def _payment_event_type(payment: Payment) -> str:
     """The event a payment record is written with (``usecases.payments``)."""
     if payment.amount < 0:
-        return "payment.refunded" if payment.status in REFUNDS_MONEY else "payment.recorded"
+        return "payment.refunded" if payment.status in MONEY_RETURNED else "payment.recorded"
     if payment.status in ("succeeded", "failed"):
         return f"payment.{payment.status}"
     return "payment.recorded"

@@ -8,6 +8,7 @@ clock), so it runs hundreds of sequences in seconds: 200 in `make test`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -61,9 +62,9 @@ class BillingModel(RuleBasedStateMachine):
             invoice.id = f"INV{self.next_id}"
         self.account = step.account
 
-    def _try(self, make: object) -> None:
+    def _try(self, make: Callable[[], Step]) -> None:
         try:
-            step = make()  # type: ignore[operator]
+            step = make()
         except BentoError:
             return  # refused: the state must be as it was
         self._apply(step)

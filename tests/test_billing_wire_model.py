@@ -183,17 +183,16 @@ class Budget:
     skipped: int = 0
 
     def take(self, seconds: int) -> bool:
-        if is_final_replay():
-            pass
-        elif self.failed:
-            if seconds > self.shrink_left:
-                reject()
-            self.shrink_left -= seconds
-        elif seconds > self.left:
-            self.skipped += 1
-            return False
-        else:
-            self.left -= seconds
+        if not is_final_replay():
+            if self.failed:
+                if seconds > self.shrink_left:
+                    reject()
+                self.shrink_left -= seconds
+            elif seconds > self.left:
+                self.skipped += 1
+                return False
+            else:
+                self.left -= seconds
         self.used += seconds
         return True
 

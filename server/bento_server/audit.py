@@ -47,16 +47,15 @@ from urllib.parse import unquote, urlparse
 import peewee
 
 from bento_server.billing.money import round_half_up
+from bento_server.billing.statuses import MONEY_RETURNED, SubscriptionStatus
 from bento_server.clock import SystemClock
 from bento_server.store.database import Store, database_proxy, open_database
 from bento_server.store.fields import from_micros, to_micros
 from bento_server.store.migrations import LATEST_VERSION, current_version
 from bento_server.store.models import Invoice, Payment, Subscription, TestClockState
 
-# Refunds with these statuses returned money (usecases.payments keeps the same list).
-REFUNDS_MONEY = ("succeeded", "refunded", "partially_refunded")
 # Statuses that grant access while the period runs.
-RUNNING = ("trialing", "active", "past_due")
+RUNNING = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 # How far past a due renewal or deadline the clock may be before it is reported.
 SLACK = timedelta(days=1)
 _DAY_US = 86_400 * 1_000_000
@@ -187,7 +186,7 @@ def _payment_sums() -> Any:
         None, [((Payment.amount > 0) & (Payment.status == "succeeded"), Payment.amount)], 0
     )
     refund = peewee.Case(
-        None, [((Payment.amount < 0) & Payment.status.in_(REFUNDS_MONEY), Payment.amount * -1)], 0
+        None, [((Payment.amount < 0) & Payment.status.in_(MONEY_RETURNED), Payment.amount * -1)], 0
     )
     return (
         Payment.select(

@@ -422,13 +422,7 @@ def mark_paid(account: Account, invoice_id: str, now: datetime) -> tuple[Step, i
     """Settles an invoice without a payment from the caller: the amount due
     is recorded as collected. Returns the step and that amount, for the
     store to write as a payment record so the ledger stays whole."""
-    invoice = account.invoice(invoice_id)
-    refuse_settled(invoice)
-    due = invoice.amount_due
-    if due == 0:
-        step = _begin(account)
-        _settle(step, step.account.invoice(invoice_id), now)
-        return step, 0
+    due = account.invoice(invoice_id).amount_due
     return pay(account, invoice_id, due, now), due
 
 
@@ -560,8 +554,8 @@ def renew(account: Account, fee_rate: float) -> Step:
         sub.status = S.ACTIVE
     ahead = next((i for i in step.account.invoices if i.billing_cycle == cycle), None)
     if ahead is None:
-        _issue(step, cycle, due, fee_rate, (start, end), deadline=_renewal_deadline(sub, start))
-        invoice = step.issued[-1]
+        deadline = _renewal_deadline(sub, start)
+        invoice = _issue(step, cycle, due, fee_rate, (start, end), deadline=deadline)
     else:
         invoice = ahead
         invoice.period_start, invoice.period_end = start, end
@@ -587,25 +581,17 @@ def lapse(account: Account) -> Step:
     if deadline is None:
         raise FailedPrecondition("nothing owed lapses", "not_due")
     never_served = sub.status == S.PENDING
-    still_served = sub.status != S.CANCELED or (
-        sub.ended_at is not None and sub.ended_at > deadline
-    )
-    if not never_served and still_served:
+    ended = sub.status == S.CANCELED and sub.ended_at is not None and sub.ended_at <= deadline
+    if not (never_served or ended):
         # Access ends at the deadline: time paid for past it is owed back.
         sub.credit_balance += _stop_service(step, deadline, sub.status == S.PAUSED)
-    for invoice in step.account.invoices:
-        if invoice.status in (I.OPEN, I.DRAFT):
-            if never_served:
-                # Nothing was served: what was paid towards it is owed back.
-                sub.credit_balance += _hand_back(invoice, invoice.value_held)
-            invoice.status = I.VOID
-    reason = (
-        EndReason.INCOMPLETE_EXPIRED if sub.status == S.PENDING else EndReason.GRACE_PERIOD_LAPSED
-    )
+    # Nothing served at all: what was paid towards it is owed back too.
+    sub.credit_balance += _void_open(step, never_served)[0]
+    if ended:
+        _refresh(step.account)  # its access ended already: the debt just goes void
+        return step
+    reason = EndReason.INCOMPLETE_EXPIRED if never_served else EndReason.GRACE_PERIOD_LAPSED
     if sub.status == S.CANCELED:
-        if sub.ended_at is not None and sub.ended_at <= deadline:
-            _refresh(step.account)  # ended already: the debt just goes void
-            return step
         sub.ended_at = deadline
     else:
         sub.status_before_cancel, sub.status = sub.status, S.CANCELED
@@ -639,6 +625,22 @@ def _unused_credit(
     if invoice is None or invoice.status == I.VOID or invoice.billing_cycle == 0:
         return 0
     return proration_credit(invoice.revenue_held, end - used_until, end - start)
+
+
+def _void_open(step: Step, never_served: bool) -> tuple[int, datetime | None]:
+    """Voids the open and draft invoices. Those of a subscription that never
+    started hand back all they took. Returns that credit and the earliest
+    deadline they carried."""
+    credit, deadline = 0, None
+    for invoice in step.account.invoices:
+        if invoice.status not in (I.OPEN, I.DRAFT):
+            continue
+        if never_served:
+            credit += _hand_back(invoice, invoice.value_held)
+        if invoice.grace_period_end is not None:
+            deadline = min(deadline or invoice.grace_period_end, invoice.grace_period_end)
+        invoice.status = I.VOID
+    return credit, deadline
 
 
 def _forgo_ahead(step: Step) -> int:
@@ -696,11 +698,7 @@ def cancel(account: Account, now: datetime, cancel_now: bool) -> Step:
     ends_now = cancel_now or sub.status in (S.PENDING, S.UNPAID, S.PAUSED)
     sub.status = S.CANCELED
     if never_served:
-        for invoice in step.account.invoices:
-            if invoice.status in (I.OPEN, I.DRAFT):
-                _hand_back(invoice, invoice.value_held)
-                sub.credit_balance += invoice.credit_issued
-                invoice.status = I.VOID
+        sub.credit_balance += _void_open(step, never_served=True)[0]
     if ends_now:
         _cancel_now(step, now)
         return step
@@ -775,10 +773,8 @@ def pause(account: Account, now: datetime, waits_for: str | None = None) -> Step
     sub.status_before_pause, sub.status = str(sub.status), S.PAUSED
     sub.paused_at = now
     sub.paused_for = waits_for
-    if waits_for is None:
-        step.emit(EventType.SUBSCRIPTION_PAUSED, now, apps=True)
-    else:
-        step.emit(EventType.SUBSCRIPTION_PAUSED, now, apps=True, paused_for=waits_for)
+    waiting: dict[str, Any] = {"paused_for": waits_for} if waits_for else {}
+    step.emit(EventType.SUBSCRIPTION_PAUSED, now, apps=True, **waiting)
     return step
 
 
@@ -803,6 +799,7 @@ def resume(account: Account, now: datetime) -> Step:
     # Re-anchored: cycle n+1 starts exactly where the moved period ends.
     sub.billing_anchor = sub.period_end
     sub.anchor_cycle = sub.current_cycle + 1
+    sub.status = S(sub.status_before_pause or S.ACTIVE)
     for invoice in step.account.invoices:
         if invoice.billing_cycle > sub.current_cycle and invoice.status != I.VOID:
             # Paid ahead: its period moves with the new anchor.
@@ -819,9 +816,7 @@ def resume(account: Account, now: datetime) -> Step:
             invoice.due_date = min(now + DUE_AFTER, invoice.period_end)
             invoice.grace_period_end = first_deadline(sub, now)
             if invoice.total_amount == 0:
-                sub.status = S(sub.status_before_pause or S.ACTIVE)
                 _settle(step, invoice, now)
-    sub.status = S(sub.status_before_pause or S.ACTIVE) if sub.status == S.PAUSED else sub.status
     sub.status_before_pause = None
     sub.paused_at = None
     sub.paused_for = None
@@ -880,19 +875,13 @@ def change_plan(account: Account, terms: PlanTerms, now: datetime, fee_rate: flo
             proration_credit=0,
         )
         return step
-    credit = 0
     deadline: datetime | None = None
-    current = step.account.current()
     if sub.status == S.PENDING:
         # Never served: its first invoice is replaced, what was paid on it
         # becomes credit, and its deadline carries over.
-        for invoice in step.account.open_invoices():
-            credit += _hand_back(invoice, invoice.value_held)
-            deadline = invoice.grace_period_end if deadline is None else deadline
-            invoice.status = I.VOID
-    elif current is not None:
-        credit = _hand_back(current, _unused_credit(current, sub.period_start, sub.period_end, now))
-        current.period_end = min(current.period_end, now)
+        credit, deadline = _void_open(step, never_served=True)
+    else:
+        credit = _stop_service(step, now, paused=False)
     credit += _forgo_ahead(step)
     cycle = step.account.last_cycle + 1
     sub.phase_cycle_offset = cycle - 1

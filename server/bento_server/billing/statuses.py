@@ -54,35 +54,20 @@ class PaymentRecordStatus(StrEnum):
     REFUND_PENDING = "refund_pending"
 
 
-CHARGE_OUTCOMES = frozenset(
-    {
-        PaymentRecordStatus.SUCCEEDED,
-        PaymentRecordStatus.FAILED,
-        PaymentRecordStatus.PROCESSING,
-        PaymentRecordStatus.CANCELED,
-        PaymentRecordStatus.REQUIRES_ACTION,
-    }
-)
-"""What a positive amount may say happened."""
+_R = PaymentRecordStatus
 
-REFUND_OUTCOMES = frozenset(
-    {
-        PaymentRecordStatus.SUCCEEDED,
-        PaymentRecordStatus.REFUNDED,
-        PaymentRecordStatus.PARTIALLY_REFUNDED,
-        PaymentRecordStatus.REFUND_FAILED,
-        PaymentRecordStatus.REFUND_PENDING,
-    }
+# In the order error messages list them.
+CHARGE_OUTCOMES = (_R.SUCCEEDED, _R.FAILED, _R.PROCESSING, _R.CANCELED, _R.REQUIRES_ACTION)
+"""What a positive amount may say happened."""
+REFUND_OUTCOMES = (
+    _R.SUCCEEDED,
+    _R.REFUNDED,
+    _R.PARTIALLY_REFUNDED,
+    _R.REFUND_FAILED,
+    _R.REFUND_PENDING,
 )
 """What a negative amount (a refund) may say happened."""
-
-MONEY_RETURNED = frozenset(
-    {
-        PaymentRecordStatus.SUCCEEDED,
-        PaymentRecordStatus.REFUNDED,
-        PaymentRecordStatus.PARTIALLY_REFUNDED,
-    }
-)
+MONEY_RETURNED = (_R.SUCCEEDED, _R.REFUNDED, _R.PARTIALLY_REFUNDED)
 """Refund outcomes that gave money back: they lower the invoice's amount paid."""
 
 

@@ -6,6 +6,7 @@ import grpc
 
 from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
 from bento_server.billing.money import MAX_AMOUNT
+from bento_server.billing.statuses import CHARGE_OUTCOMES, REFUND_OUTCOMES
 from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.convert import EnumWords, struct, timestamp
@@ -50,15 +51,15 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
             check.fail("amount", "must not be zero: positive for a payment, negative for a refund")
         elif abs(request.amount) > MAX_AMOUNT:
             check.fail("amount", f"must be at most {MAX_AMOUNT} in absolute value")
-        elif request.amount > 0 and status and status not in payments.CHARGE_STATUSES:
+        elif request.amount > 0 and status and status not in CHARGE_OUTCOMES:
             check.fail(
                 "status",
-                f"a payment (positive amount) is one of {', '.join(payments.CHARGE_STATUSES)}",
+                f"a payment (positive amount) is one of {', '.join(CHARGE_OUTCOMES)}",
             )
-        elif request.amount < 0 and status and status not in payments.REFUND_STATUSES:
+        elif request.amount < 0 and status and status not in REFUND_OUTCOMES:
             check.fail(
                 "status",
-                f"a refund (negative amount) is one of {', '.join(payments.REFUND_STATUSES)}",
+                f"a refund (negative amount) is one of {', '.join(REFUND_OUTCOMES)}",
             )
         if request.currency:
             check.currency(request.currency, "currency")

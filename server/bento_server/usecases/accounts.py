@@ -83,7 +83,9 @@ class Loaded:
 def load(row: Subscription, *extra_invoices: Invoice) -> Loaded:
     """The subscription (locked by the caller) with the invoices that can
     still change: open and draft ones, and those of the current cycle on.
-    Their rows are locked in ID order after the subscription's."""
+    Every write to an invoice locks its subscription first, so that lock
+    covers them. ``extra_invoices`` are rows the caller holds already: the
+    account works on those same objects."""
     live = (
         Invoice.select()
         .where(
@@ -192,7 +194,8 @@ def open_activations(
     deps: Deps, loaded: Loaded, step: Step, rows: dict[int, Invoice], now: datetime
 ) -> activation.Opened | None:
     """Opens activation for apps the subscription has no code for, when a
-    step settled an invoice of a period that began (or a trial started)."""
+    step settled the invoice of a period that began (a trial opens its
+    own session when it is created)."""
     sub = step.account.subscription
     opened = None
     for invoice in step.settled:

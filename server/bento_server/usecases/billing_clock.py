@@ -112,10 +112,21 @@ def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = N
 
 def _start_next_period(deps: Deps, sub: Subscription) -> None:
     """The period ended: the next one starts with its invoice, or the plan closes."""
+    fee_rate = accounts.fee_rate(sub.platform_id)
+    _carry_out(deps, sub, sub.next_billing_date, lambda held: account.renew(held, fee_rate))
+
+
+def _carry_out(
+    deps: Deps,
+    sub: Subscription,
+    due: datetime,
+    transition: Callable[[account.Account], account.Step],
+) -> None:
+    """Runs one transition of the core on ``sub`` "at" ``due`` and writes it."""
     loaded = accounts.load(sub)
-    step = account.renew(loaded.account, accounts.fee_rate(sub.platform_id))
-    sub.updated_at = sub.next_billing_date
-    subscriptions.apply(deps, sub, step, loaded)
+    step = transition(loaded.account)
+    sub.updated_at = due
+    subscriptions.write_step(deps, loaded, step)
 
 
 # --- grace lapses ---------------------------------------------------------------
@@ -133,10 +144,7 @@ def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
 
 def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def lapse(sub: Subscription) -> None:
-        loaded = accounts.load(sub)
-        step = account.lapse(loaded.account)
-        sub.updated_at = sub.grace_period_end
-        subscriptions.apply(deps, sub, step, loaded)
+        _carry_out(deps, sub, sub.grace_period_end, account.lapse)
 
     return _each_due(deps, _lapse_due(at), Subscription.grace_period_end, skip, lapse, limit)
 
@@ -159,9 +167,6 @@ def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
 
 def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     def finish(sub: Subscription) -> None:
-        loaded = accounts.load(sub)
-        step = account.expire(loaded.account)
-        sub.updated_at = sub.ended_at
-        subscriptions.apply(deps, sub, step, loaded)
+        _carry_out(deps, sub, sub.ended_at, account.expire)
 
     return _each_due(deps, _end_due(at), Subscription.ended_at, skip, finish, limit)

@@ -19,9 +19,7 @@ import peewee
 from bento_server import ids
 from bento_server.billing import account
 from bento_server.billing.statuses import (
-    CHARGE_OUTCOMES,
     MONEY_RETURNED,
-    REFUND_OUTCOMES,
     EventType,
     PaymentRecordStatus,
     PaymentStatus,
@@ -30,14 +28,6 @@ from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.models import Invoice, Payment, Platform, Subscription
 from bento_server.usecases import accounts, activation, paging, plan_levels, scoping
 from bento_server.usecases.context import Deps, Principal
-
-# What a positive amount may say happened, and a negative one (a refund),
-# in the order error messages list them.
-CHARGE_STATUSES = ("succeeded", "failed", "processing", "canceled", "requires_action")
-REFUND_STATUSES = ("succeeded", "refunded", "partially_refunded", "refund_failed", "refund_pending")
-REFUNDS_MONEY = ("succeeded", "refunded", "partially_refunded")
-assert set(CHARGE_STATUSES) == CHARGE_OUTCOMES and set(REFUND_STATUSES) == REFUND_OUTCOMES
-assert set(REFUNDS_MONEY) == MONEY_RETURNED
 
 
 @dataclass(frozen=True)
@@ -165,9 +155,15 @@ def create_payment(
         if request.payment_intent_id:
             invoice.payment_intent_id = request.payment_intent_id
         if kind is not None:
-            state = step.account.invoice(invoice.id)
-            step.events.insert(0, account.Emitted(kind, now, state))
+            _payment_event_first(step, kind, invoice.id, now)
         return _settle(deps, loaded, step, invoice, payment, now, ip)
+
+
+def _payment_event_first(
+    step: account.Step, kind: EventType, invoice_id: str, now: datetime
+) -> None:
+    """The payment's own event comes before what it did to the invoice."""
+    step.events.insert(0, account.Emitted(kind, now, step.account.invoice(invoice_id)))
 
 
 def _settle(
@@ -186,7 +182,7 @@ def _settle(
     rows = accounts.write(deps, loaded, step, ip, payment=payment)
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
-        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
+        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, now)
     invoice.save()
     return Settled(invoice, payment, sub, opened)
 
@@ -226,7 +222,7 @@ def _refundable_of(invoice: Invoice, request: NewPayment) -> int | None:
         .where(
             (Payment.original_payment_id == original.id)
             & (Payment.amount < 0)
-            & Payment.status.in_(list(MONEY_RETURNED))
+            & Payment.status.in_(MONEY_RETURNED)
         )
         .scalar()
     )
@@ -287,8 +283,7 @@ def update_invoice(
                         ip,
                         now,
                     )
-                    state = step.account.invoice(invoice.id)
-                    step.events.insert(0, account.Emitted(EventType.PAYMENT_SUCCEEDED, now, state))
+                    _payment_event_first(step, EventType.PAYMENT_SUCCEEDED, invoice.id, now)
             elif status == PaymentStatus.FAILED:
                 step = account.fail(loaded.account, invoice.id, now)
             else:

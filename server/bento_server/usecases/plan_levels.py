@@ -19,7 +19,9 @@ S = SubscriptionStatus
 HOLDS_ACCESS = (S.TRIALING, S.ACTIVE, S.PAST_DUE)
 
 
-def holder(deps: Deps, platform: Platform, new: Subscription, now: datetime) -> Subscription | None:
+def holder_of(
+    deps: Deps, platform: Platform, new: Subscription, now: datetime
+) -> Subscription | None:
     """The user's subscription holding the one place on a single-active
     platform (the highest tier that the access rule grants), locked."""
     if not platform.single_active_subscription:
@@ -41,18 +43,16 @@ def holder(deps: Deps, platform: Platform, new: Subscription, now: datetime) -> 
     return None
 
 
-def arbitrate(
-    deps: Deps, platform: Platform, sub: Subscription, step: account.Step, now: datetime
-) -> None:
+def arbitrate(deps: Deps, platform: Platform, sub: Subscription, now: datetime) -> None:
     """Subgate's plan levels, when ``sub`` starts (paid, or a trial): a
     higher tier takes the place and pauses the holder; an equal or lower
     one waits, paused, until the holder ends."""
-    holder_ = holder(deps, platform, sub, now)
-    if holder_ is None:
+    holder = holder_of(deps, platform, sub, now)
+    if holder is None:
         return
-    if account.takes_place(sub.plan_tier, holder_.plan_tier):
-        held = accounts.load(holder_)
+    if account.takes_place(sub.plan_tier, holder.plan_tier):
+        held = accounts.load(holder)
         accounts.write(deps, held, account.pause(held.account, now, waits_for=sub.id))
         return
     waiting = accounts.load(sub)
-    accounts.write(deps, waiting, account.pause(waiting.account, now, waits_for=holder_.id))
+    accounts.write(deps, waiting, account.pause(waiting.account, now, waits_for=holder.id))

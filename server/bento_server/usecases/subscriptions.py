@@ -141,7 +141,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         _take_plan(sub, plan)
         # Plan levels: an equal or lower tier waits for the holder; a higher
         # one takes the place when it starts (plan_levels.arbitrate).
-        holder = plan_levels.holder(deps, platform, sub, now)
+        holder = plan_levels.holder_of(deps, platform, sub, now)
         waits_for = holder.id if holder is not None and plan.tier <= holder.plan_tier else None
         step = account.start(
             accounts.subscription_state(sub),
@@ -158,7 +158,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         rows = accounts.write(deps, loaded, step, ip)
         opened = None
         if step.started:
-            plan_levels.arbitrate(deps, platform, sub, step, now)
+            plan_levels.arbitrate(deps, platform, sub, now)
         if sub.status == S.TRIALING:
             opened = activation.open_session(deps, sub, rows[id(step.issued[0])], now)
         opened = accounts.open_activations(deps, loaded, step, rows, now) or opened
@@ -241,16 +241,14 @@ def _cancel(deps: Deps, sub: Subscription, now: datetime, cancel_now: bool) -> N
             f"plan {plan.id!r} does not allow cancellation", "cancel_not_allowed"
         )
     loaded = accounts.load(sub)
-    step = account.cancel(loaded.account, now, cancel_now)
-    accounts.write(deps, loaded, step)
-    if sub.end_handled:
-        resume_waiting(deps, sub, now)
+    write_step(deps, loaded, account.cancel(loaded.account, now, cancel_now))
 
 
-def apply(deps: Deps, sub: Subscription, step: account.Step, loaded: accounts.Loaded) -> None:
-    """Writes a step of the billing clock; an ended subscription's place
-    goes to whoever waited for it."""
-    was_handled = loaded.row.end_handled
+def write_step(deps: Deps, loaded: accounts.Loaded, step: account.Step) -> None:
+    """Writes a step that may end the subscription: its place (Subgate's plan
+    levels) goes to whoever waited for it, from the moment it ended."""
+    sub = loaded.row
+    was_handled = sub.end_handled
     accounts.write(deps, loaded, step)
     if sub.end_handled and not was_handled and sub.ended_at is not None:
         resume_waiting(deps, sub, sub.ended_at)
@@ -445,6 +443,6 @@ def _change_plan(
     # trial, once its first charged invoice is).
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
-        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, step, now)
+        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, now)
     issued = rows[id(step.issued[0])] if step.issued else None
     return issued, opened
