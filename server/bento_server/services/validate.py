@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from bento_server import ids
+from bento_server.billing import currencies
 from bento_server.billing.money import MAX_AMOUNT
 from bento_server.errors import FieldViolation, InvalidArgument
 from bento_server.services.convert import EnumWords, from_struct
@@ -76,7 +77,14 @@ class Check:
         return value
 
     def currency(self, value: str, field: str) -> str:
-        return self.pattern(value, field, _CURRENCY, "a three-letter ISO 4217 code in upper case")
+        """A current ISO 4217 code with a minor unit: amounts count that unit."""
+        if not _CURRENCY.match(value):
+            self.fail(field, "must be a three-letter ISO 4217 code in upper case")
+        elif not currencies.is_iso_4217(value):
+            self.fail(field, "is not an ISO 4217 currency code")
+        elif not currencies.is_priceable(value):
+            self.fail(field, "has no minor unit in ISO 4217; prices and payments need one")
+        return value
 
     def region(self, value: str, field: str) -> str:
         return self.pattern(value, field, _REGION, 'a region code in upper case ("US")')
