@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 
-from bento_server import scheduler
+from bento_server import log_hygiene, scheduler
 from bento_server.clock import SystemClock
 from bento_server.server import DEFAULT_ADDRESS, ServerConfig, serve
 from bento_server.store.database import DEFAULT_URL, Store, connect
@@ -189,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    log_hygiene.install()
     try:
         code = args.run(args)
     except ValueError as error:

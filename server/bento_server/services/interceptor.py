@@ -39,31 +39,48 @@ current_method: contextvars.ContextVar[str] = contextvars.ContextVar("current_me
 log = logging.getLogger("bento.rpc")
 
 
+# No credential is longer: a key ID of at most 64 characters and a secret of
+# at most 256, in base64, with the scheme.
+MAX_AUTHORIZATION = 512
+
+
+def _malformed(what: str) -> Unauthenticated:
+    # The message says what is wrong with the value, never the value. The
+    # reason stays CONTRACT.md's `unauthenticated`, as for a missing or an
+    # unknown key: clients already act on it.
+    return Unauthenticated(f"malformed authorization: {what}")
+
+
 def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]:
-    """The (key_id, secret) of an ``authorization: Basic`` header."""
+    """The (key_id, secret) of an ``authorization: Basic`` header; any value
+    that is not exactly that is UNAUTHENTICATED before anything is looked up."""
     values = [v for k, v in (metadata or ()) if k == "authorization"]
     if not values:
         raise Unauthenticated(
             "missing authorization metadata: send 'authorization: Basic base64(KEY_ID:SECRET)'"
         )
+    if len(values) > 1:
+        raise _malformed("more than one authorization header")
     value = values[0]
     if isinstance(value, bytes):
         value = value.decode("latin-1")
+    if len(value) > MAX_AUTHORIZATION:
+        raise _malformed(f"longer than {MAX_AUTHORIZATION} characters")
     scheme, _, encoded = value.strip().partition(" ")
     if scheme.lower() != "basic" or not encoded:
-        raise Unauthenticated("malformed authorization: expected 'Basic base64(KEY_ID:SECRET)'")
+        raise _malformed("expected 'Basic base64(KEY_ID:SECRET)'")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         # ValueError also covers binascii.Error, and a header with characters
         # outside ASCII, which b64decode refuses before decoding anything.
-        raise Unauthenticated("malformed authorization: not base64 of KEY_ID:SECRET") from None
+        raise _malformed("not base64 of KEY_ID:SECRET") from None
     key_id, sep, secret = decoded.partition(":")
     if not sep or not key_id or not secret or len(key_id) > 64 or len(secret) > 256:
-        raise Unauthenticated("malformed authorization: expected base64 of KEY_ID:SECRET")
+        raise _malformed("expected base64 of KEY_ID:SECRET")
     if not ids.is_token(key_id) or not ids.is_token(secret):
         # No key has other characters, and PostgreSQL refuses NUL in a query.
-        raise Unauthenticated("malformed authorization: KEY_ID and SECRET are printable ASCII")
+        raise _malformed("KEY_ID and SECRET are printable ASCII")
     return key_id, secret
 
 
@@ -113,15 +130,17 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
     def _authenticate(self, method: str, metadata: Any) -> None:
         key_id, secret = parse_basic(metadata)
         principal = self._authenticator.authenticate(key_id, secret)
-        authorize(principal, method)
+        # Known before the role is checked, so that a refusal names its caller.
         current_principal.set(principal)
         current_method.set(method)
+        authorize(principal, method)
 
     def _unary(self, behavior: Any, method: str, decode: Any) -> Any:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             metadata = context.invocation_metadata()
             logged = False
+            outcome = "OK"
             try:
                 self._authenticate(method, metadata)
                 return await behavior(_decode(decode, raw), context)
@@ -133,9 +152,12 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 _log_call(method, error.code, started, metadata)
                 logged = True
                 await status.abort(context, error)
+            except BaseException:
+                outcome = _cut_short(context)
+                raise
             finally:
                 if not logged:
-                    _log_call(method, "OK", started, metadata)
+                    _log_call(method, outcome, started, metadata)
 
         return wrapped
 
@@ -144,6 +166,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             metadata = context.invocation_metadata()
             logged = False
+            outcome = "OK"
             try:
                 self._authenticate(method, metadata)
                 async for response in behavior(_decode(decode, raw), context):
@@ -155,9 +178,12 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 _log_call(method, error.code, started, metadata)
                 logged = True
                 await status.abort(context, error)
+            except BaseException:
+                outcome = _cut_short(context)
+                raise
             finally:
                 if not logged:
-                    _log_call(method, "OK", started, metadata)
+                    _log_call(method, outcome, started, metadata)
 
         return wrapped
 
@@ -226,6 +252,13 @@ def _decode(decode: Any, raw: bytes) -> Any:
         return decode(raw)
     except DecodeError as error:
         raise InvalidArgument(f"the request does not decode: {error}") from None
+
+
+def _cut_short(context: grpc.aio.ServicerContext) -> str:
+    """Why a call was stopped from outside (the task cancelled, the generator
+    closed): its deadline passed, or its client went away."""
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
 
 
 def _is_abort(error: BaseException) -> bool:
