@@ -89,7 +89,7 @@ def test_a_revoked_key_stops_working_on_every_server(
 
         assert eventually(refused)
         got = failure(lambda: allowed(other, "nobody", shop.product_id))
-        assert (got.code, got.reason) == (grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+        assert (got.code, got.reason) == (grpc.StatusCode.UNAUTHENTICATED, "api_key_revoked")
     finally:
         first.stop()
         second.stop()

@@ -815,7 +815,12 @@ def invoke(w: World, method: str, request: Message, who: str, key: str | None = 
 STATUS_OF = {
     DENIED.kind: (grpc.StatusCode.PERMISSION_DENIED, "permission_denied"),
     "unauthenticated": (grpc.StatusCode.UNAUTHENTICATED, "unauthenticated"),
+    "revoked": (grpc.StatusCode.UNAUTHENTICATED, "api_key_revoked"),
 }
+
+
+def unauthenticated(who: str) -> Outcome:
+    return Outcome("revoked" if who == REVOKED else "unauthenticated")
 
 
 def leaks(w: World, text: str) -> list[str]:
@@ -994,7 +999,7 @@ def test_every_rpc_for_every_caller(world: World) -> None:
     # Every refusal first, aimed at the world's own objects.
     for case in CASES:
         for who in UNAUTHENTICATED_CALLERS:
-            problem = refused(w, case, who, Outcome("unauthenticated"))
+            problem = refused(w, case, who, unauthenticated(who))
             if problem:
                 wrong.append(f"{case.method} as {who}: {problem}")
         for who in TENANT_CALLERS:
@@ -1025,7 +1030,7 @@ def test_every_rpc_for_every_caller(world: World) -> None:
         key = unique("matrix")
         first = invoke(w, case.method, request, owner, key)
         for who in UNAUTHENTICATED_CALLERS:
-            problem = refused(w, case, who, Outcome("unauthenticated"), request, key)
+            problem = refused(w, case, who, unauthenticated(who), request, key)
             if problem:
                 wrong.append(f"{case.method} as {who} with {owner}'s key: {problem}")
         for who in TENANT_CALLERS:

@@ -304,7 +304,7 @@ def drive_keys(server: RunningServer, secrets: Secrets) -> None:
     assert_fails(
         lambda: gone(gone.tenant.ListApps, tenant_pb2.ListAppsRequest()),
         UNAUTHENTICATED,
-        "unauthenticated",
+        "api_key_revoked",
     )
 
 

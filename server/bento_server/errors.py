@@ -90,6 +90,11 @@ class FailedPrecondition(BentoError):
     default_reason = "failed_precondition"
 
 
+class OutOfRange(BentoError):
+    code = "OUT_OF_RANGE"
+    default_reason = "out_of_range"
+
+
 class Aborted(BentoError):
     code = "ABORTED"
     default_reason = "concurrent_modification"

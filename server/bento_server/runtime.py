@@ -36,3 +36,8 @@ class Runtime:
             self.access_cache.clear()
         if self.feed is not None:
             self.feed.poke()
+
+    def keys_changed(self) -> None:
+        """An API key was revoked: open streams look at their keys now."""
+        if self.feed is not None:
+            self.feed.keys_changed()

@@ -111,6 +111,9 @@ class ServerConfig:
     """Seconds between heartbeats of an idle WatchEvents stream (at most 15)."""
     event_poll_interval: float = 0.25
     """Seconds between looks for events other processes committed."""
+    credential_interval: float = 2.0
+    """Most seconds between looks at whether open streams' keys were revoked
+    (a revocation announced by any replica is looked at at once)."""
     metrics_address: str | None = None
     """host:port to serve Prometheus metrics on; off when unset."""
     access_log: str = "all"
@@ -188,13 +191,23 @@ async def serve(config: ServerConfig) -> None:
     credentials = _tls_credentials(config)
     runtime = build_runtime(config)
     interceptor.ACCESS_LOG = config.access_log
+    loop = asyncio.get_running_loop()
+
+    def keys_changed_elsewhere() -> None:  # called on the listener's thread
+        loop.call_soon_threadsafe(runtime.keys_changed)
+
     listener = None
     if runtime.deps.store.is_postgres:
         runtime.access_cache = AccessCache()
-        listener = AccessListener(config.database_url, runtime.access_cache)
+        listener = AccessListener(
+            config.database_url,
+            runtime.access_cache,
+            keys_changed_elsewhere,
+        )
         listener.start()
+    authenticator = Authenticator(runtime.deps.store, runtime.access_cache)
     server = grpc.aio.server(
-        interceptors=[BentoInterceptor(Authenticator(runtime.deps.store, runtime.access_cache))],
+        interceptors=[BentoInterceptor(authenticator)],
         options=SERVER_OPTIONS,
     )
     names = []
@@ -226,7 +239,6 @@ async def serve(config: ServerConfig) -> None:
 
     # Handlers go in before anyone can learn the port and send a signal.
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
@@ -235,6 +247,8 @@ async def serve(config: ServerConfig) -> None:
         lambda fn: asyncio.get_running_loop().run_in_executor(runtime.executor, fn),
         config.event_poll_interval,
         config.max_streams_per_caller,
+        no_longer_valid=authenticator.no_longer_valid,
+        credential_interval=config.credential_interval,
     )
     await runtime.feed.start()
     if config.metrics_address:

@@ -11,29 +11,29 @@ from bento.v1 import event_pb2, event_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import struct, timestamp
 from bento_server.services.validate import Check
-from bento_server.store.models import Event
 from bento_server.usecases import events
+from bento_server.usecases.event_views import EventView, seen_by
 
 MAX_TYPES = 50
 # Events a stream reads from the store at a time.
 WATCH_PAGE = 100
 
 
-def event_pb(row: Event) -> event_pb2.Event:
+def event_pb(view: EventView) -> event_pb2.Event:
     return event_pb2.Event(
-        sequence=row.sequence,
-        event_id=row.event_id,
-        type=row.type,
-        occurred_at=timestamp(row.occurred_at),
-        subscription_id=row.subscription_id or "",
-        session_id=row.session_id or "",
-        plan_id=row.plan_id or "",
-        platform_id=row.platform_id or "",
-        invoice_id=row.invoice_id or "",
-        payment_id=row.payment_id or "",
-        activation_session_id=row.activation_session_id or "",
-        app_ids=row.app_ids,
-        data=struct(row.data),
+        sequence=view.sequence,
+        event_id=view.event_id,
+        type=view.type,
+        occurred_at=timestamp(view.occurred_at),
+        subscription_id=view.subscription_id,
+        session_id=view.session_id,
+        plan_id=view.plan_id,
+        platform_id=view.platform_id,
+        invoice_id=view.invoice_id,
+        payment_id=view.payment_id,
+        activation_session_id=view.activation_session_id,
+        app_ids=view.app_ids,
+        data=struct(view.data),
     )
 
 
@@ -62,8 +62,10 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
             request.page_size,
             request.page_token,
         )
+        principal = self.principal
         return event_pb2.ListEventsResponse(
-            events=[event_pb(row) for row in listed.items], next_page_token=listed.next_page_token
+            events=[event_pb(seen_by(principal, row)) for row in listed.items],
+            next_page_token=listed.next_page_token,
         )
 
     async def WatchEvents(
@@ -82,17 +84,19 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
         feed = self.runtime.feed
         assert feed is not None
         await self.call(events.check_types, types)
-        await self.call(events.check_resume, request.after_sequence)
+        if request.subscription_id:
+            await self.call(events.check_watchable, principal, request.subscription_id)
+        # The replay starts from the store's head, not the feed's: a write
+        # that committed a moment ago may not have reached the feed yet.
+        high = await self.call(events.check_resume, request.after_sequence)
         loop = asyncio.get_running_loop()
         interval = self.runtime.heartbeat_interval
-        with feed.slot(principal.key_id):
+        with feed.slot(principal.key_id) as stream:
             cursor = request.after_sequence
             last_sent = loop.time()
             caught_up_once = False
-            # The replay reads the store's newest, not the feed's: a write that
-            # committed a moment ago may not have reached the feed yet.
-            high = await self.call(events.newest_sequence)
             while not feed.closed:
+                stream.check()  # its key may have been revoked since it opened
                 high = max(high, feed.newest)
                 if high > cursor:
                     rows = await self.call(
@@ -105,7 +109,8 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
                         WATCH_PAGE,
                     )
                     for row in rows:
-                        yield event_pb2.WatchEventsResponse(event=event_pb(row))
+                        stream.check()
+                        yield event_pb2.WatchEventsResponse(event=event_pb(seen_by(principal, row)))
                         cursor = row.sequence
                         last_sent = loop.time()
                     if len(rows) < WATCH_PAGE:
@@ -117,7 +122,7 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
                     caught_up_once = True
                     yield event_pb2.WatchEventsResponse(
                         heartbeat=event_pb2.Heartbeat(
-                            newest_sequence=cursor, sent_at=timestamp(self.deps.clock.now())
+                            newest_sequence=high, sent_at=timestamp(self.deps.clock.now())
                         )
                     )
                     last_sent = loop.time()

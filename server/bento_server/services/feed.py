@@ -1,4 +1,4 @@
-"""How WatchEvents streams learn that the log grew.
+"""How WatchEvents streams learn that the log grew, and that their key went.
 
 One poll per process (the newest committed sequence, every quarter second)
 wakes every waiting stream, whatever the number of streams: that is how a
@@ -6,51 +6,85 @@ stream on one replica sees events another replica committed. Writes in this
 process poke the feed at once, so local watchers see them without waiting
 for the poll. Streams themselves hold nothing but a cursor: each reads the
 store forward at its own pace.
+
+A stream was authenticated once, when it opened, and may stay open for
+days. So the feed also asks the store, for all open streams at once, which
+of their keys were revoked: whenever keys change (a revocation in this
+process, or the store's change announcement from another replica) and at
+least every ``credential_interval`` seconds, in case an announcement was
+missed. A stream whose key went ends with ``api_key_revoked``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
 
-from bento_server.errors import ResourceExhausted
+from bento_server.errors import BentoError, ResourceExhausted
 from bento_server.services import metrics
+from bento_server.usecases.credentials import revoked
 
 log = logging.getLogger("bento.events")
+
+
+class OpenStream:
+    """One open stream's place in the feed: whose key it runs on, and the
+    error it must end with once that key is no longer valid."""
+
+    __slots__ = ("ended", "key_id")
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        self.ended: BentoError | None = None
+
+    def check(self) -> None:
+        """Raises the error the stream must end with, if there is one."""
+        if self.ended is not None:
+            raise self.ended
 
 
 class EventFeed:
     def __init__(
         self,
         newest: Callable[[], int],
-        run: Callable[[Callable[[], int]], Awaitable[int]],
+        run: Callable[[Callable[[], Any]], Awaitable[Any]],
         poll_interval: float,
         max_streams_per_caller: int,
+        *,
+        no_longer_valid: Callable[[Sequence[str]], set[str]] | None = None,
+        credential_interval: float = 2.0,
     ) -> None:
         self._read_newest = newest
         self._run = run  # runs a blocking function off the loop
         self._poll_interval = poll_interval
         self._max_streams = max_streams_per_caller
-        self._open: dict[str, int] = {}
+        self._no_longer_valid = no_longer_valid
+        self._credential_interval = credential_interval
+        self._open: dict[str, set[OpenStream]] = {}
         self._grew = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._keys_changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self.newest = 0
         self.closed = False
 
     async def start(self) -> None:
         self.newest = await self._run(self._read_newest)
-        self._task = asyncio.create_task(self._poll())
+        self._tasks.append(asyncio.create_task(self._poll()))
+        if self._no_longer_valid is not None:
+            self._tasks.append(asyncio.create_task(self._watch_credentials()))
 
     async def close(self) -> None:
         """Ends every stream: they return when they next wake."""
         self.closed = True
         self._wake()
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def _wake(self) -> None:
         grew, self._grew = self._grew, asyncio.Event()
@@ -83,19 +117,50 @@ class EventFeed:
             await asyncio.wait_for(self._grew.wait(), timeout)
 
     @contextlib.contextmanager
-    def slot(self, caller: str) -> Iterator[None]:
-        """Holds one of the caller's stream places; RESOURCE_EXHAUSTED when none is left."""
-        if self._open.get(caller, 0) >= self._max_streams:
+    def slot(self, key_id: str) -> Iterator[OpenStream]:
+        """Holds one of the key's stream places; RESOURCE_EXHAUSTED when none is left."""
+        streams = self._open.setdefault(key_id, set())
+        if len(streams) >= self._max_streams:
+            if not streams:
+                del self._open[key_id]
             raise ResourceExhausted(
                 f"this key already has {self._max_streams} open event streams on this server",
                 "too_many_streams",
             )
-        self._open[caller] = self._open.get(caller, 0) + 1
+        stream = OpenStream(key_id)
+        streams.add(stream)
         metrics.OPEN_STREAMS.inc()
         try:
-            yield
+            yield stream
         finally:
             metrics.OPEN_STREAMS.dec()
-            self._open[caller] -= 1
-            if not self._open[caller]:
-                del self._open[caller]
+            streams.discard(stream)
+            if not streams:
+                del self._open[key_id]
+
+    def keys_changed(self) -> None:
+        """An API key was revoked somewhere: look at the open streams' keys now."""
+        self._keys_changed.set()
+
+    async def _watch_credentials(self) -> None:
+        assert self._no_longer_valid is not None
+        check = self._no_longer_valid
+        while not self.closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._keys_changed.wait(), self._credential_interval)
+            # Cleared before the read: a change during the read is looked at again.
+            self._keys_changed.clear()
+            key_ids = list(self._open)
+            if not key_ids:
+                continue
+            try:
+                gone = await self._run(functools.partial(check, key_ids))
+            except Exception:
+                log.exception("checking the keys of open streams failed; retrying")
+                continue
+            ended = [s for key_id in gone for s in self._open.get(key_id, ()) if s.ended is None]
+            for stream in ended:
+                stream.ended = revoked()
+            if ended:
+                log.info("ending %d streams of revoked keys", len(ended))
+                self._wake()

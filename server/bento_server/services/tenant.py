@@ -169,7 +169,9 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             row = tenants.revoke_api_key(self.deps, principal, request.key_id)
             return tenant_pb2.RevokeApiKeyResponse(api_key=api_key_pb(row))
 
-        return await self.mutate(context, request, tenant_pb2.RevokeApiKeyResponse, work)
+        response = await self.mutate(context, request, tenant_pb2.RevokeApiKeyResponse, work)
+        self.runtime.keys_changed()
+        return response
 
     async def ListApiKeys(
         self, request: tenant_pb2.ListApiKeysRequest, context: grpc.aio.ServicerContext

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import select
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import peewee
 
-from bento_server.store.database import ACCESS_CHANGED, open_database
+from bento_server.store.database import ACCESS_CHANGED, KEYS_CHANGED, open_database
 
 log = logging.getLogger("bento.access")
 
@@ -58,12 +58,19 @@ class AccessCache:
 
 
 class AccessListener(threading.Thread):
-    """Keeps a LISTEN connection open and clears the cache on every notice."""
+    """Keeps a LISTEN connection open and clears the cache on every notice.
 
-    def __init__(self, url: str, cache: AccessCache) -> None:
+    ``keys_changed`` is called (on this thread) when a notice says an API key
+    was revoked, and whenever the connection is (re)made, since a revocation
+    may have gone unheard while it was down."""
+
+    def __init__(
+        self, url: str, cache: AccessCache, keys_changed: Callable[[], None] = lambda: None
+    ) -> None:
         super().__init__(name="bento-access-listener", daemon=True)
         self._url = url
         self._cache = cache
+        self._keys_changed = keys_changed
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -81,12 +88,16 @@ class AccessListener(threading.Thread):
                 # Only now can no change go unheard.
                 self._cache.clear()
                 self._cache.enabled = True
+                self._keys_changed()
                 while not self._stop.is_set():
                     if select.select([connection], [], [], 1.0)[0]:
                         connection.poll()
                         if connection.notifies:
+                            keys = any(n.payload == KEYS_CHANGED for n in connection.notifies)
                             connection.notifies.clear()
                             self._cache.clear()
+                            if keys:
+                                self._keys_changed()
             except Exception:
                 log.warning("access notifications lost; serving without the cache", exc_info=True)
             finally:

@@ -25,6 +25,8 @@ database_proxy = peewee.DatabaseProxy()
 DEFAULT_URL = "sqlite:///bento.db"
 # The PostgreSQL notification channel of changes that affect access checks.
 ACCESS_CHANGED = "bento_access_changed"
+# The payload of an access change that revoked an API key.
+KEYS_CHANGED = "api_key"
 
 # SQLite: WAL lets readers run beside the one writer; the busy timeout makes
 # a writer wait for the lock instead of failing at once. synchronous=FULL
@@ -106,15 +108,16 @@ class Store:
         if self.is_postgres:
             self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
 
-    def notify_access_changed(self) -> None:
-        """Tells every server on this database that who-may-use-what changed.
+    def notify_access_changed(self, what: str = "") -> None:
+        """Tells every server on this database that who-may-use-what changed
+        (``what``: ``KEYS_CHANGED`` when an API key was revoked).
 
         PostgreSQL delivers the notification when this transaction commits,
         and not at all if it rolls back; servers drop their access caches on
         it. SQLite servers keep no such cache, so there is nothing to tell.
         """
         if self.is_postgres:
-            self.db.execute_sql("SELECT pg_notify(%s, '')", (ACCESS_CHANGED,))
+            self.db.execute_sql("SELECT pg_notify(%s, %s)", (ACCESS_CHANGED, what))
 
     def close(self) -> None:
         if not self.db.is_closed():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,8 +49,9 @@ class Authenticator:
     """Checks ``KEY_ID:SECRET`` credentials against the store.
 
     One indexed read per call through raw SQL (the ORM's query building
-    costs ten times the read): revocation takes effect on the next call, on
-    every replica, with no cache to invalidate.
+    costs ten times the read), or the access cache's copy of the key's row
+    on PostgreSQL, which every replica drops when a key is revoked:
+    revocation takes effect on the next call.
     """
 
     def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
@@ -75,5 +77,23 @@ class Authenticator:
         if row is None or not matches:
             raise Unauthenticated("unknown API key or wrong secret")
         if row[3] is not None:
-            raise Unauthenticated("API key revoked")
+            raise revoked()
         return Principal(key_id=key_id, role=row[0], tenant_id=row[1])
+
+    def no_longer_valid(self, key_ids: Sequence[str]) -> set[str]:
+        """Those of ``key_ids`` that were revoked (or are gone), read from the
+        store itself, never the cache: open streams ask this to learn that
+        their key was revoked, and a cache is exactly what could be stale."""
+        if not key_ids:
+            return set()
+        param = self._store.db.param
+        rows = self._store.fetch(
+            f"SELECT id FROM api_key WHERE revoked_at IS NULL AND id IN "
+            f"({', '.join([param] * len(key_ids))})",
+            tuple(key_ids),
+        )
+        return set(key_ids) - {row[0] for row in rows}
+
+
+def revoked() -> Unauthenticated:
+    return Unauthenticated("API key revoked", "api_key_revoked")

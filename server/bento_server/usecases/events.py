@@ -18,7 +18,7 @@ import peewee
 
 from bento_server import ids
 from bento_server.billing.statuses import EventType
-from bento_server.errors import FailedPrecondition, InvalidArgument
+from bento_server.errors import FailedPrecondition, InvalidArgument, OutOfRange, not_found
 from bento_server.store.models import (
     Event,
     EventLogState,
@@ -28,7 +28,7 @@ from bento_server.store.models import (
     Product,
     Subscription,
 )
-from bento_server.usecases import paging
+from bento_server.usecases import event_views, paging
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
 # CONTRACT.md's event types, and the few beyond its list: billing.statuses.EventType.
@@ -54,9 +54,11 @@ def subscription_snapshot(sub: Subscription) -> dict[str, Any]:
         "cycle_count": sub.cycle_count,
         "period_start": _instant(sub.period_start),
         "period_end": _instant(sub.period_end),
+        "trial_end": _instant(sub.trial_end),
         "cancel_at_period_end": sub.cancel_at_period_end,
         "canceled_at": _instant(sub.canceled_at),
         "ended_at": _instant(sub.ended_at),
+        "end_reason": sub.end_reason,
         "paused_at": _instant(sub.paused_at),
     }
 
@@ -166,7 +168,8 @@ def _first_sequence_after_pruning(deps: Deps) -> int | None:
 
 
 def visible_to(principal: Principal) -> peewee.ModelSelect:
-    """The events a caller may see: its platform's, its app's, or all (admin)."""
+    """The events a caller may see: its platform's, its app's, or all (admin).
+    What it sees of each is ``event_views.seen_by``."""
     query = Event.select()
     if principal.role == PLATFORM:
         query = query.where(Event.platform_id == principal.tenant_id)
@@ -175,7 +178,10 @@ def visible_to(principal: Principal) -> peewee.ModelSelect:
         # no LIKE wildcards). converter=False keeps the pattern from being
         # JSON-encoded as a value of the field.
         pattern = peewee.Value(f'%"{principal.tenant_id}"%', converter=False)
-        query = query.where(peewee.Expression(Event.app_ids, peewee.OP.ILIKE, pattern))
+        query = query.where(
+            peewee.Expression(Event.app_ids, peewee.OP.ILIKE, pattern)
+            & Event.type.in_(sorted(event_views.PUBLISHER_TYPES))
+        )
     return query
 
 
@@ -198,6 +204,8 @@ def list_events(
     page = paging.page(page_size, page_token, scope)
     check_types(types)
     check_resume(after_sequence)
+    if subscription_id:
+        check_watchable(principal, subscription_id)
     query = visible_to(principal).where(Event.sequence > after_sequence)
     if subscription_id:
         query = query.where(Event.subscription_id == subscription_id)
@@ -226,25 +234,64 @@ def pruned_through() -> int:
     )
 
 
-def check_resume(after_sequence: int) -> None:
-    """Refuses a resume from below the pruned part of the log: it would have
-    a silent gap. 0 means "from the oldest kept event"."""
-    if after_sequence == 0:
-        return
+def check_resume(after_sequence: int) -> int:
+    """Refuses a cursor the log cannot honestly serve, and answers the head
+    of the log (``head``).
+
+    Below the pruned part it would have a silent gap (0 means "from the
+    oldest kept event"). Beyond the head it names events that never were:
+    a consumer whose cursor came from another database, or from this one
+    before a restore, would wait there forever and miss every new event.
+    """
     pruned = pruned_through()
-    if after_sequence < pruned:
+    newest = head()
+    if 0 < after_sequence < pruned:
         raise FailedPrecondition(
             f"events up to sequence {pruned} were pruned; resume from {pruned} or later, "
             "or from 0 for the oldest kept event",
             "events_pruned",
-            metadata={"pruned_through": str(pruned)},
+            metadata={"pruned_through": str(pruned), "oldest_sequence": str(pruned + 1)},
         )
+    if after_sequence > newest:
+        raise OutOfRange(
+            f"after_sequence {after_sequence} is beyond the newest event, {newest}: "
+            "the cursor is not from this log (resume from 0 or from a sequence it answered)",
+            "cursor_ahead_of_log",
+            metadata={"newest_sequence": str(newest)},
+        )
+    return newest
+
+
+def head() -> int:
+    """The highest sequence the log has reached, even when retention pruned
+    every event: a consumer that saw the last pruned event is not ahead."""
+    return max(newest_sequence(), pruned_through())
 
 
 def newest_sequence() -> int:
     """The highest committed sequence. Appends commit in sequence order, so
     every event up to it is visible."""
     return Event.select(peewee.fn.MAX(Event.sequence)).scalar() or 0
+
+
+def check_watchable(principal: Principal, subscription_id: str) -> None:
+    """NOT_FOUND unless the subscription exists and the caller may see its
+    events: a filter on someone else's (or on nothing) would only ever send
+    heartbeats, as if all were quiet."""
+    sub = Subscription.get_or_none(Subscription.id == subscription_id)
+    if sub is not None and (
+        principal.is_admin
+        or (principal.role == PLATFORM and sub.platform_id == principal.tenant_id)
+        or (
+            principal.role == PUBLISHER
+            and (
+                principal.tenant_id in plan_app_ids(sub.plan_id)
+                or visible_to(principal).where(Event.subscription_id == sub.id).exists()
+            )
+        )
+    ):
+        return
+    raise not_found("subscription", subscription_id)
 
 
 def read_after(

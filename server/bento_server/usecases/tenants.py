@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bento_server import ids
 from bento_server.errors import InvalidArgument, not_found
+from bento_server.store.database import KEYS_CHANGED
 from bento_server.store.models import ApiKey, App, Platform
 from bento_server.usecases import paging
 from bento_server.usecases.context import ADMIN, PLATFORM, PUBLISHER, Deps, Principal
@@ -95,7 +96,9 @@ def revoke_api_key(deps: Deps, principal: Principal, key_id: str) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = deps.clock.now()
             key.save()
-            deps.store.notify_access_changed()  # cached credentials go too
+            # Cached credentials go too, and every replica's open streams of
+            # this key end.
+            deps.store.notify_access_changed(KEYS_CHANGED)
         return key
 
 
