@@ -113,12 +113,11 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
         check.object_id(request.plan_id, "plan_id")
         region = request.region or DEFAULT_REGION
         check.region(region, "region")
-        check.rate(request.tax_rate, "tax_rate")
         new = subscriptions.NewSubscription(
             session_id=request.session_id,
             plan_id=request.plan_id,
             region=region,
-            tax_rate=request.tax_rate,
+            tax_rate=check.rate(request.tax_rate, "tax_rate"),
             tax_type=check.enum(TAX_TYPES, request.tax_type, "tax_type", "none"),
             tax_jurisdiction=check.name(
                 request.tax_jurisdiction, "tax_jurisdiction", required=False

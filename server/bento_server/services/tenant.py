@@ -65,7 +65,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
     ) -> tenant_pb2.CreatePlatformResponse:
         check = Check()
         check.name(request.name, "name")
-        check.rate(request.fee_rate, "fee_rate")
+        fee_rate = check.rate(request.fee_rate, "fee_rate")
         check.done()
         principal = self.principal
 
@@ -74,7 +74,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
                 self.deps,
                 principal,
                 request.name,
-                request.fee_rate,
+                fee_rate,
                 request.single_active_subscription,
             )
             return tenant_pb2.CreatePlatformResponse(platform=platform_pb(row))

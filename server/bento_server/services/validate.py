@@ -119,9 +119,12 @@ class Check:
     # -- numbers --------------------------------------------------------------
 
     def rate(self, value: float, field: str) -> float:
+        """A fraction in 0..1. Store the value returned, not the request's."""
         if math.isnan(value) or not 0.0 <= value <= 1.0:
             self.fail(field, "must be a fraction between 0 and 1")
-        return value
+        # -0.0 passes `0 <= value` and would be stored and answered as -0;
+        # adding +0.0 turns it into +0.0 and leaves every other value as it is.
+        return value + 0.0
 
     def between(self, value: int, field: str, low: int, high: int) -> int:
         if not low <= value <= high:
