@@ -19,6 +19,7 @@ from tests.support import (
     create_postgres_database,
     drop_postgres_database,
     prepare_postgres,
+    secrets_in_logs,
     start_server,
 )
 
@@ -48,6 +49,15 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"bento backends: sqlite only; PostgreSQL half SKIPPED ({POSTGRES_URL_ENV} is not set); "
         f"{length}"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """After the whole suite, every server log it made is searched for every
+    credential and code the suite was handed."""
+    yield
+    leaks = secrets_in_logs()
+    assert not leaks, "secrets in server logs:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session", params=_backends())

@@ -63,10 +63,41 @@ def assert_audit_clean(database_url: str) -> None:
     )
 
 
+# Every credential and code the suite was handed, and every server log it
+# made: after the whole suite, no log may hold any of them (conftest).
+HANDED_OUT: set[str] = set()
+SERVER_LOGS: list[Path] = []
+
+
+def handed_out(secret: str) -> str:
+    """Remembers a KEY_ID:SECRET credential or an activation code."""
+    HANDED_OUT.add(secret)
+    return secret
+
+
+def secrets_in_logs() -> list[str]:
+    """Each log line, of every server the suite ran, that holds a secret,
+    a credential (also base64, as the header sends it) or a code."""
+    forms: set[str] = set()
+    for secret in HANDED_OUT:
+        forms.add(secret)
+        if ":" in secret:
+            forms.add(secret.split(":", 1)[1])
+            forms.add(basic(secret).split(" ", 1)[1])
+    found = []
+    for path in SERVER_LOGS:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            if any(form in line for form in forms):
+                found.append(f"{path.name}: {line[:300]}")
+    return found
+
+
 def create_admin_key(database_url: str) -> str:
     """An admin credential KEY_ID:SECRET, made by `bento keys create`."""
     out = run_cli("keys", "create", "--role", "admin", "--database", database_url).stdout
-    return out.strip().splitlines()[-1]
+    return handed_out(out.strip().splitlines()[-1])
 
 
 def prepare_postgres(url: str) -> None:
@@ -193,6 +224,7 @@ def start_server(
             cwd=workdir,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+    SERVER_LOGS.append(log_path)
     address = _wait_for_address(process, log_path)
     # Keep draining stdout so the server never blocks on a full pipe.
     threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
@@ -256,6 +288,7 @@ class RpcFailure:
     reason: str
     domain: str
     fields: dict[str, str]
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def status_of(error: grpc.RpcError) -> RpcFailure:
@@ -263,17 +296,18 @@ def status_of(error: grpc.RpcError) -> RpcFailure:
     stay empty when it has no ``google.rpc.Status`` (errors gRPC made itself)."""
     reason = domain = ""
     fields: dict[str, str] = {}
+    metadata: dict[str, str] = {}
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            reason, domain = info.reason, info.domain
+            reason, domain, metadata = info.reason, info.domain, dict(info.metadata)
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             fields = {v.field: v.description for v in bad.field_violations}
-    return RpcFailure(error.code(), error.details() or "", reason, domain, fields)  # type: ignore[attr-defined]
+    return RpcFailure(error.code(), error.details() or "", reason, domain, fields, metadata)  # type: ignore[attr-defined]
 
 
 def failure(call: Callable[[], Any]) -> RpcFailure:
@@ -327,7 +361,7 @@ def make_key(admin: Caller, role: int, tenant_id: str = "") -> str:
     response = admin(
         admin.tenant.CreateApiKey, tenant_pb2.CreateApiKeyRequest(role=role, tenant_id=tenant_id)
     )
-    return f"{response.key_id}:{response.secret}"
+    return handed_out(f"{response.key_id}:{response.secret}")
 
 
 def make_tenancy(server: RunningServer) -> Tenancy:

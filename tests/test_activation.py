@@ -34,6 +34,7 @@ from tests.support import (
     RunningServer,
     Tenancy,
     assert_fails,
+    handed_out,
     make_tenancy,
     plan_request,
     product_request,
@@ -167,7 +168,7 @@ def code_of(bundle: Bundle, url: common_pb2.ActivationUrl) -> str:
     code = url.activation_url[len(prefix) : len(url.activation_url) - len(suffix)]
     assert CODE.fullmatch(code), code
     assert url.activation_url == bundle.templates[url.app_id].replace("{code}", code)
-    return code
+    return handed_out(code)
 
 
 @dataclass

@@ -230,6 +230,16 @@ def test_a_resume_below_the_pruned_log_is_refused(lively: RunningServer) -> None
     assert events_of(shop.admin, old_sub) == []
     got = failure(Watcher(shop.platform, after_sequence=old[0].sequence).next)
     assert (got.code, got.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "events_pruned")
+    # Where a consumer can resync from: the oldest event still kept.
+    kept_by_all = (
+        event_pb2_grpc.EventServiceStub(shop.admin.channel)
+        .ListEvents(
+            event_pb2.ListEventsRequest(page_size=1), metadata=shop.admin.metadata(), timeout=10
+        )
+        .events
+    )
+    assert got.metadata["oldest_sequence"] == str(kept_by_all[0].sequence)
+    assert kept_by_all[0].sequence > old[-1].sequence
     from_start = Watcher(shop.platform)
     try:
         kept = from_start.events_until_heartbeat()

@@ -19,6 +19,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import urllib.request
 import uuid
@@ -230,6 +231,40 @@ def activation_stub(caller: Caller) -> activation_pb2_grpc.ActivationServiceStub
     return activation_pb2_grpc.ActivationServiceStub(caller.channel)
 
 
+GRPCURL = str(Path(sys.executable).parent / "grpcurl")
+
+
+def send_malformed(server: RunningServer, credential: str) -> None:
+    """A live credential sent in every malformed form, as raw bytes: grpcio's
+    own client refuses to send most of them, grpcurl sends what it is given.
+    Each must be UNAUTHENTICATED, and none may put the credential in a log
+    (grpcio itself logged a header that is not UTF-8, whole, at ERROR)."""
+    good = basic(credential).encode()
+    forms = [
+        good + b"\xff",  # one stray byte after a valid credential
+        good[:20] + b"\xc3\xa9" + good[20:],  # a character outside ASCII inside it
+        good + b"\x01",  # a control character
+        good[:-1] + b"\x7f",
+        b"Basic " + good.split(b" ", 1)[1] * 8,  # over-long
+    ]
+    for value in forms:
+        done = subprocess.run(
+            [GRPCURL.encode(), b"-plaintext", b"-H", b"authorization: " + value,
+             server.address.encode(), b"bento.v1.TenantService/ListApps"],
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode != 0, value
+        assert b"Unauthenticated" in done.stderr, (value, done.stderr)
+    # Two credentials at once, each valid alone: refused, not the first one taken.
+    two = subprocess.run(
+        [GRPCURL, "-plaintext", "-H", f"authorization: {basic(credential)}",
+         "-H", f"authorization: {basic(credential)}", server.address,
+         "bento.v1.TenantService/ListApps"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert two.returncode != 0 and "Unauthenticated" in two.stderr, two.stderr
+
+
 def drive_keys(server: RunningServer, secrets: Secrets) -> None:
     """Keys made plainly and under idempotency keys (replayed), used, revoked."""
     secrets.key(server.admin_credential)
@@ -298,6 +333,7 @@ def drive_keys(server: RunningServer, secrets: Secrets) -> None:
             UNAUTHENTICATED,
             "unauthenticated",
         )
+    send_malformed(server, secrets.credentials[1])
     revoked = secrets.credentials[-1]
     admin(admin.tenant.RevokeApiKey, tenant_pb2.RevokeApiKeyRequest(key_id=revoked.split(":")[0]))
     gone = server.caller(revoked)

@@ -38,6 +38,11 @@ class Runtime:
             self.feed.poke()
 
     def keys_changed(self) -> None:
-        """An API key was revoked: open streams look at their keys now."""
+        """An API key was revoked elsewhere: open streams look at their keys now."""
         if self.feed is not None:
             self.feed.keys_changed()
+
+    def key_revoked(self, key_id: str) -> None:
+        """This process revoked ``key_id``: its open streams end now."""
+        if self.feed is not None:
+            self.feed.revoked(key_id)

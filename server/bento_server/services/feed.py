@@ -21,12 +21,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from bento_server.errors import BentoError, ResourceExhausted
 from bento_server.services import metrics
-from bento_server.usecases.credentials import revoked
+from bento_server.usecases import credentials
 
 log = logging.getLogger("bento.events")
 
@@ -142,6 +142,19 @@ class EventFeed:
         """An API key was revoked somewhere: look at the open streams' keys now."""
         self._keys_changed.set()
 
+    def revoked(self, key_id: str) -> None:
+        """``key_id`` was revoked in this process: its streams end before
+        anything committed after the revocation can reach them."""
+        self._end([key_id])
+
+    def _end(self, key_ids: Iterable[str]) -> None:
+        ended = [s for key_id in key_ids for s in self._open.get(key_id, ()) if s.ended is None]
+        for stream in ended:
+            stream.ended = credentials.revoked()
+        if ended:
+            log.info("ending %d streams of revoked keys", len(ended))
+            self._wake()
+
     async def _watch_credentials(self) -> None:
         assert self._no_longer_valid is not None
         check = self._no_longer_valid
@@ -158,9 +171,4 @@ class EventFeed:
             except Exception:
                 log.exception("checking the keys of open streams failed; retrying")
                 continue
-            ended = [s for key_id in gone for s in self._open.get(key_id, ()) if s.ended is None]
-            for stream in ended:
-                stream.ended = revoked()
-            if ended:
-                log.info("ending %d streams of revoked keys", len(ended))
-                self._wake()
+            self._end(gone)

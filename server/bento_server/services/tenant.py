@@ -170,7 +170,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             return tenant_pb2.RevokeApiKeyResponse(api_key=api_key_pb(row))
 
         response = await self.mutate(context, request, tenant_pb2.RevokeApiKeyResponse, work)
-        self.runtime.keys_changed()
+        self.runtime.key_revoked(request.key_id)
         return response
 
     async def ListApiKeys(

@@ -246,11 +246,12 @@ def check_resume(after_sequence: int) -> int:
     pruned = pruned_through()
     newest = head()
     if 0 < after_sequence < pruned:
+        oldest = Event.select(peewee.fn.MIN(Event.sequence)).scalar() or pruned + 1
         raise FailedPrecondition(
-            f"events up to sequence {pruned} were pruned; resume from {pruned} or later, "
-            "or from 0 for the oldest kept event",
+            f"events up to sequence {pruned} were pruned; the oldest kept is {oldest}: "
+            f"resume from {pruned} or later, or from 0 for the oldest kept event",
             "events_pruned",
-            metadata={"pruned_through": str(pruned), "oldest_sequence": str(pruned + 1)},
+            metadata={"pruned_through": str(pruned), "oldest_sequence": str(oldest)},
         )
     if after_sequence > newest:
         raise OutOfRange(
