@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import renewals, scale, streams
+from bench import renewals, revocation, scale, streams
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
@@ -148,17 +148,41 @@ def _streams_table(rows: list[tuple[str, streams.Result]]) -> str:
     return "\n".join(lines)
 
 
+def _revocation_table(rows: list[tuple[str, revocation.Result]]) -> str:
+    lines = [
+        "| store | stream on | p50 ms | worst ms | ratio to baseline (p50) |",
+        "|---|---|---|---|---|",
+    ]
+    for store, r in rows:
+        lines.append(
+            f"| {store} | baseline: unary refused on the other server "
+            f"| {r.unary_seconds * 1000:.0f} | | 1.00 |"
+        )
+        for label, delays in (
+            ("the revoking server", r.same_server_seconds),
+            ("the other server", r.other_server_seconds),
+        ):
+            p50 = r.p50(delays)
+            lines.append(
+                f"| {store} | {label} | {p50 * 1000:.0f} | {r.worst(delays) * 1000:.0f} "
+                f"| {p50 / r.unary_seconds:.1f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> int:
     started = time.perf_counter()
     scale_rows = _on_each_store(lambda url, folder: scale.run(url, folder, SIZES, SCALE_SECONDS))
     renewal_rows = _on_each_store(lambda url, folder: _renewals_on(url))
     stream_rows = _on_each_store(lambda url, folder: streams.run(url, folder, STREAM_SECONDS))
+    revocation_rows = _on_each_store(revocation.run)
 
     summary = _summary_table(scale_rows, renewal_rows, stream_rows)
     growth = _growth_table(scale_rows)
     renewal = _renewals_table(renewal_rows)
     stream = _streams_table(stream_rows)
-    for table in (summary, growth, renewal, stream):
+    revoked = _revocation_table(revocation_rows)
+    for table in (summary, growth, renewal, stream, revoked):
         print(table, end="\n\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"{minutes:.1f} minutes")
@@ -213,6 +237,19 @@ sending a write to each watcher's receipt of its event (it includes the write's
 own round trip).
 
 {stream}
+
+## Revocation reaching open streams
+
+Two server processes on one database, {revocation.STREAMS // 2} WatchEvents
+streams of one key open on each; the key is revoked through the first, and
+each stream's end (UNAUTHENTICATED `api_key_revoked`) is timed from sending
+RevokeApiKey, over {revocation.ROUNDS} rounds. The baseline is how long the
+other server takes to refuse a unary call with a key revoked the same way.
+The revoking server ends its streams itself; another server hears of it from
+PostgreSQL's change announcement, or on SQLite (one server per database in
+production) at its next look at its streams' keys, every 2 s. Target: about 2 s.
+
+{revoked}
 """
     )
     return 0
