@@ -168,3 +168,54 @@ def test_a_call_made_while_the_server_restarts_succeeds_once_it_is_back(
             restarted.stop()
     assert isinstance(answer, subscription_pb2.CreateSubscriptionResponse), answer
     assert answer.subscription.plan_id == shop.plan_id
+
+
+def _first_error_of_watch(bento: Client, **request: object) -> BentoError:
+    """What ``watch`` raised: it must stop with an error, not reconnect forever."""
+    raised: queue.Queue[object] = queue.Queue()
+
+    def watch() -> None:
+        try:
+            for _ in bento.watch(**request):  # type: ignore[arg-type]
+                pass
+        except Exception as error:
+            raised.put(error)
+
+    threading.Thread(target=watch, daemon=True).start()
+    error = raised.get(timeout=15)
+    assert isinstance(error, BentoError), error
+    return error
+
+
+def test_watch_stops_with_errors_a_caller_can_act_on(server: RunningServer) -> None:
+    shop = make_shop(server)
+    with Client(server.address, credential=shop.platform.credential) as bento:
+        unknown = _first_error_of_watch(bento, subscription_id="SUB404")
+        assert (unknown.code, unknown.reason) == (
+            grpc.StatusCode.NOT_FOUND,
+            "subscription_not_found",
+        )
+        ahead = _first_error_of_watch(bento, after_sequence=10**15)
+        assert (ahead.code, ahead.reason) == (grpc.StatusCode.OUT_OF_RANGE, "cursor_ahead_of_log")
+        assert int(ahead.metadata["newest_sequence"]) < 10**15
+    key_id = shop.platform.credential.split(":")[0]
+    with Client(server.address, credential=shop.platform.credential) as bento:
+        raised: queue.Queue[object] = queue.Queue()
+
+        def watch() -> None:
+            try:
+                for _ in bento.watch(heartbeats=True):
+                    raised.put("open")
+            except Exception as error:
+                raised.put(error)
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert raised.get(timeout=10) == "open"
+        shop.admin(shop.admin.tenant.RevokeApiKey, tenant_pb2.RevokeApiKeyRequest(key_id=key_id))
+        while (message := raised.get(timeout=10)) == "open":
+            pass
+        assert isinstance(message, BentoError), message
+        assert (message.code, message.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "api_key_revoked",
+        )

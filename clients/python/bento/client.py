@@ -193,7 +193,15 @@ class Client:
         """Events after ``after_sequence``, then new ones as they commit,
         forever. A dropped stream is reopened from the last sequence seen,
         so nothing is missed or repeated. With ``heartbeats`` the stream's
-        heartbeats are yielded too."""
+        heartbeats are yielded too.
+
+        It stops with a ``BentoError`` when reopening cannot help: the key
+        was revoked (``api_key_revoked``), the subscription is not the
+        caller's (``subscription_not_found``), the cursor is older than
+        what the server keeps (``events_pruned``; ``metadata
+        ["oldest_sequence"]`` says where to resync from) or beyond its newest
+        event (``cursor_ahead_of_log``: a cursor of another database, or
+        from before a restore)."""
         cursor = after_sequence
         delay = 0.1
         while True:

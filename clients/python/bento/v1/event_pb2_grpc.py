@@ -34,10 +34,14 @@ class EventServiceStub:
     last sequence it handled can resume from there with ListEvents or
     WatchEvents and miss nothing. This replaces the seed's webhooks.
 
-    Platform keys see the events of their own platform. Publisher keys see
-    the events whose `app_ids` hold their app: subscription and activation
-    events of plans that include it, never invoice, payment or usage events.
-    Admin keys see all.
+    Platform keys see the events of their own platform, whole. Publisher keys
+    see the subscription and activation events of plans that include their
+    app, never invoice, payment or usage events, and of each only: the IDs of
+    the event, subscription, plan and activation session; the subscription's
+    status, activation status, period, trial and cancellation; their own
+    app's activation items. `session_id`, `platform_id`, `invoice_id`,
+    `payment_id`, money and other apps' items are left empty, and `app_ids`
+    holds only their app. Admin keys see all.
     """
 
     def __init__(self, channel):
@@ -67,16 +71,24 @@ class EventServiceServicer:
     last sequence it handled can resume from there with ListEvents or
     WatchEvents and miss nothing. This replaces the seed's webhooks.
 
-    Platform keys see the events of their own platform. Publisher keys see
-    the events whose `app_ids` hold their app: subscription and activation
-    events of plans that include it, never invoice, payment or usage events.
-    Admin keys see all.
+    Platform keys see the events of their own platform, whole. Publisher keys
+    see the subscription and activation events of plans that include their
+    app, never invoice, payment or usage events, and of each only: the IDs of
+    the event, subscription, plan and activation session; the subscription's
+    status, activation status, period, trial and cancellation; their own
+    app's activation items. `session_id`, `platform_id`, `invoice_id`,
+    `payment_id`, money and other apps' items are left empty, and `app_ids`
+    holds only their app. Admin keys see all.
     """
 
     def ListEvents(self, request, context):
         """ListEvents lists events in `sequence` order, oldest first. Returns
-        INVALID_ARGUMENT for an unknown type or a bad page token,
-        FAILED_PRECONDITION (`events_pruned`) if `after_sequence` is too old.
+        INVALID_ARGUMENT for an unknown type or a bad page token; NOT_FOUND
+        (`subscription_not_found`) for a `subscription_id` whose events the
+        caller may not see; FAILED_PRECONDITION (`events_pruned`, ErrorInfo
+        metadata `oldest_sequence`) if `after_sequence` is older than what is
+        kept; OUT_OF_RANGE (`cursor_ahead_of_log`) if it is beyond the newest
+        event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,8 +96,10 @@ class EventServiceServicer:
 
     def WatchEvents(self, request, context):
         """WatchEvents streams stored events after `after_sequence`, then new
-        ones as they commit. Returns FAILED_PRECONDITION (`events_pruned`),
-        RESOURCE_EXHAUSTED (`too_many_streams`), INVALID_ARGUMENT.
+        ones as they commit. Returns the errors of ListEvents, and
+        RESOURCE_EXHAUSTED (`too_many_streams`). An open stream whose API key
+        is revoked ends with UNAUTHENTICATED (`api_key_revoked`) within
+        seconds, on every server.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -121,10 +135,14 @@ class EventService:
     last sequence it handled can resume from there with ListEvents or
     WatchEvents and miss nothing. This replaces the seed's webhooks.
 
-    Platform keys see the events of their own platform. Publisher keys see
-    the events whose `app_ids` hold their app: subscription and activation
-    events of plans that include it, never invoice, payment or usage events.
-    Admin keys see all.
+    Platform keys see the events of their own platform, whole. Publisher keys
+    see the subscription and activation events of plans that include their
+    app, never invoice, payment or usage events, and of each only: the IDs of
+    the event, subscription, plan and activation session; the subscription's
+    status, activation status, period, trial and cancellation; their own
+    app's activation items. `session_id`, `platform_id`, `invoice_id`,
+    `payment_id`, money and other apps' items are left empty, and `app_ids`
+    holds only their app. Admin keys see all.
     """
 
     @staticmethod
