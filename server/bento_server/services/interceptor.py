@@ -254,11 +254,19 @@ def _decode(decode: Any, raw: bytes) -> Any:
         raise InvalidArgument(f"the request does not decode: {error}") from None
 
 
+# The server learns a deadline as a timeout counted from when the call
+# arrived, so its clock runs a little behind the client's: a client that
+# gives up at its deadline is seen to leave just before the server's.
+DEADLINE_SLACK = 0.25
+
+
 def _cut_short(context: grpc.aio.ServicerContext) -> str:
     """Why a call was stopped from outside (the task cancelled, the generator
     closed): its deadline passed, or its client went away."""
     remaining = context.time_remaining()
-    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+    if remaining is not None and remaining <= DEADLINE_SLACK:
+        return "DEADLINE_EXCEEDED"
+    return "CANCELLED"
 
 
 def _is_abort(error: BaseException) -> bool:
