@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 import peewee
 
-from bento_server import ids, scheduler
+from bento_server import ids
 from bento_server.clock import TestClock
+from bento_server.infra import scheduler
 from bento_server.store.database import Store
 from bento_server.store.models import App, Plan, PlanProduct, Platform, Product, Subscription
 from bento_server.usecases.context import Deps

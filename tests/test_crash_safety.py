@@ -41,8 +41,8 @@ from bento.v1 import (
     subscription_pb2,
     tenant_pb2,
 )
-from bento_server import scheduler
 from bento_server.clock import TestClock
+from bento_server.infra import scheduler
 from bento_server.store.database import connect
 from bento_server.store.models import Event, IdempotencyRecord, Invoice, Payment, Subscription
 from bento_server.usecases.context import Deps

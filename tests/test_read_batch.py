@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bento_server.services.read_batch import ReadBatcher
+from bento_server.infra.read_batch import ReadBatcher
 
 NEVER = 60.0
 DEADLINE = 10.0

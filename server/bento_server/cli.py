@@ -10,8 +10,9 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 
-from bento_server import log_hygiene, scheduler
+from bento_server import log_hygiene
 from bento_server.clock import SystemClock
+from bento_server.infra import scheduler
 from bento_server.server import DEFAULT_ADDRESS, ServerConfig, serve
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bento_server.clock import TestClock
-from bento_server.services.feed import EventFeed
+from bento_server.infra.feed import EventFeed
 from bento_server.store.access_cache import AccessCache
 from bento_server.usecases.context import Deps
 

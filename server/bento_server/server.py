@@ -40,15 +40,15 @@ from bento.v1 import (
     test_clock_pb2,
     test_clock_pb2_grpc,
 )
-from bento_server import scheduler
 from bento_server.clock import Clock, SystemClock, TestClock
+from bento_server.infra import metrics, scheduler
+from bento_server.infra.feed import EventFeed
 from bento_server.runtime import Runtime
-from bento_server.services import interceptor, metrics
+from bento_server.services import interceptor
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.entitlement import EntitlementService
 from bento_server.services.event import EventService
-from bento_server.services.feed import EventFeed
 from bento_server.services.interceptor import BentoInterceptor
 from bento_server.services.invoice import InvoiceService
 from bento_server.services.payment import PaymentService

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import grpc
 
-from bento.v1 import common_pb2, entitlement_pb2, entitlement_pb2_grpc, enums_pb2
+from bento.v1 import common_pb2, entitlement_pb2, entitlement_pb2_grpc
+from bento_server.infra.read_batch import ReadBatcher
 from bento_server.runtime import Runtime
 from bento_server.services.base import Servicer
-from bento_server.services.catalog import FEATURE_KINDS, RESET_INTERVALS
-from bento_server.services.convert import EnumWords, timestamp
-from bento_server.services.read_batch import ReadBatcher
+from bento_server.services.convert import timestamp
+from bento_server.services.messages.entitlements import usage_pb
+from bento_server.services.messages.enums import FEATURE_KINDS, REASONS, RESET_INTERVALS
 from bento_server.services.validate import Check
 from bento_server.usecases import entitlements, features
 
-REASONS = EnumWords(enums_pb2.AccessReason.DESCRIPTOR)
 MAX_SESSION_ID = 200
 MAX_QUANTITY = 10**12
-
-
-def usage_pb(usage: features.Usage) -> entitlement_pb2.FeatureUsage:
-    f = usage.feature
-    return entitlement_pb2.FeatureUsage(
-        feature_code=f.code,
-        name=f.name,
-        limit=f.limit,
-        used=f.used,
-        remaining=usage.remaining,
-        reset_interval=RESET_INTERVALS.number(f.reset_interval),
-        resets_at=timestamp(f.resets_at),
-    )
 
 
 class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServicer):
@@ -38,7 +25,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
         self._checker = entitlements.AccessChecker(store, runtime.access_cache)
         if store.is_postgres:
             # A round trip costs more than the read it carries: concurrent
-            # checks share one (services.read_batch).
+            # checks share one (infra.read_batch).
             batch = ReadBatcher(self._checker.subscriptions_of_many)
             self._checker.read_subscriptions = batch.read
 

@@ -9,32 +9,15 @@ import grpc
 
 from bento.v1 import event_pb2, event_pb2_grpc
 from bento_server.services.base import Servicer
-from bento_server.services.convert import struct, timestamp
+from bento_server.services.convert import timestamp
+from bento_server.services.messages.events import event_pb
 from bento_server.services.validate import Check
 from bento_server.usecases import events
-from bento_server.usecases.event_views import EventView, seen_by
+from bento_server.usecases.event_views import seen_by
 
 MAX_TYPES = 50
 # Events a stream reads from the store at a time.
 WATCH_PAGE = 100
-
-
-def event_pb(view: EventView) -> event_pb2.Event:
-    return event_pb2.Event(
-        sequence=view.sequence,
-        event_id=view.event_id,
-        type=view.type,
-        occurred_at=timestamp(view.occurred_at),
-        subscription_id=view.subscription_id,
-        session_id=view.session_id,
-        plan_id=view.plan_id,
-        platform_id=view.platform_id,
-        invoice_id=view.invoice_id,
-        payment_id=view.payment_id,
-        activation_session_id=view.activation_session_id,
-        app_ids=view.app_ids,
-        data=struct(view.data),
-    )
 
 
 class EventService(Servicer, event_pb2_grpc.EventServiceServicer):

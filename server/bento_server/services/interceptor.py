@@ -26,7 +26,8 @@ from google.protobuf.message import DecodeError
 
 from bento_server import ids
 from bento_server.errors import BentoError, InvalidArgument, Unauthenticated
-from bento_server.services import metrics, status
+from bento_server.infra import metrics
+from bento_server.services import status
 from bento_server.services.authorization import authorize
 from bento_server.usecases.context import Principal
 from bento_server.usecases.credentials import Authenticator

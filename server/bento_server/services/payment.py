@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import grpc
 
-from bento.v1 import enums_pb2, payment_pb2, payment_pb2_grpc
+from bento.v1 import payment_pb2, payment_pb2_grpc
 from bento_server.billing.money import MAX_AMOUNT
 from bento_server.billing.statuses import CHARGE_OUTCOMES, REFUND_OUTCOMES
-from bento_server.services.activation import activation_urls_pb
 from bento_server.services.base import Servicer, client_ip
-from bento_server.services.convert import EnumWords, struct, timestamp
+from bento_server.services.messages.activation import activation_urls_pb
+from bento_server.services.messages.enums import PAYMENT_RECORD_STATUSES
+from bento_server.services.messages.payments import payment_pb
 from bento_server.services.validate import Check
-from bento_server.store.models import Payment
 from bento_server.usecases import payments
-
-PAYMENT_RECORD_STATUSES = EnumWords(enums_pb2.PaymentRecordStatus.DESCRIPTOR)
-
-
-def payment_pb(row: Payment) -> payment_pb2.Payment:
-    return payment_pb2.Payment(
-        payment_id=row.id,
-        invoice_id=row.invoice_id,
-        subscription_id=row.subscription_id,
-        platform_id=row.platform_id,
-        amount=row.amount,
-        currency=row.currency,
-        status=PAYMENT_RECORD_STATUSES.number(row.status),
-        payment_method_id=row.payment_method_id,
-        payment_intent_id=row.payment_intent_id,
-        refund_reason=row.refund_reason,
-        original_payment_id=row.original_payment_id,
-        error_code=row.error_code,
-        error_message=row.error_message,
-        processor_response=struct(row.processor_response),
-        metadata=struct(row.metadata),
-        created_ip=row.created_ip,
-        created_at=timestamp(row.created_at),
-    )
 
 
 class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):

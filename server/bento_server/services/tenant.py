@@ -6,49 +6,14 @@ import re
 
 import grpc
 
-from bento.v1 import enums_pb2, tenant_pb2, tenant_pb2_grpc
+from bento.v1 import tenant_pb2, tenant_pb2_grpc
 from bento_server.services.base import Servicer
-from bento_server.services.convert import EnumWords, timestamp
+from bento_server.services.messages.enums import ROLES
+from bento_server.services.messages.tenants import api_key_pb, app_pb, platform_pb
 from bento_server.services.validate import Check
-from bento_server.store.models import ApiKey, App, Platform
 from bento_server.usecases import tenants
 
-ROLES = EnumWords(enums_pb2.Role.DESCRIPTOR)
-APP_STATUSES = EnumWords(enums_pb2.AppStatus.DESCRIPTOR)
 _URL_TEMPLATE = re.compile(r"^https?://[^\s{}]+[^\s]*$")
-
-
-def platform_pb(row: Platform) -> tenant_pb2.Platform:
-    return tenant_pb2.Platform(
-        platform_id=row.id,
-        name=row.name,
-        fee_rate=row.fee_rate,
-        single_active_subscription=row.single_active_subscription,
-        created_at=timestamp(row.created_at),
-        updated_at=timestamp(row.updated_at),
-    )
-
-
-def app_pb(row: App) -> tenant_pb2.App:
-    return tenant_pb2.App(
-        app_id=row.id,
-        name=row.name,
-        activation_url_template=row.activation_url_template,
-        status=APP_STATUSES.number(row.status),
-        created_at=timestamp(row.created_at),
-        updated_at=timestamp(row.updated_at),
-    )
-
-
-def api_key_pb(row: ApiKey) -> tenant_pb2.ApiKey:
-    return tenant_pb2.ApiKey(
-        key_id=row.id,
-        role=ROLES.number(row.role),
-        tenant_id=row.tenant_id or "",
-        description=row.description,
-        created_at=timestamp(row.created_at),
-        revoked_at=timestamp(row.revoked_at),
-    )
 
 
 def check_url_template(check: Check, value: str, field: str) -> None:

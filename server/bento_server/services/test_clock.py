@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import grpc
 
 from bento.v1 import test_clock_pb2, test_clock_pb2_grpc
-from bento_server import scheduler
 from bento_server.clock import TestClock
 from bento_server.errors import FailedPrecondition, InvalidArgument
+from bento_server.infra import scheduler
 from bento_server.runtime import Runtime
 from bento_server.services.base import Servicer
 from bento_server.services.convert import from_timestamp, timestamp

@@ -29,6 +29,9 @@ _REGION = re.compile(r"^[A-Z0-9]{2,8}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 
+# The region of a request that names none: the seed prices everything in "US".
+DEFAULT_REGION = "US"
+
 
 class Check:
     """Collects the field violations of one request."""

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from bento_server.errors import BentoError, ResourceExhausted
-from bento_server.services import metrics
+from bento_server.infra import metrics
 from bento_server.usecases import credentials
 
 log = logging.getLogger("bento.events")

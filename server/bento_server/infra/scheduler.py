@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
-from bento_server.services import metrics
+from bento_server.infra import metrics
 from bento_server.usecases import activation, billing_clock, events, features, idempotency
 from bento_server.usecases.context import Deps
 
