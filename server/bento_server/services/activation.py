@@ -66,9 +66,7 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
                 expires_at=timestamp(done.item.expires_at),
             )
 
-        return await self.mutate(
-            context, request, activation_pb2.ExchangeActivationCodeResponse, work
-        )
+        return await self.mutate(context, request, work)
 
     async def UpdateActivationItem(
         self, request: activation_pb2.UpdateActivationItemRequest, context: grpc.aio.ServicerContext
@@ -112,9 +110,7 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
                 activation_session_status=SESSION_STATUSES.number(session.status),
             )
 
-        return await self.mutate(
-            context, request, activation_pb2.UpdateActivationItemResponse, work
-        )
+        return await self.mutate(context, request, work)
 
     async def RegenerateActivationCodes(
         self,
@@ -148,6 +144,4 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
                 activation_urls=activation_urls_pb(issued),
             )
 
-        return await self.mutate(
-            context, request, activation_pb2.RegenerateActivationCodesResponse, work
-        )
+        return await self.mutate(context, request, work)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from bento_server.runtime import Runtime
@@ -42,11 +43,7 @@ class Servicer:
         )
 
     async def mutate(
-        self,
-        context: grpc.aio.ServicerContext,
-        request: Message,
-        response_type: type[M],
-        work: Callable[[], M],
+        self, context: grpc.aio.ServicerContext, request: Message, work: Callable[[], M]
     ) -> M:
         """Runs a mutation, once per ``idempotency-key`` if the caller sent one.
 
@@ -82,7 +79,9 @@ class Servicer:
         stored = await self.call(once)
         self.runtime.events_committed()
         # The first call gets the whole answer; a replay gets what was stored.
-        return first[0] if first else response_type.FromString(stored)
+        if first:
+            return first[0]
+        return answer_type(method).FromString(stored)  # type: ignore[return-value]
 
 
 # Fields of an answer that hold a secret: activation codes, an API key's secret.
@@ -106,6 +105,15 @@ def _storable(response: M) -> M:
     for name in fields:
         stored.ClearField(name)  # type: ignore[arg-type]
     return stored
+
+
+@functools.cache
+def answer_type(method: str) -> type[Message]:
+    """The response message class of ``/package.Service/Method``, from the
+    descriptors the stubs registered."""
+    service, _, name = method.strip("/").rpartition("/")
+    found = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+    return message_factory.GetMessageClass(found.output_type)
 
 
 def client_ip(context: grpc.aio.ServicerContext) -> str:

@@ -269,7 +269,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             row = catalog.create_product(self.deps, principal, request.product.app_id, values)
             return catalog_pb2.CreateProductResponse(product=product_pb(row))
 
-        return await self.mutate(context, request, catalog_pb2.CreateProductResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetProduct(
         self, request: catalog_pb2.GetProductRequest, context: grpc.aio.ServicerContext
@@ -313,7 +313,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             row = catalog.update_product(self.deps, principal, request.product.product_id, changes)
             return catalog_pb2.UpdateProductResponse(product=product_pb(row))
 
-        return await self.mutate(context, request, catalog_pb2.UpdateProductResponse, work)
+        return await self.mutate(context, request, work)
 
     async def CreatePlan(
         self, request: catalog_pb2.CreatePlanRequest, context: grpc.aio.ServicerContext
@@ -332,7 +332,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             )
             return catalog_pb2.CreatePlanResponse(plan=plan_pb(view))
 
-        return await self.mutate(context, request, catalog_pb2.CreatePlanResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetPlan(
         self, request: catalog_pb2.GetPlanRequest, context: grpc.aio.ServicerContext
@@ -392,4 +392,4 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             )
             return catalog_pb2.UpdatePlanResponse(plan=plan_pb(view))
 
-        return await self.mutate(context, request, catalog_pb2.UpdatePlanResponse, work)
+        return await self.mutate(context, request, work)

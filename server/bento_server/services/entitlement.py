@@ -137,7 +137,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
                 resets_at=timestamp(usage.feature.resets_at),
             )
 
-        return await self.mutate(context, request, entitlement_pb2.RecordUsageResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetUsage(
         self, request: entitlement_pb2.GetUsageRequest, context: grpc.aio.ServicerContext

@@ -90,4 +90,4 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
                 ),
             )
 
-        return await self.mutate(context, request, invoice_pb2.UpdateInvoiceResponse, work)
+        return await self.mutate(context, request, work)

@@ -77,7 +77,7 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
                 ),
             )
 
-        return await self.mutate(context, request, payment_pb2.CreatePaymentResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import grpc
-
-from bento.v1 import subscription_pb2, subscription_pb2_grpc
-from bento_server.services.base import Servicer, client_ip
+from bento.v1 import subscription_pb2 as pb
+from bento.v1 import subscription_pb2_grpc
+from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import (
     FEATURE_KINDS,
@@ -16,6 +15,7 @@ from bento_server.services.messages.enums import (
 )
 from bento_server.services.messages.invoices import invoice_pb
 from bento_server.services.messages.subscriptions import feature_pb, subscription_pb
+from bento_server.services.rpc import Caller, Work, mutation, query, use
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import features, subscriptions
 
@@ -24,10 +24,10 @@ MAX_SESSION_ID = 200
 
 
 class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceServicer):
-    async def CreateSubscription(
-        self, request: subscription_pb2.CreateSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.CreateSubscriptionResponse:
-        check = Check()
+    @mutation
+    def CreateSubscription(
+        self, request: pb.CreateSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.CreateSubscriptionResponse]:
         check.text(request.session_id, "session_id", required=True, max_length=MAX_SESSION_ID)
         check.object_id(request.plan_id, "plan_id")
         region = request.region or DEFAULT_REGION
@@ -46,13 +46,10 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             device_info=check.struct(request.device_info, "device_info"),
             metadata=check.struct(request.metadata, "metadata"),
         )
-        check.done()
-        principal, ip = self.principal, client_ip(context)
 
-        def work() -> subscription_pb2.CreateSubscriptionResponse:
-            outcome = subscriptions.create(self.deps, principal, new, ip)
+        def answer(outcome: subscriptions.Outcome) -> pb.CreateSubscriptionResponse:
             assert outcome.invoice is not None
-            return subscription_pb2.CreateSubscriptionResponse(
+            return pb.CreateSubscriptionResponse(
                 subscription=subscription_pb(outcome.subscription),
                 invoice=invoice_pb(outcome.invoice),
                 activation_urls=activation_urls_pb(
@@ -60,44 +57,42 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
                 ),
             )
 
-        return await self.mutate(
-            context, request, subscription_pb2.CreateSubscriptionResponse, work
+        return use(subscriptions.create, self.deps, caller.principal, new, caller.ip).answer(answer)
+
+    @query
+    def GetSubscription(
+        self, request: pb.GetSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetSubscriptionResponse]:
+        check.object_id(request.subscription_id, "subscription_id")
+        return use(subscriptions.get, self.deps, caller.principal, request.subscription_id).answer(
+            lambda row: pb.GetSubscriptionResponse(subscription=subscription_pb(row))
         )
 
-    async def GetSubscription(
-        self, request: subscription_pb2.GetSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.GetSubscriptionResponse:
-        check = Check()
-        check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        row = await self.call(subscriptions.get, self.deps, self.principal, request.subscription_id)
-        return subscription_pb2.GetSubscriptionResponse(subscription=subscription_pb(row))
-
-    async def ListSubscriptions(
-        self, request: subscription_pb2.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.ListSubscriptionsResponse:
-        check = Check()
+    @query
+    def ListSubscriptions(
+        self, request: pb.ListSubscriptionsRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListSubscriptionsResponse]:
         check.text(request.session_id, "session_id", max_length=MAX_SESSION_ID)
         status = check.enum(SUBSCRIPTION_STATUSES, request.status, "status", "") or None
-        check.done()
-        listed = await self.call(
+        return use(
             subscriptions.list_,
             self.deps,
-            self.principal,
+            caller.principal,
             request.session_id,
             status,
             request.page_size,
             request.page_token,
-        )
-        return subscription_pb2.ListSubscriptionsResponse(
-            subscriptions=[subscription_pb(row) for row in listed.items],
-            next_page_token=listed.next_page_token,
+        ).answer(
+            lambda listed: pb.ListSubscriptionsResponse(
+                subscriptions=[subscription_pb(row) for row in listed.items],
+                next_page_token=listed.next_page_token,
+            )
         )
 
-    async def UpdateSubscription(
-        self, request: subscription_pb2.UpdateSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.UpdateSubscriptionResponse:
-        check = Check()
+    @mutation
+    def UpdateSubscription(
+        self, request: pb.UpdateSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.UpdateSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         changes = subscriptions.Changes()
         if request.HasField("status"):
@@ -131,122 +126,105 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             changes.metadata = check.struct(request.metadata, "metadata")
         if changes == subscriptions.Changes():
             check.fail("subscription", "set at least one field to change")
-        check.done()
-        principal, ip = self.principal, client_ip(context)
 
-        def work() -> subscription_pb2.UpdateSubscriptionResponse:
-            outcome = subscriptions.update(
-                self.deps, principal, request.subscription_id, changes, ip
-            )
-            response = subscription_pb2.UpdateSubscriptionResponse(
+        def answer(outcome: subscriptions.Outcome) -> pb.UpdateSubscriptionResponse:
+            response = pb.UpdateSubscriptionResponse(
                 subscription=subscription_pb(outcome.subscription)
             )
             if outcome.invoice is not None:
                 response.invoice.CopyFrom(invoice_pb(outcome.invoice))
             return response
 
-        return await self.mutate(
-            context, request, subscription_pb2.UpdateSubscriptionResponse, work
+        return use(
+            subscriptions.update,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            changes,
+            caller.ip,
+        ).answer(answer)
+
+    @mutation
+    def CancelSubscription(
+        self, request: pb.CancelSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.CancelSubscriptionResponse]:
+        check.object_id(request.subscription_id, "subscription_id")
+        return use(
+            subscriptions.cancel,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            request.cancel_now,
+            caller.ip,
+        ).answer(
+            lambda out: pb.CancelSubscriptionResponse(
+                subscription=subscription_pb(out.subscription)
+            )
         )
 
-    async def CancelSubscription(
-        self, request: subscription_pb2.CancelSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.CancelSubscriptionResponse:
-        check = Check()
+    @mutation
+    def PauseSubscription(
+        self, request: pb.PauseSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.PauseSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        principal, ip = self.principal, client_ip(context)
-
-        def work() -> subscription_pb2.CancelSubscriptionResponse:
-            outcome = subscriptions.cancel(
-                self.deps, principal, request.subscription_id, request.cancel_now, ip
-            )
-            return subscription_pb2.CancelSubscriptionResponse(
-                subscription=subscription_pb(outcome.subscription)
-            )
-
-        return await self.mutate(
-            context, request, subscription_pb2.CancelSubscriptionResponse, work
+        return use(
+            subscriptions.pause, self.deps, caller.principal, request.subscription_id, caller.ip
+        ).answer(
+            lambda out: pb.PauseSubscriptionResponse(subscription=subscription_pb(out.subscription))
         )
 
-    async def PauseSubscription(
-        self, request: subscription_pb2.PauseSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.PauseSubscriptionResponse:
-        check = Check()
+    @mutation
+    def ResumeSubscription(
+        self, request: pb.ResumeSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.ResumeSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        principal, ip = self.principal, client_ip(context)
-
-        def work() -> subscription_pb2.PauseSubscriptionResponse:
-            outcome = subscriptions.pause(self.deps, principal, request.subscription_id, ip)
-            return subscription_pb2.PauseSubscriptionResponse(
-                subscription=subscription_pb(outcome.subscription)
+        return use(
+            subscriptions.resume, self.deps, caller.principal, request.subscription_id, caller.ip
+        ).answer(
+            lambda out: pb.ResumeSubscriptionResponse(
+                subscription=subscription_pb(out.subscription)
             )
-
-        return await self.mutate(context, request, subscription_pb2.PauseSubscriptionResponse, work)
-
-    async def ResumeSubscription(
-        self, request: subscription_pb2.ResumeSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.ResumeSubscriptionResponse:
-        check = Check()
-        check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        principal, ip = self.principal, client_ip(context)
-
-        def work() -> subscription_pb2.ResumeSubscriptionResponse:
-            outcome = subscriptions.resume(self.deps, principal, request.subscription_id, ip)
-            return subscription_pb2.ResumeSubscriptionResponse(
-                subscription=subscription_pb(outcome.subscription)
-            )
-
-        return await self.mutate(
-            context, request, subscription_pb2.ResumeSubscriptionResponse, work
         )
 
-    async def RenewSubscription(
-        self, request: subscription_pb2.RenewSubscriptionRequest, context: grpc.aio.ServicerContext
-    ) -> subscription_pb2.RenewSubscriptionResponse:
-        check = Check()
+    @mutation
+    def RenewSubscription(
+        self, request: pb.RenewSubscriptionRequest, check: Check, caller: Caller
+    ) -> Work[pb.RenewSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         cycles = request.cycles
         if cycles == 0 and not request.uncancel:
             cycles = 1
         check.between(cycles, "cycles", 0, MAX_RENEW_CYCLES)
-        check.done()
-        principal, ip = self.principal, client_ip(context)
-
-        def work() -> subscription_pb2.RenewSubscriptionResponse:
-            outcome = subscriptions.renew(
-                self.deps, principal, request.subscription_id, cycles, request.uncancel, ip
+        return use(
+            subscriptions.renew,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            cycles,
+            request.uncancel,
+            caller.ip,
+        ).answer(
+            lambda out: pb.RenewSubscriptionResponse(
+                subscription=subscription_pb(out.subscription),
+                invoices=[invoice_pb(row) for row in out.invoices],
             )
-            return subscription_pb2.RenewSubscriptionResponse(
-                subscription=subscription_pb(outcome.subscription),
-                invoices=[invoice_pb(row) for row in outcome.invoices],
-            )
+        )
 
-        return await self.mutate(context, request, subscription_pb2.RenewSubscriptionResponse, work)
-
-    async def ListSubscriptionFeatures(
-        self,
-        request: subscription_pb2.ListSubscriptionFeaturesRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> subscription_pb2.ListSubscriptionFeaturesResponse:
-        check = Check()
+    @query
+    def ListSubscriptionFeatures(
+        self, request: pb.ListSubscriptionFeaturesRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListSubscriptionFeaturesResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        rows = await self.call(
-            features.list_features, self.deps, self.principal, request.subscription_id
-        )
-        return subscription_pb2.ListSubscriptionFeaturesResponse(
-            features=[feature_pb(r) for r in rows]
+        return use(
+            features.list_features, self.deps, caller.principal, request.subscription_id
+        ).answer(
+            lambda rows: pb.ListSubscriptionFeaturesResponse(features=[feature_pb(r) for r in rows])
         )
 
-    async def SetSubscriptionFeature(
-        self,
-        request: subscription_pb2.SetSubscriptionFeatureRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> subscription_pb2.SetSubscriptionFeatureResponse:
-        check = Check()
+    @mutation
+    def SetSubscriptionFeature(
+        self, request: pb.SetSubscriptionFeatureRequest, check: Check, caller: Caller
+    ) -> Work[pb.SetSubscriptionFeatureResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         f = request.feature
         check.code(f.code, "feature.code")
@@ -256,56 +234,39 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
         check.non_negative(f.limit, "feature.limit")
         if kind == "access" and (f.limit or reset != "never"):
             check.fail("feature", "an access feature has no limit and no reset interval")
-        check.done()
-        principal = self.principal
+        return use(
+            features.set_feature,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            f.code,
+            f.name,
+            kind,
+            f.limit,
+            reset,
+        ).answer(lambda row: pb.SetSubscriptionFeatureResponse(feature=feature_pb(row)))
 
-        def work() -> subscription_pb2.SetSubscriptionFeatureResponse:
-            row = features.set_feature(
-                self.deps, principal, request.subscription_id, f.code, f.name, kind, f.limit, reset
-            )
-            return subscription_pb2.SetSubscriptionFeatureResponse(feature=feature_pb(row))
-
-        return await self.mutate(
-            context, request, subscription_pb2.SetSubscriptionFeatureResponse, work
-        )
-
-    async def RemoveSubscriptionFeature(
-        self,
-        request: subscription_pb2.RemoveSubscriptionFeatureRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> subscription_pb2.RemoveSubscriptionFeatureResponse:
-        check = Check()
+    @mutation
+    def RemoveSubscriptionFeature(
+        self, request: pb.RemoveSubscriptionFeatureRequest, check: Check, caller: Caller
+    ) -> Work[pb.RemoveSubscriptionFeatureResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.code(request.feature_code, "feature_code")
-        check.done()
-        principal = self.principal
+        return use(
+            features.remove_feature,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            request.feature_code,
+        ).answer(lambda row: pb.RemoveSubscriptionFeatureResponse(feature=feature_pb(row)))
 
-        def work() -> subscription_pb2.RemoveSubscriptionFeatureResponse:
-            row = features.remove_feature(
-                self.deps, principal, request.subscription_id, request.feature_code
-            )
-            return subscription_pb2.RemoveSubscriptionFeatureResponse(feature=feature_pb(row))
-
-        return await self.mutate(
-            context, request, subscription_pb2.RemoveSubscriptionFeatureResponse, work
-        )
-
-    async def SyncSubscriptionFeatures(
-        self,
-        request: subscription_pb2.SyncSubscriptionFeaturesRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> subscription_pb2.SyncSubscriptionFeaturesResponse:
-        check = Check()
+    @mutation
+    def SyncSubscriptionFeatures(
+        self, request: pb.SyncSubscriptionFeaturesRequest, check: Check, caller: Caller
+    ) -> Work[pb.SyncSubscriptionFeaturesResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        principal = self.principal
-
-        def work() -> subscription_pb2.SyncSubscriptionFeaturesResponse:
-            rows = features.sync_features(self.deps, principal, request.subscription_id)
-            return subscription_pb2.SyncSubscriptionFeaturesResponse(
-                features=[feature_pb(r) for r in rows]
-            )
-
-        return await self.mutate(
-            context, request, subscription_pb2.SyncSubscriptionFeaturesResponse, work
+        return use(
+            features.sync_features, self.deps, caller.principal, request.subscription_id
+        ).answer(
+            lambda rows: pb.SyncSubscriptionFeaturesResponse(features=[feature_pb(r) for r in rows])
         )

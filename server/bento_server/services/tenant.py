@@ -44,7 +44,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             )
             return tenant_pb2.CreatePlatformResponse(platform=platform_pb(row))
 
-        return await self.mutate(context, request, tenant_pb2.CreatePlatformResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetPlatform(
         self, request: tenant_pb2.GetPlatformRequest, context: grpc.aio.ServicerContext
@@ -81,7 +81,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             )
             return tenant_pb2.CreateAppResponse(app=app_pb(row))
 
-        return await self.mutate(context, request, tenant_pb2.CreateAppResponse, work)
+        return await self.mutate(context, request, work)
 
     async def GetApp(
         self, request: tenant_pb2.GetAppRequest, context: grpc.aio.ServicerContext
@@ -120,7 +120,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
                 api_key=api_key_pb(issued.row), key_id=issued.row.id, secret=issued.secret
             )
 
-        return await self.mutate(context, request, tenant_pb2.CreateApiKeyResponse, work)
+        return await self.mutate(context, request, work)
 
     async def RevokeApiKey(
         self, request: tenant_pb2.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
@@ -134,7 +134,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             row = tenants.revoke_api_key(self.deps, principal, request.key_id)
             return tenant_pb2.RevokeApiKeyResponse(api_key=api_key_pb(row))
 
-        response = await self.mutate(context, request, tenant_pb2.RevokeApiKeyResponse, work)
+        response = await self.mutate(context, request, work)
         self.runtime.key_revoked(request.key_id)
         return response
 

@@ -78,7 +78,7 @@ class TestClockService(Servicer, test_clock_pb2_grpc.TestClockServiceServicer):
         async with self._lock:
             # With an idempotency-key the move and its due work commit with
             # the key's record, as one transaction: a retry never moves twice.
-            return await self.mutate(context, request, test_clock_pb2.AdvanceTimeResponse, work)
+            return await self.mutate(context, request, work)
 
     def _advance(self, clock: TestClock, target: datetime) -> int:
         with self.deps.store.write():
