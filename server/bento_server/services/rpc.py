@@ -52,6 +52,14 @@ class Work(Generic[M]):
     ) -> None:
         self.run = run
         self.run_on_loop = run_on_loop
+        self.committed: Callable[[M], None] | None = None
+
+    def then(self, committed: Callable[[M], None]) -> Work[M]:
+        """``committed(answer)`` runs on the event loop once the change has
+        committed (and on a replay): what this process must learn at once,
+        such as a revoked key's open streams."""
+        self.committed = committed
+        return self
 
 
 class Pending(Generic[R]):
@@ -126,6 +134,9 @@ def mutation(declared: Declared[S, Q, M]) -> Handler[S, Q, M]:
     async def handler(servicer: S, request: Q, context: grpc.aio.ServicerContext) -> M:
         work = _prepare(declared, servicer, request, context)
         assert work.run is not None, "a mutation runs in a transaction, on the store's threads"
-        return await servicer.mutate(context, request, work.run)
+        answer = await servicer.mutate(context, request, work.run)
+        if work.committed is not None:
+            work.committed(answer)
+        return answer
 
     return handler
