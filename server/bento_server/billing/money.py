@@ -1,4 +1,5 @@
-"""Invoice amounts in integer minor units (cents), rounded half up.
+"""Invoice amounts in integer minor units of their currency (ISO 4217: cents for
+USD, yen for JPY), rounded half up.
 
 Rates arrive as floats; each goes through ``Decimal(str(rate))`` so that
 0.0875 is exactly 0.0875 and not the nearest binary fraction.
