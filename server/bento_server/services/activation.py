@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import grpc
-
-from bento.v1 import activation_pb2, activation_pb2_grpc
+from bento.v1 import activation_pb2 as pb
+from bento.v1 import activation_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import from_timestamp, struct, timestamp
 from bento_server.services.messages.activation import activation_urls_pb, item_pb, session_pb
 from bento_server.services.messages.enums import ITEM_STATUSES, PRODUCT_STATUSES, SESSION_STATUSES
+from bento_server.services.rpc import Caller, Work, mutation, query, use
 from bento_server.services.validate import Check
+from bento_server.store.models import ActivationItem, ActivationSession
 from bento_server.usecases import activation
 
 MAX_APP_IDS = 50
@@ -17,41 +18,32 @@ MAX_CODE = 64
 
 
 class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer):
-    async def GetActivationSession(
-        self, request: activation_pb2.GetActivationSessionRequest, context: grpc.aio.ServicerContext
-    ) -> activation_pb2.GetActivationSessionResponse:
-        check = Check()
+    @query
+    def GetActivationSession(
+        self, request: pb.GetActivationSessionRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetActivationSessionResponse]:
         check.object_id(request.activation_session_id, "activation_session_id")
-        check.done()
-        view = await self.call(
-            activation.get_session, self.deps, self.principal, request.activation_session_id
-        )
-        return activation_pb2.GetActivationSessionResponse(activation_session=session_pb(view))
+        return use(
+            activation.get_session, self.deps, caller.principal, request.activation_session_id
+        ).answer(lambda view: pb.GetActivationSessionResponse(activation_session=session_pb(view)))
 
-    async def ExchangeActivationCode(
-        self,
-        request: activation_pb2.ExchangeActivationCodeRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> activation_pb2.ExchangeActivationCodeResponse:
-        check = Check()
-        check.text(
-            request.activation_code.strip(), "activation_code", required=True, max_length=MAX_CODE
-        )
-        check.done()
-        principal = self.principal
+    @mutation
+    def ExchangeActivationCode(
+        self, request: pb.ExchangeActivationCodeRequest, check: Check, caller: Caller
+    ) -> Work[pb.ExchangeActivationCodeResponse]:
         code = request.activation_code.strip()
+        check.text(code, "activation_code", required=True, max_length=MAX_CODE)
 
-        def work() -> activation_pb2.ExchangeActivationCodeResponse:
-            done = activation.exchange(self.deps, principal, code)
+        def answer(done: activation.Exchanged) -> pb.ExchangeActivationCodeResponse:
             product = done.product
-            return activation_pb2.ExchangeActivationCodeResponse(
+            return pb.ExchangeActivationCodeResponse(
                 activation_session_id=done.session.id,
                 app_id=done.item.app_id,
                 product_id=done.item.product_id,
                 subscription_id=done.session.subscription_id,
                 platform_id=done.session.platform_id,
                 platform_name=done.platform_name,
-                product=activation_pb2.ActivationProduct(
+                product=pb.ActivationProduct(
                     product_id=product.id,
                     product_name=product.name,
                     name=product.name,
@@ -66,12 +58,12 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
                 expires_at=timestamp(done.item.expires_at),
             )
 
-        return await self.mutate(context, request, work)
+        return use(activation.exchange, self.deps, caller.principal, code).answer(answer)
 
-    async def UpdateActivationItem(
-        self, request: activation_pb2.UpdateActivationItemRequest, context: grpc.aio.ServicerContext
-    ) -> activation_pb2.UpdateActivationItemResponse:
-        check = Check()
+    @mutation
+    def UpdateActivationItem(
+        self, request: pb.UpdateActivationItemRequest, check: Check, caller: Caller
+    ) -> Work[pb.UpdateActivationItemResponse]:
         check.object_id(request.activation_session_id, "activation_session_id")
         check.object_id(request.item_id, "item_id")
         status = check.enum(ITEM_STATUSES, request.status, "status")
@@ -90,34 +82,33 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
             else:
                 if activated_at > self.deps.clock.now():
                     check.fail("activated_at", "must not be in the future")
-        check.done()
-        principal = self.principal
 
-        def work() -> activation_pb2.UpdateActivationItemResponse:
-            item, session = activation.update_item(
-                self.deps,
-                principal,
-                request.activation_session_id,
-                request.item_id,
-                status,
-                activated_at,
-                request.user_id,
-                request.error_reason,
-            )
-            return activation_pb2.UpdateActivationItemResponse(
+        def answer(
+            updated: tuple[ActivationItem, ActivationSession],
+        ) -> pb.UpdateActivationItemResponse:
+            item, session = updated
+            return pb.UpdateActivationItemResponse(
                 activation_session_id=session.id,
                 activation_item=item_pb(item),
                 activation_session_status=SESSION_STATUSES.number(session.status),
             )
 
-        return await self.mutate(context, request, work)
+        return use(
+            activation.update_item,
+            self.deps,
+            caller.principal,
+            request.activation_session_id,
+            request.item_id,
+            status,
+            activated_at,
+            request.user_id,
+            request.error_reason,
+        ).answer(answer)
 
-    async def RegenerateActivationCodes(
-        self,
-        request: activation_pb2.RegenerateActivationCodesRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> activation_pb2.RegenerateActivationCodesResponse:
-        check = Check()
+    @mutation
+    def RegenerateActivationCodes(
+        self, request: pb.RegenerateActivationCodesRequest, check: Check, caller: Caller
+    ) -> Work[pb.RegenerateActivationCodesResponse]:
         check.object_id(request.activation_session_id, "activation_session_id")
         check.at_most(len(request.app_ids), "app_ids", MAX_APP_IDS)
         check.unique(request.app_ids, "app_ids")
@@ -125,23 +116,24 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
             check.object_id(app_id, f"app_ids[{n}]")
         if not request.regenerate_all and not request.app_ids:
             check.fail("app_ids", "name the apps to regenerate, or set regenerate_all")
-        check.done()
-        principal = self.principal
 
-        def work() -> activation_pb2.RegenerateActivationCodesResponse:
-            session, issued = activation.regenerate(
-                self.deps,
-                principal,
-                request.activation_session_id,
-                request.regenerate_all,
-                list(request.app_ids),
-                request.force,
-            )
-            return activation_pb2.RegenerateActivationCodesResponse(
+        def answer(
+            regenerated: tuple[ActivationSession, list[activation.IssuedCode]],
+        ) -> pb.RegenerateActivationCodesResponse:
+            session, issued = regenerated
+            return pb.RegenerateActivationCodesResponse(
                 activation_session_id=session.id,
                 subscription_id=session.subscription_id,
                 regenerated_count=len(issued),
                 activation_urls=activation_urls_pb(issued),
             )
 
-        return await self.mutate(context, request, work)
+        return use(
+            activation.regenerate,
+            self.deps,
+            caller.principal,
+            request.activation_session_id,
+            request.regenerate_all,
+            list(request.app_ids),
+            request.force,
+        ).answer(answer)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import grpc
-
-from bento.v1 import invoice_pb2, invoice_pb2_grpc
-from bento_server.services.base import Servicer, client_ip
+from bento.v1 import invoice_pb2 as pb
+from bento.v1 import invoice_pb2_grpc
+from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import PAYMENT_STATUSES
 from bento_server.services.messages.invoices import invoice_pb
+from bento_server.services.rpc import Caller, Work, mutation, query, use
 from bento_server.services.validate import Check
 from bento_server.usecases import payments
 
@@ -17,45 +17,43 @@ SETTABLE_PAYMENT_STATUSES = ("unpaid", "paid", "failed", "processing", "canceled
 
 
 class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
-    async def GetInvoice(
-        self, request: invoice_pb2.GetInvoiceRequest, context: grpc.aio.ServicerContext
-    ) -> invoice_pb2.GetInvoiceResponse:
-        check = Check()
+    @query
+    def GetInvoice(
+        self, request: pb.GetInvoiceRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetInvoiceResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
-        check.done()
-        row = await self.call(
+        return use(
             payments.get_invoice,
             self.deps,
-            self.principal,
+            caller.principal,
             request.subscription_id,
             request.invoice_id,
-        )
-        return invoice_pb2.GetInvoiceResponse(invoice=invoice_pb(row))
+        ).answer(lambda row: pb.GetInvoiceResponse(invoice=invoice_pb(row)))
 
-    async def ListInvoices(
-        self, request: invoice_pb2.ListInvoicesRequest, context: grpc.aio.ServicerContext
-    ) -> invoice_pb2.ListInvoicesResponse:
-        check = Check()
+    @query
+    def ListInvoices(
+        self, request: pb.ListInvoicesRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListInvoicesResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        check.done()
-        listed = await self.call(
+        return use(
             payments.list_invoices,
             self.deps,
-            self.principal,
+            caller.principal,
             request.subscription_id,
             request.page_size,
             request.page_token,
-        )
-        return invoice_pb2.ListInvoicesResponse(
-            invoices=[invoice_pb(row) for row in listed.items],
-            next_page_token=listed.next_page_token,
+        ).answer(
+            lambda listed: pb.ListInvoicesResponse(
+                invoices=[invoice_pb(row) for row in listed.items],
+                next_page_token=listed.next_page_token,
+            )
         )
 
-    async def UpdateInvoice(
-        self, request: invoice_pb2.UpdateInvoiceRequest, context: grpc.aio.ServicerContext
-    ) -> invoice_pb2.UpdateInvoiceResponse:
-        check = Check()
+    @mutation
+    def UpdateInvoice(
+        self, request: pb.UpdateInvoiceRequest, check: Check, caller: Caller
+    ) -> Work[pb.UpdateInvoiceResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
         status = None
@@ -75,19 +73,20 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
                 "payment_status",
                 "set at least one of payment_status, payment_method_id, payment_intent_id",
             )
-        check.done()
-        principal, ip = self.principal, client_ip(context)
         changes = payments.InvoiceChanges(status, method, intent)
-
-        def work() -> invoice_pb2.UpdateInvoiceResponse:
-            settled = payments.update_invoice(
-                self.deps, principal, request.subscription_id, request.invoice_id, changes, ip
-            )
-            return invoice_pb2.UpdateInvoiceResponse(
+        return use(
+            payments.update_invoice,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            request.invoice_id,
+            changes,
+            caller.ip,
+        ).answer(
+            lambda settled: pb.UpdateInvoiceResponse(
                 invoice=invoice_pb(settled.invoice),
                 activation_urls=activation_urls_pb(
                     settled.activation.codes if settled.activation else []
                 ),
             )
-
-        return await self.mutate(context, request, work)
+        )

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import grpc
-
-from bento.v1 import payment_pb2, payment_pb2_grpc
+from bento.v1 import payment_pb2 as pb
+from bento.v1 import payment_pb2_grpc
 from bento_server.billing.money import MAX_AMOUNT
 from bento_server.billing.statuses import CHARGE_OUTCOMES, REFUND_OUTCOMES
-from bento_server.services.base import Servicer, client_ip
+from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import PAYMENT_RECORD_STATUSES
 from bento_server.services.messages.payments import payment_pb
+from bento_server.services.rpc import Caller, Work, mutation, query, use
 from bento_server.services.validate import Check
 from bento_server.usecases import payments
 
 
 class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
-    async def CreatePayment(
-        self, request: payment_pb2.CreatePaymentRequest, context: grpc.aio.ServicerContext
-    ) -> payment_pb2.CreatePaymentResponse:
-        check = Check()
+    @mutation
+    def CreatePayment(
+        self, request: pb.CreatePaymentRequest, check: Check, caller: Caller
+    ) -> Work[pb.CreatePaymentResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
         status = check.enum(PAYMENT_RECORD_STATUSES, request.status, "status")
@@ -62,58 +62,59 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
             processor_response=check.struct(request.processor_response, "processor_response"),
             metadata=check.struct(request.metadata, "metadata"),
         )
-        check.done()
-        principal, ip = self.principal, client_ip(context)
 
-        def work() -> payment_pb2.CreatePaymentResponse:
-            settled = payments.create_payment(
-                self.deps, principal, request.subscription_id, request.invoice_id, new, ip
-            )
+        def answer(settled: payments.Settled) -> pb.CreatePaymentResponse:
             assert settled.payment is not None
-            return payment_pb2.CreatePaymentResponse(
+            return pb.CreatePaymentResponse(
                 payment=payment_pb(settled.payment),
                 activation_urls=activation_urls_pb(
                     settled.activation.codes if settled.activation else []
                 ),
             )
 
-        return await self.mutate(context, request, work)
+        return use(
+            payments.create_payment,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
+            request.invoice_id,
+            new,
+            caller.ip,
+        ).answer(answer)
 
-    async def GetPayment(
-        self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
-    ) -> payment_pb2.GetPaymentResponse:
-        check = Check()
+    @query
+    def GetPayment(
+        self, request: pb.GetPaymentRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetPaymentResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
         check.object_id(request.payment_id, "payment_id")
-        check.done()
-        row = await self.call(
+        return use(
             payments.get_payment,
             self.deps,
-            self.principal,
+            caller.principal,
             request.subscription_id,
             request.invoice_id,
             request.payment_id,
-        )
-        return payment_pb2.GetPaymentResponse(payment=payment_pb(row))
+        ).answer(lambda row: pb.GetPaymentResponse(payment=payment_pb(row)))
 
-    async def ListPayments(
-        self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
-    ) -> payment_pb2.ListPaymentsResponse:
-        check = Check()
+    @query
+    def ListPayments(
+        self, request: pb.ListPaymentsRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListPaymentsResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
-        check.done()
-        listed = await self.call(
+        return use(
             payments.list_payments,
             self.deps,
-            self.principal,
+            caller.principal,
             request.subscription_id,
             request.invoice_id,
             request.page_size,
             request.page_token,
-        )
-        return payment_pb2.ListPaymentsResponse(
-            payments=[payment_pb(row) for row in listed.items],
-            next_page_token=listed.next_page_token,
+        ).answer(
+            lambda listed: pb.ListPaymentsResponse(
+                payments=[payment_pb(row) for row in listed.items],
+                next_page_token=listed.next_page_token,
+            )
         )
