@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from bento.v1 import event_pb2, event_pb2_grpc
+from bento.v1 import event_pb2 as pb
+from bento.v1 import event_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import timestamp
 from bento_server.services.messages.events import event_pb
+from bento_server.services.rpc import Caller, Work, query, use
 from bento_server.services.validate import Check
 from bento_server.usecases import events
 from bento_server.usecases.event_views import seen_by
@@ -21,10 +23,10 @@ WATCH_PAGE = 100
 
 
 class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
-    async def ListEvents(
-        self, request: event_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
-    ) -> event_pb2.ListEventsResponse:
-        check = Check()
+    @query
+    def ListEvents(
+        self, request: pb.ListEventsRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListEventsResponse]:
         check.object_id(request.subscription_id, "subscription_id", required=False)
         check.text(request.session_id, "session_id", max_length=200)
         check.object_id(request.plan_id, "plan_id", required=False)
@@ -32,11 +34,10 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
         for n, kind in enumerate(request.types):
             check.name(kind, f"types[{n}]")
         check.non_negative(request.after_sequence, "after_sequence")
-        check.done()
-        listed = await self.call(
+        return use(
             events.list_events,
             self.deps,
-            self.principal,
+            caller.principal,
             request.subscription_id,
             request.session_id,
             request.plan_id,
@@ -44,16 +45,16 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
             request.after_sequence,
             request.page_size,
             request.page_token,
-        )
-        principal = self.principal
-        return event_pb2.ListEventsResponse(
-            events=[event_pb(seen_by(principal, row)) for row in listed.items],
-            next_page_token=listed.next_page_token,
+        ).answer(
+            lambda listed: pb.ListEventsResponse(
+                events=[event_pb(seen_by(caller.principal, row)) for row in listed.items],
+                next_page_token=listed.next_page_token,
+            )
         )
 
     async def WatchEvents(
-        self, request: event_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[event_pb2.WatchEventsResponse]:
+        self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchEventsResponse]:
         """Replays, then follows the log. The stream keeps only a cursor: a
         consumer that stops reading blocks its own ``yield`` (HTTP/2 flow
         control), and nothing queues up for it on the server."""
@@ -93,7 +94,7 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
                     )
                     for row in rows:
                         stream.check()
-                        yield event_pb2.WatchEventsResponse(event=event_pb(seen_by(principal, row)))
+                        yield pb.WatchEventsResponse(event=event_pb(seen_by(principal, row)))
                         cursor = row.sequence
                         last_sent = loop.time()
                     if len(rows) < WATCH_PAGE:
@@ -103,8 +104,8 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
                 if not caught_up_once or loop.time() - last_sent >= interval:
                     # The first one marks the end of the replay.
                     caught_up_once = True
-                    yield event_pb2.WatchEventsResponse(
-                        heartbeat=event_pb2.Heartbeat(
+                    yield pb.WatchEventsResponse(
+                        heartbeat=pb.Heartbeat(
                             newest_sequence=high, sent_at=timestamp(self.deps.clock.now())
                         )
                     )
