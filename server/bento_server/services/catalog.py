@@ -6,9 +6,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import grpc
-
-from bento.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2
+from bento.v1 import catalog_pb2 as pb
+from bento.v1 import catalog_pb2_grpc, common_pb2
 from bento_server.services.base import Servicer
 from bento_server.services.messages.catalog import plan_pb, product_pb
 from bento_server.services.messages.enums import (
@@ -20,6 +19,7 @@ from bento_server.services.messages.enums import (
     PRODUCT_STATUSES,
     RESET_INTERVALS,
 )
+from bento_server.services.rpc import Caller, Work, mutation, query, use
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import catalog
 
@@ -124,9 +124,7 @@ def _product_prices(check: Check, prices: Any, field: str) -> dict[str, dict[str
     return result
 
 
-def product_values(
-    check: Check, product: catalog_pb2.Product, fields: Iterable[str]
-) -> dict[str, Any]:
+def product_values(check: Check, product: pb.Product, fields: Iterable[str]) -> dict[str, Any]:
     """The stored values of ``fields`` of a request's product, checked."""
     values: dict[str, Any] = {}
     for name in fields:
@@ -157,7 +155,7 @@ def product_values(
 
 
 def _phases(
-    check: Check, region: str, phases: Sequence[catalog_pb2.PricePhase], field: str
+    check: Check, region: str, phases: Sequence[pb.PricePhase], field: str
 ) -> list[dict[str, Any]]:
     if not phases:
         check.fail(field, "needs at least one price phase")
@@ -193,7 +191,7 @@ def _phases(
 
 
 def plan_values(
-    check: Check, plan: catalog_pb2.Plan, fields: Iterable[str], creating: bool
+    check: Check, plan: pb.Plan, fields: Iterable[str], creating: bool
 ) -> tuple[dict[str, Any], list[str] | None]:
     """The stored values of ``fields`` of a request's plan, checked, and its product IDs."""
     values: dict[str, Any] = {}
@@ -254,101 +252,93 @@ def plan_values(
 
 
 class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
-    async def CreateProduct(
-        self, request: catalog_pb2.CreateProductRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.CreateProductResponse:
-        check = Check()
+    @mutation
+    def CreateProduct(
+        self, request: pb.CreateProductRequest, check: Check, caller: Caller
+    ) -> Work[pb.CreateProductResponse]:
         if not request.HasField("product"):
             check.fail("product", "is required")
         check.object_id(request.product.app_id, "product.app_id", required=False)
         values = product_values(check, request.product, PRODUCT_FIELDS)
-        check.done()
-        principal = self.principal
+        return use(
+            catalog.create_product, self.deps, caller.principal, request.product.app_id, values
+        ).answer(lambda row: pb.CreateProductResponse(product=product_pb(row)))
 
-        def work() -> catalog_pb2.CreateProductResponse:
-            row = catalog.create_product(self.deps, principal, request.product.app_id, values)
-            return catalog_pb2.CreateProductResponse(product=product_pb(row))
-
-        return await self.mutate(context, request, work)
-
-    async def GetProduct(
-        self, request: catalog_pb2.GetProductRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.GetProductResponse:
-        check = Check()
+    @query
+    def GetProduct(
+        self, request: pb.GetProductRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetProductResponse]:
         check.object_id(request.product_id, "product_id")
-        check.done()
-        row = await self.call(catalog.get_product, self.deps, self.principal, request.product_id)
-        return catalog_pb2.GetProductResponse(product=product_pb(row))
+        return use(catalog.get_product, self.deps, caller.principal, request.product_id).answer(
+            lambda row: pb.GetProductResponse(product=product_pb(row))
+        )
 
-    async def ListProducts(
-        self, request: catalog_pb2.ListProductsRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.ListProductsResponse:
-        check = Check()
+    @query
+    def ListProducts(
+        self, request: pb.ListProductsRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListProductsResponse]:
         check.object_id(request.app_id, "app_id", required=False)
-        check.done()
-        listed = await self.call(
+        return use(
             catalog.list_products,
             self.deps,
-            self.principal,
+            caller.principal,
             request.app_id,
             request.page_size,
             request.page_token,
-        )
-        return catalog_pb2.ListProductsResponse(
-            products=[product_pb(row) for row in listed.items],
-            next_page_token=listed.next_page_token,
+        ).answer(
+            lambda listed: pb.ListProductsResponse(
+                products=[product_pb(row) for row in listed.items],
+                next_page_token=listed.next_page_token,
+            )
         )
 
-    async def UpdateProduct(
-        self, request: catalog_pb2.UpdateProductRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.UpdateProductResponse:
-        check = Check()
+    @mutation
+    def UpdateProduct(
+        self, request: pb.UpdateProductRequest, check: Check, caller: Caller
+    ) -> Work[pb.UpdateProductResponse]:
         check.object_id(request.product.product_id, "product.product_id")
         paths = check.mask(request.update_mask.paths, PRODUCT_FIELDS)
         changes = product_values(check, request.product, [p for p in paths if p in PRODUCT_FIELDS])
-        check.done()
-        principal = self.principal
+        return use(
+            catalog.update_product,
+            self.deps,
+            caller.principal,
+            request.product.product_id,
+            changes,
+        ).answer(lambda row: pb.UpdateProductResponse(product=product_pb(row)))
 
-        def work() -> catalog_pb2.UpdateProductResponse:
-            row = catalog.update_product(self.deps, principal, request.product.product_id, changes)
-            return catalog_pb2.UpdateProductResponse(product=product_pb(row))
-
-        return await self.mutate(context, request, work)
-
-    async def CreatePlan(
-        self, request: catalog_pb2.CreatePlanRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.CreatePlanResponse:
-        check = Check()
+    @mutation
+    def CreatePlan(
+        self, request: pb.CreatePlanRequest, check: Check, caller: Caller
+    ) -> Work[pb.CreatePlanResponse]:
         if not request.HasField("plan"):
             check.fail("plan", "is required")
         check.object_id(request.plan.platform_id, "plan.platform_id", required=False)
         values, product_ids = plan_values(check, request.plan, PLAN_FIELDS, creating=True)
-        check.done()
-        principal = self.principal
+        return use(
+            catalog.create_plan,
+            self.deps,
+            caller.principal,
+            request.plan.platform_id,
+            values,
+            product_ids or [],
+        ).answer(lambda view: pb.CreatePlanResponse(plan=plan_pb(view)))
 
-        def work() -> catalog_pb2.CreatePlanResponse:
-            view = catalog.create_plan(
-                self.deps, principal, request.plan.platform_id, values, product_ids or []
-            )
-            return catalog_pb2.CreatePlanResponse(plan=plan_pb(view))
-
-        return await self.mutate(context, request, work)
-
-    async def GetPlan(
-        self, request: catalog_pb2.GetPlanRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.GetPlanResponse:
-        check = Check()
+    @query
+    def GetPlan(
+        self, request: pb.GetPlanRequest, check: Check, caller: Caller
+    ) -> Work[pb.GetPlanResponse]:
         check.object_id(request.plan_id, "plan_id")
         region = request.region or DEFAULT_REGION
         check.region(region, "region")
-        check.done()
-        view = await self.call(catalog.get_plan, self.deps, self.principal, request.plan_id)
-        return catalog_pb2.GetPlanResponse(plan=plan_pb(view, item_region=region))
+        return use(catalog.get_plan, self.deps, caller.principal, request.plan_id).answer(
+            lambda view: pb.GetPlanResponse(plan=plan_pb(view, item_region=region))
+        )
 
-    async def ListPlans(
-        self, request: catalog_pb2.ListPlansRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.ListPlansResponse:
-        check = Check()
+    @query
+    def ListPlans(
+        self, request: pb.ListPlansRequest, check: Check, caller: Caller
+    ) -> Work[pb.ListPlansResponse]:
         check.at_most(len(request.region), "region", MAX_REGIONS)
         check.at_most(len(request.language), "language", MAX_LANGUAGES)
         for n, region in enumerate(request.region):
@@ -357,39 +347,37 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             check.language(language, f"language[{n}]")
         status = check.enum(PLAN_STATUSES, request.status, "status", "") or None
         check.object_id(request.platform_id, "platform_id", required=False)
-        check.done()
-        listed = await self.call(
+        return use(
             catalog.list_plans,
             self.deps,
-            self.principal,
+            caller.principal,
             list(request.region),
             status,
             request.platform_id,
             request.page_size,
             request.page_token,
-        )
-        return catalog_pb2.ListPlansResponse(
-            plans=[plan_pb(view, request.region, request.language) for view in listed.plans],
-            next_page_token=listed.next_page_token,
-            total=listed.total,
+        ).answer(
+            lambda listed: pb.ListPlansResponse(
+                plans=[plan_pb(view, request.region, request.language) for view in listed.plans],
+                next_page_token=listed.next_page_token,
+                total=listed.total,
+            )
         )
 
-    async def UpdatePlan(
-        self, request: catalog_pb2.UpdatePlanRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.UpdatePlanResponse:
-        check = Check()
+    @mutation
+    def UpdatePlan(
+        self, request: pb.UpdatePlanRequest, check: Check, caller: Caller
+    ) -> Work[pb.UpdatePlanResponse]:
         check.object_id(request.plan.plan_id, "plan.plan_id")
         paths = check.mask(request.update_mask.paths, PLAN_FIELDS)
         changes, product_ids = plan_values(
             check, request.plan, [p for p in paths if p in PLAN_FIELDS], creating=False
         )
-        check.done()
-        principal = self.principal
-
-        def work() -> catalog_pb2.UpdatePlanResponse:
-            view = catalog.update_plan(
-                self.deps, principal, request.plan.plan_id, changes, product_ids
-            )
-            return catalog_pb2.UpdatePlanResponse(plan=plan_pb(view))
-
-        return await self.mutate(context, request, work)
+        return use(
+            catalog.update_plan,
+            self.deps,
+            caller.principal,
+            request.plan.plan_id,
+            changes,
+            product_ids,
+        ).answer(lambda view: pb.UpdatePlanResponse(plan=plan_pb(view)))
