@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography.fernet import Fernet
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -62,6 +63,9 @@ def assert_audit_clean(database_url: str) -> None:
         f"bento audit found violations (exit {result.returncode}):\n{result.stdout}{result.stderr}"
     )
 
+
+# The key that seals webhook secrets for every PostgreSQL server of one run.
+TEST_SECRET_KEY = Fernet.generate_key().decode()
 
 # Every credential and code the suite was handed, and every server log it
 # made: after the whole suite, no log may hold any of them (conftest).
@@ -213,6 +217,11 @@ def start_server(
     admin = create_admin_key(database_url)
     log_path = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
     args = [BENTO, "serve", "--address", "127.0.0.1:0", "--database", database_url, *extra]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if database_url.startswith("postgresql"):
+        # Replicas of one PostgreSQL database share the key that seals webhook
+        # secrets; a SQLite server makes its own key file beside the database.
+        env.setdefault("BENTO_SECRET_KEY", TEST_SECRET_KEY)
     if test_clock:
         args.append("--test-clock")
     with log_path.open("w") as log_file:
@@ -222,7 +231,7 @@ def start_server(
             stderr=log_file,
             text=True,
             cwd=workdir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
         )
     SERVER_LOGS.append(log_path)
     address = _wait_for_address(process, log_path)

@@ -47,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         heartbeat_interval=args.heartbeat_interval,
         metrics_address=args.metrics_address,
         access_log=args.access_log,
+        webhooks_allow_private=args.webhooks_allow_private,
     )
     asyncio.run(serve(config))
     return 0
@@ -147,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "errors", "off"),
         default="all",
         help="a log line for every RPC (default), only for failed ones, or none",
+    )
+    serve_parser.add_argument(
+        "--webhooks-allow-private",
+        action="store_true",
+        help="let webhooks go to http:// and to private or loopback addresses (development)",
     )
     serve_parser.set_defaults(run=_serve)
 

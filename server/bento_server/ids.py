@@ -21,6 +21,8 @@ PAYMENT = "PAY"
 ACTIVATION_SESSION = "AS"
 API_KEY = "AK"
 EVENT = "EV"
+WEBHOOK_ENDPOINT = "WH"
+WEBHOOK_DELIVERY = "WD"
 # The seed's JWT identifier of an activation item ("at_479027832567890234").
 ACTIVATION_TOKEN = "at_"
 

@@ -55,10 +55,12 @@ from bento_server.services.payment import PaymentService
 from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
+from bento_server.store import secret_box
 from bento_server.store.access_cache import AccessCache, AccessListener
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
+from bento_server.store.secret_box import SecretBox
 from bento_server.usecases import events
 from bento_server.usecases.context import Deps
 from bento_server.usecases.credentials import Authenticator
@@ -116,6 +118,8 @@ class ServerConfig:
     (a revocation announced by any replica is looked at at once)."""
     metrics_address: str | None = None
     """host:port to serve Prometheus metrics on; off when unset."""
+    webhooks_allow_private: bool = False
+    """Let webhooks go to http:// and private addresses (development, tests)."""
     access_log: str = "all"
     """Log a line for every RPC ("all"), for failed ones ("errors"), or none ("off")."""
 
@@ -161,7 +165,13 @@ def build_runtime(config: ServerConfig) -> Runtime:
         timedelta(days=config.event_retention_days) if config.event_retention_days > 0 else None
     )
     return Runtime(
-        deps=Deps(store=store, clock=clock, event_retention=retention),
+        deps=Deps(
+            store=store,
+            clock=clock,
+            event_retention=retention,
+            secrets=SecretBox(secret_box.key_for(config.database_url)),
+            webhooks_allow_private=config.webhooks_allow_private,
+        ),
         executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
         test_clock=test_clock,
         heartbeat_interval=config.heartbeat_interval,

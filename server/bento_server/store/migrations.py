@@ -76,6 +76,10 @@ def _v6_money(store: Store) -> None:
         ).execute()
 
 
+def _v7_webhooks(store: Store) -> None:
+    store.db.create_tables([models.WebhookEndpoint, models.WebhookDelivery], safe=True)
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
@@ -83,6 +87,7 @@ MIGRATIONS: list[Callable[[Store], None]] = [
     _v4_event_retention,
     _v5_entitlements,
     _v6_money,
+    _v7_webhooks,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

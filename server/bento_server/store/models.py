@@ -444,6 +444,64 @@ class SubscriptionFeature(BaseModel):
         indexes = ((("subscription", "code"), True),)
 
 
+class WebhookEndpoint(BaseModel):
+    """Where, and which, events are POSTed (services/webhook.py)."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    # Whose view of the log it receives: admin (tenant_id NULL), platform or
+    # publisher, as for an API key of that role and tenant.
+    role = peewee.CharField(max_length=16)
+    tenant_id = peewee.CharField(max_length=32, null=True, index=True)
+    url = peewee.CharField(max_length=2000)
+    event_types = JSONField(default=list)
+    description = peewee.CharField(max_length=200, default="")
+    disabled = peewee.BooleanField(default=False)
+    # by_owner, or failing (3 days without a delivery).
+    disabled_reason = peewee.CharField(max_length=16, null=True)
+    # Signing secrets, encrypted at rest (infra.secret_box); the previous
+    # one signs beside the current until previous_secret_expires_at.
+    secret_sealed = peewee.TextField()
+    secret_created_at = InstantField()
+    previous_secret_sealed = peewee.TextField(null=True)
+    previous_secret_expires_at = InstantField(null=True)
+    # The sequence up to which events were turned into deliveries.
+    cursor = peewee.BigIntegerField(default=0)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+
+class WebhookDelivery(BaseModel):
+    """One event's journey to one endpoint: pending until a 2xx answer."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    endpoint = peewee.ForeignKeyField(
+        WebhookEndpoint, column_name="endpoint_id", on_delete="CASCADE"
+    )
+    # NULL for a test message, which no event stands behind.
+    sequence = peewee.BigIntegerField(null=True)
+    event_id = peewee.CharField(max_length=32)
+    event_type = peewee.CharField(max_length=64)
+    # pending, delivered, failed, skipped.
+    state = peewee.CharField(max_length=16, default="pending")
+    attempts = peewee.IntegerField(default=0)
+    last_status_code = peewee.IntegerField(default=0)
+    last_error = peewee.CharField(max_length=500, default="")
+    next_attempt_at = InstantField(null=True, index=True)
+    first_attempt_at = InstantField(null=True)
+    delivered_at = InstantField(null=True)
+    # A replica sending it holds it until then; another may take it after.
+    leased_until = InstantField(null=True)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        indexes = (
+            (("endpoint", "sequence"), True),
+            (("state", "next_attempt_at"), False),
+            (("event_id",), False),
+        )
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -463,4 +521,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     ActivationItem,
     EventLogState,
     SubscriptionFeature,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]

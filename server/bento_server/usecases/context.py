@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bento_server.clock import Clock
 from bento_server.store.database import Store
+from bento_server.store.secret_box import SecretBox
 
 ADMIN = "admin"
 PLATFORM = "platform"
@@ -36,3 +37,8 @@ class Deps:
     clock: Clock
     # Events older than this may be pruned; None keeps them forever.
     event_retention: timedelta | None = None
+    # Seals webhook signing secrets at rest; without a key it refuses.
+    secrets: SecretBox = field(default_factory=lambda: SecretBox(None))
+    # Webhooks may go to http:// and to private, loopback and link-local
+    # addresses (development and tests only).
+    webhooks_allow_private: bool = False
