@@ -39,6 +39,8 @@ from bento.v1 import (
     tenant_pb2_grpc,
     test_clock_pb2,
     test_clock_pb2_grpc,
+    webhook_pb2,
+    webhook_pb2_grpc,
 )
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.infra import metrics, scheduler
@@ -55,6 +57,7 @@ from bento_server.services.payment import PaymentService
 from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
+from bento_server.services.webhook import WebhookService
 from bento_server.store import secret_box
 from bento_server.store.access_cache import AccessCache, AccessListener
 from bento_server.store.database import DEFAULT_URL, Store, connect
@@ -140,6 +143,7 @@ SERVICES = [
     (entitlement_pb2, entitlement_pb2_grpc, "EntitlementService"),
     (event_pb2, event_pb2_grpc, "EventService"),
     (test_clock_pb2, test_clock_pb2_grpc, "TestClockService"),
+    (webhook_pb2, webhook_pb2_grpc, "WebhookService"),
 ]
 
 SERVICERS = {
@@ -152,6 +156,7 @@ SERVICERS = {
     "ActivationService": ActivationService,
     "EntitlementService": EntitlementService,
     "TestClockService": TestClockService,
+    "WebhookService": WebhookService,
 }
 
 

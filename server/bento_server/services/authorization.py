@@ -50,6 +50,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     },
     # Entitlements are the platform's questions about its own users.
     "bento.v1.EntitlementService": {"*": ADMIN_PLATFORM},
+    # Every role keeps endpoints for the events it may see (scoped by owner).
+    "bento.v1.WebhookService": {"*": ANY},
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bento.v1 import enums_pb2, subscription_pb2
+from bento.v1 import enums_pb2, subscription_pb2, webhook_pb2
 from bento_server.services.convert import EnumWords
 
 ROLES = EnumWords(enums_pb2.Role.DESCRIPTOR)
@@ -26,3 +26,5 @@ BILLING_UNITS = EnumWords(enums_pb2.BillingUnit.DESCRIPTOR)
 END_BEHAVIORS = EnumWords(enums_pb2.EndBehavior.DESCRIPTOR)
 FEATURE_KINDS = EnumWords(enums_pb2.FeatureKind.DESCRIPTOR)
 RESET_INTERVALS = EnumWords(enums_pb2.ResetInterval.DESCRIPTOR)
+
+DELIVERY_STATES = EnumWords(webhook_pb2.WebhookDeliveryState.DESCRIPTOR)
