@@ -22,18 +22,13 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench import seed
 from bench.measure import Rate, basic_auth, rate, summary
 from bento.v1 import (
-    catalog_pb2,
-    catalog_pb2_grpc,
-    common_pb2,
-    enums_pb2,
     event_pb2,
     event_pb2_grpc,
     subscription_pb2,
     subscription_pb2_grpc,
-    tenant_pb2,
-    tenant_pb2_grpc,
 )
 from tests.support import start_server
 
@@ -51,66 +46,11 @@ class Result:
 
 async def _measure(address: str, admin: str, seconds: float) -> Result:
     async with grpc.aio.insecure_channel(address) as channel:
-        tenants = tenant_pb2_grpc.TenantServiceStub(channel)
-        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         events = event_pb2_grpc.EventServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
         a = basic_auth(admin)
-        platform = (
-            await tenants.CreatePlatform(tenant_pb2.CreatePlatformRequest(name="bench"), metadata=a)
-        ).platform
-        app = (
-            await tenants.CreateApp(
-                tenant_pb2.CreateAppRequest(
-                    name="bench", activation_url_template="https://x/{code}"
-                ),
-                metadata=a,
-            )
-        ).app
-        product = (
-            await catalog.CreateProduct(
-                catalog_pb2.CreateProductRequest(
-                    product=catalog_pb2.Product(app_id=app.app_id, name="bench")
-                ),
-                metadata=a,
-            )
-        ).product
-        phases = catalog_pb2.RegionPrices(
-            phases=[
-                catalog_pb2.PricePhase(
-                    order=1, price=common_pb2.Price(price_in_cents=999, currency_code="USD")
-                )
-            ]
-        )
-        plan = (
-            await catalog.CreatePlan(
-                catalog_pb2.CreatePlanRequest(
-                    plan=catalog_pb2.Plan(
-                        platform_id=platform.platform_id, name="bench", product_ids=[product.product_id],
-                        billing_frequency=common_pb2.BillingFrequency(unit=enums_pb2.BILLING_UNIT_MONTH, value=1),
-                        prices={"US": phases},
-                    )
-                ),
-                metadata=a,
-            )
-        ).plan  # fmt: skip
-        sub = (
-            await subscriptions.CreateSubscription(
-                subscription_pb2.CreateSubscriptionRequest(
-                    session_id="bench", plan_id=plan.plan_id
-                ),
-                metadata=a,
-            )
-        ).subscription
-        quiet = (
-            await subscriptions.CreateSubscription(
-                subscription_pb2.CreateSubscriptionRequest(
-                    session_id="quiet", plan_id=plan.plan_id
-                ),
-                metadata=a,
-            )
-        ).subscription
+        sub, quiet = await seed.subscriptions(channel, a, ["bench", "quiet"])
 
         async def noop() -> None:
             await health.Check(health_pb2.HealthCheckRequest())
