@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import renewals, revocation, scale, streams
+from bench import renewals, revocation, scale, streams, webhooks
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
@@ -170,19 +170,37 @@ def _revocation_table(rows: list[tuple[str, revocation.Result]]) -> str:
     return "\n".join(lines)
 
 
+def _webhooks_table(rows: list[tuple[str, webhooks.Result]]) -> str:
+    lines = [
+        "| store | measure | events per second | p50 ms | p99 ms | ratio to baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for store, r in rows:
+        lines.append(
+            f"| {store} | baseline: writes, no endpoint | {r.baseline.per_second:,.0f} | | | 1.00 |"
+        )
+        lines.append(
+            f"| {store} | writes and delivery to {webhooks.ENDPOINTS} endpoints "
+            f"({r.deliveries:,} deliveries) | {_fmt(r.with_endpoints, r.baseline)} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     started = time.perf_counter()
     scale_rows = _on_each_store(lambda url, folder: scale.run(url, folder, SIZES, SCALE_SECONDS))
     renewal_rows = _on_each_store(lambda url, folder: _renewals_on(url))
     stream_rows = _on_each_store(lambda url, folder: streams.run(url, folder, STREAM_SECONDS))
     revocation_rows = _on_each_store(revocation.run)
+    webhook_rows = _on_each_store(lambda url, folder: webhooks.run(url, folder, STREAM_SECONDS))
 
     summary = _summary_table(scale_rows, renewal_rows, stream_rows)
     growth = _growth_table(scale_rows)
     renewal = _renewals_table(renewal_rows)
     stream = _streams_table(stream_rows)
     revoked = _revocation_table(revocation_rows)
-    for table in (summary, growth, renewal, stream, revoked):
+    hooks = _webhooks_table(webhook_rows)
+    for table in (summary, growth, renewal, stream, revoked, hooks):
         print(table, end="\n\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"{minutes:.1f} minutes")
@@ -250,6 +268,17 @@ PostgreSQL's change announcement, or on SQLite (one server per database in
 production) at its next look at its streams' keys, every 2 s. Target: about 2 s.
 
 {revoked}
+
+## Webhooks
+
+One server with {webhooks.ENDPOINTS} endpoints on one HTTP receiver in the
+bench process (127.0.0.1), each taking every `subscription.updated`. Writes go
+{webhooks.WRITES_PER_SECOND} a second; the rate is writes over the time until
+every endpoint had every event, and latency runs from sending a write to the
+receiver reading its POST. The baseline is the same writes with no endpoint,
+one after another.
+
+{hooks}
 """
     )
     return 0

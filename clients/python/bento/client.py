@@ -39,6 +39,7 @@ from bento.v1 import (
     subscription_pb2_grpc,
     tenant_pb2_grpc,
     test_clock_pb2_grpc,
+    webhook_pb2_grpc,
 )
 
 __all__ = ["BentoError", "Client"]
@@ -116,6 +117,7 @@ class Client:
         )
         self.events = _Service(self, event_pb2_grpc.EventServiceStub(self.channel))
         self.test_clock = _Service(self, test_clock_pb2_grpc.TestClockServiceStub(self.channel))
+        self.webhooks = _Service(self, webhook_pb2_grpc.WebhookServiceStub(self.channel))
         self._event_stub = event_pb2_grpc.EventServiceStub(self.channel)
 
     def __enter__(self) -> Client:
