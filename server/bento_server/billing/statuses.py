@@ -109,6 +109,7 @@ class EventType(StrEnum):
     ACTIVATION_ITEM_UPDATED = "activation.item.updated"
     ACTIVATION_CODES_REGENERATED = "activation.codes.regenerated"
     USAGE_RESET = "usage.reset"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
 
 class PlanStatus(StrEnum):

@@ -3,10 +3,12 @@ everything else that hands events out (ARCHITECTURE.md, "What each role
 sees of an event").
 
 Admin and platform keys see their events whole. A publisher key sees only
-subscription and activation events of plans that include its app, and of
-each only an allow-list: the IDs of the event, subscription, plan and
-activation session; the subscription's status, activation status, period,
-trial and cancellation; its own app's activation items. Everything else
+subscription and activation events of plans that include its app, and the
+events about its own app's webhook endpoints, and of each only an
+allow-list: the IDs of the event, subscription, plan and activation
+session; the subscription's status, activation status, period, trial and
+cancellation; its own app's activation items; its endpoint's ID and why it
+was disabled. Everything else
 (session ID, platform, money, device, metadata, other apps' items) is left
 out. An allow-list rather than a deny-list, so that a field added to a
 snapshot later stays hidden from publishers until someone decides otherwise.
@@ -23,7 +25,9 @@ from bento_server.store.models import Event
 from bento_server.usecases.context import PUBLISHER, Principal
 
 # The only event types a publisher sees: never invoice, payment or usage data.
-PUBLISHER_TYPES = frozenset(t for t in EventType if t.startswith(("subscription.", "activation.")))
+PUBLISHER_TYPES = frozenset(
+    t for t in EventType if t.startswith(("subscription.", "activation.", "webhook_endpoint."))
+)
 
 # Of the subscription snapshot (events.subscription_snapshot).
 _SUBSCRIPTION_KEYS = frozenset(
@@ -43,6 +47,8 @@ _SUBSCRIPTION_KEYS = frozenset(
 )
 # Of an activation session's items, and of an activation item.
 _ITEM_KEYS = frozenset({"app_id", "product_id", "status", "jti", "user_id", "error_reason"})
+# Of a webhook endpoint (events.endpoint_snapshot): never its URL or secrets.
+_ENDPOINT_KEYS = frozenset({"endpoint_id", "disabled", "disabled_reason"})
 # Words about the change itself that hold no money and no other party's data.
 _CHANGE_KEYS = frozenset(
     {"status", "reason", "change", "cancel_now", "session_status", "from_plan_id"}
@@ -109,6 +115,9 @@ def for_app(row: Event, app_id: str) -> EventView:
     item = data.get("activation_item")
     if isinstance(item, dict) and item.get("app_id") == app_id:
         seen["activation_item"] = _item(item)
+    endpoint = data.get("webhook_endpoint")
+    if isinstance(endpoint, dict):
+        seen["webhook_endpoint"] = {k: v for k, v in endpoint.items() if k in _ENDPOINT_KEYS}
     return EventView(
         sequence=row.sequence,
         event_id=row.event_id,

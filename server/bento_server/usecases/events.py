@@ -27,6 +27,7 @@ from bento_server.store.models import (
     PlanProduct,
     Product,
     Subscription,
+    WebhookEndpoint,
 )
 from bento_server.usecases import event_views, paging
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
@@ -97,6 +98,18 @@ def payment_snapshot(payment: Payment) -> dict[str, Any]:
     }
 
 
+def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """A webhook endpoint, without its secrets."""
+    return {
+        "endpoint_id": endpoint.id,
+        "tenant_id": endpoint.tenant_id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "disabled": endpoint.disabled,
+        "disabled_reason": endpoint.disabled_reason,
+    }
+
+
 def plan_app_ids(plan_id: str) -> list[str]:
     """The apps whose products a plan sells: whose publishers see its events."""
     query = (
@@ -144,6 +157,32 @@ def append(
         payment_id=payment.id if payment is not None else None,
         activation_session_id=activation_session_id,
         app_ids=list(app_ids),
+        data=snapshot,
+    )
+
+
+def append_about_endpoint(
+    deps: Deps,
+    event_type: str,
+    endpoint: WebhookEndpoint,
+    now: datetime,
+    *,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Appends one event about a webhook endpoint (in the caller's
+    transaction), seen by the endpoint's owner as ``visible_to`` reads the
+    log: a platform's endpoint carries its platform, an app's its app, an
+    admin's neither (only admins see it)."""
+    deps.store.lock(_LOCK)
+    snapshot: dict[str, Any] = {"webhook_endpoint": endpoint_snapshot(endpoint)}
+    snapshot.update(data or {})
+    return Event.create(
+        sequence=_first_sequence_after_pruning(deps),
+        event_id=ids.new_id(ids.EVENT),
+        type=event_type,
+        occurred_at=now,
+        platform_id=endpoint.tenant_id if endpoint.role == PLATFORM else None,
+        app_ids=[endpoint.tenant_id] if endpoint.role == PUBLISHER else [],
         data=snapshot,
     )
 
