@@ -11,15 +11,18 @@ the seed, independently of the server's own role matrix:
 - ``DENIED``: the role may never call the RPC: PERMISSION_DENIED;
 - ``hidden(reason)``: the role may call it but the object is another
   tenant's: NOT_FOUND with the object's ``*_not_found`` reason;
-- ``UNSEEN``: a listing the caller may make, which leaves the world out.
+- ``UNSEEN``: a listing the caller may make, which leaves the world out;
+- ``invalid(field)``: the role may call it but not for the world's tenant:
+  INVALID_ARGUMENT naming the field (a webhook endpoint for another tenant).
 
 Nothing refused or hidden carries any of the world's data. Anyone without a
 valid credential gets UNAUTHENTICATED, whatever the RPC.
 
 The world: a platform selling a plan of one app's product; a subscription
 with its first invoice paid by a payment, hence an activation session with a
-code; quota usage and a feature of the subscription's own; the events all
-that made. Every refusal is tried first, on the world's own objects, and
+code; quota usage and a feature of the subscription's own; a webhook
+endpoint of the platform's, made before all that, and its deliveries of the
+events all that made. Every refusal is tried first, on the world's own objects, and
 then the world must be exactly as it was. Then the permitted callers call,
 on fresh objects where a call spends what it touches (a code, a
 cancellation, an unpaid invoice).
@@ -53,6 +56,7 @@ from bento.v1 import (
     subscription_pb2,
     tenant_pb2,
     test_clock_pb2,
+    webhook_pb2,
 )
 from tests.billing_support import pay, subscribe
 from tests.support import (
@@ -156,6 +160,10 @@ def hidden(reason: str) -> Outcome:
     return Outcome("hidden", reason)
 
 
+def invalid(field: str) -> Outcome:
+    return Outcome("invalid", field)
+
+
 # --- the world -----------------------------------------------------------------------------
 
 
@@ -179,6 +187,8 @@ class World:
     spare_key_id: str  # a key the refused callers try to revoke
     platform_name: str
     app_name: str
+    endpoint_id: str = ""  # the platform's webhook endpoint
+    endpoint_url: str = ""
     revoked: str = ""  # KEY_ID:SECRET of a revoked platform key
     wrong: str = ""  # a real key's ID with a wrong secret
 
@@ -195,6 +205,7 @@ class World:
             self.platform_name,
             self.app_name,
             self.code,
+            self.endpoint_url,
         ]
 
     # Fresh objects for the permitted callers of calls that spend what they touch.
@@ -245,6 +256,14 @@ class World:
         p(p.subscriptions.SetSubscriptionFeature, set_feature(self.subscription_id, code))
         return code
 
+    def endpoint(self) -> str:
+        """A webhook endpoint of the world's platform."""
+        p = self.owner
+        return p(
+            stub(p, "WebhookService").CreateWebhookEndpoint,
+            webhook_pb2.CreateWebhookEndpointRequest(url=hook_url()),
+        ).endpoint.endpoint_id
+
     def spare_key(self) -> str:
         admin = self.callers[ADMIN]
         return admin(
@@ -260,6 +279,12 @@ class Paid:
     payment_id: str
     activation_session_id: str
     code: str
+
+
+def hook_url() -> str:
+    """An https URL on a name that never resolves: the matrix's server sends
+    webhooks only to public addresses, and nothing is there to receive."""
+    return f"https://{unique('hooks')}.invalid/bento"
 
 
 def set_feature(subscription_id: str, code: str) -> subscription_pb2.SetSubscriptionFeatureRequest:
@@ -307,6 +332,14 @@ def build_world(server: RunningServer) -> World:
         ).platform.name,
         app_name=admin(admin.tenant.GetApp, tenant_pb2.GetAppRequest(app_id=t.app_id)).app.name,
     )
+    # The platform's endpoint, made first: the world's events are its own.
+    world.endpoint_url = hook_url()
+    world.endpoint_id = t.platform(
+        stub(t.platform, "WebhookService").CreateWebhookEndpoint,
+        webhook_pb2.CreateWebhookEndpointRequest(
+            url=world.endpoint_url, description="the world's endpoint"
+        ),
+    ).endpoint.endpoint_id
     paid = world.buy(world.user)
     world.subscription_id, world.invoice_id = paid.subscription_id, paid.invoice_id
     world.payment_id, world.activation_session_id = paid.payment_id, paid.activation_session_id
@@ -412,7 +445,21 @@ def confirm(session_id: str, app_id: str) -> activation_pb2.UpdateActivationItem
     )
 
 
+def webhooks(
+    method: str, reason: str, request: Build, shows: Shows, fresh: Build | None = None
+) -> Case:
+    """The platform's own endpoint (or its deliveries): admins and the
+    platform; every other tenant, publishers included, finds nothing."""
+    return Case(
+        W + method, (OK, OK, hidden(reason), hidden(reason), hidden(reason)), request, shows, fresh
+    )
+
+
+ENDPOINT_HIDDEN = "webhook_endpoint_not_found"
+DELIVERY_HIDDEN = "webhook_delivery_not_found"
+
 S = "bento.v1.SubscriptionService/"
+W = "bento.v1.WebhookService/"
 CASES = [
     # TenantService: admins only.
     admin_only(
@@ -776,6 +823,50 @@ CASES = [
         lambda w: test_clock_pb2.AdvanceTimeRequest(seconds=1),
         lambda w, r: r.now.seconds > 0,
     ),
+    # WebhookService: every role keeps the endpoints of its own tenant, and
+    # admins any; only admins make one for another tenant.
+    Case(
+        W + "CreateWebhookEndpoint",
+        (OK, OK, invalid("tenant_id"), invalid("tenant_id"), invalid("tenant_id")),
+        lambda w: webhook_pb2.CreateWebhookEndpointRequest(url=hook_url(), tenant_id=w.platform_id),
+        lambda w, r: r.endpoint.tenant_id == w.platform_id and r.secret.startswith("whsec_"),
+    ),
+    webhooks(
+        "GetWebhookEndpoint",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.GetWebhookEndpointRequest(endpoint_id=w.endpoint_id),
+        lambda w, r: r.endpoint.url == w.endpoint_url,
+    ),
+    Case(
+        W + "ListWebhookEndpoints",
+        (OK, OK, UNSEEN, UNSEEN, UNSEEN),
+        lambda w: webhook_pb2.ListWebhookEndpointsRequest(page_size=100),
+        lambda w, r: w.endpoint_id in [e.endpoint_id for e in r.endpoints],
+    ),
+    webhooks(
+        "UpdateWebhookEndpoint",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.UpdateWebhookEndpointRequest(
+            endpoint=webhook_pb2.WebhookEndpoint(
+                endpoint_id=w.endpoint_id, description=unique("d")
+            ),
+            update_mask=mask("description"),
+        ),
+        lambda w, r: r.endpoint.url == w.endpoint_url,
+    ),
+    webhooks(
+        "RotateWebhookSecret",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.RotateWebhookSecretRequest(endpoint_id=w.endpoint_id),
+        lambda w, r: r.endpoint.url == w.endpoint_url and r.secret.startswith("whsec_"),
+    ),
+    webhooks(
+        "DeleteWebhookEndpoint",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.DeleteWebhookEndpointRequest(endpoint_id=w.endpoint_id),
+        lambda w, r: r.endpoint.tenant_id == w.platform_id,
+        fresh=lambda w: webhook_pb2.DeleteWebhookEndpointRequest(endpoint_id=w.endpoint()),
+    ),
 ]
 
 
@@ -857,10 +948,14 @@ def refused(
         return "succeeded"
     if expected.kind == "hidden":
         want = (grpc.StatusCode.NOT_FOUND, expected.reason)
+    elif expected.kind == "invalid":
+        want = (grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument")
     else:
         want = STATUS_OF[expected.kind]
     if (got.code, got.reason, got.domain) != (*want, "bento"):
         return f"got {got.code.name} {got.reason!r}: {got.message}"
+    if expected.kind == "invalid" and list(got.fields) != [expected.reason]:
+        return f"INVALID_ARGUMENT names {sorted(got.fields)}, not only {expected.reason}"
     said = got.message + repr(got.fields)
     if leaks(w, said):
         return f"the error tells {leaks(w, said)}: {said}"
@@ -944,6 +1039,7 @@ def snapshot(w: World) -> list[str]:
             entitlement_pb2.GetUsageRequest(subscription_id=w.subscription_id),
         ),
         ("TestClockService/GetTime", test_clock_pb2.GetTimeRequest()),
+        ("WebhookService/ListWebhookEndpoints", webhook_pb2.ListWebhookEndpointsRequest()),
     ]
     seen = [str(invoke(w, f"{PACKAGE}.{method}", request, ADMIN)) for method, request in reads]
     return seen + every_event(w)
@@ -1046,7 +1142,7 @@ def test_every_rpc_for_every_caller(world: World) -> None:
 
 MUTATIONS = (
     "Create", "Update", "Cancel", "Pause", "Resume", "Renew", "Set", "Remove", "Sync",
-    "Revoke", "Exchange", "Regenerate", "Record", "Advance",
+    "Revoke", "Exchange", "Regenerate", "Record", "Advance", "Rotate", "Delete",
 )  # fmt: skip
 
 
