@@ -33,6 +33,7 @@ from tests.support import (
     start_server,
     unique,
 )
+from tests.test_secrets import start_loud_server
 
 pb = webhook_pb2
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -406,9 +407,18 @@ def sealing_key(database_url: str) -> bytes:
 
 
 def test_secrets_are_sealed_at_rest_and_never_logged(
-    fresh_backend_url: str, tmp_path: Path
+    fresh_backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = start_server(fresh_backend_url, tmp_path)
+    # Debug logging, the access log of every call, metrics, and its stdout
+    # kept: every place a secret could slip out to.
+    # PostgreSQL servers are given the sealing key (start_server's); a
+    # SQLite server makes a key file beside its database.
+    if fresh_backend_url.startswith("postgresql"):
+        monkeypatch.setenv("BENTO_SECRET_KEY", TEST_SECRET_KEY)
+    else:
+        monkeypatch.delenv("BENTO_SECRET_KEY", raising=False)
+    loud = start_loud_server(fresh_backend_url, tmp_path)
+    running = loud.running
     try:
         shop = make_shop(running)
         p = shop.platform
@@ -428,9 +438,16 @@ def test_secrets_are_sealed_at_rest_and_never_logged(
             ).events
         )
         made = Endpoints(shop.admin)
-        first = made.create(p, key=unique("create"))
+        create_key, rotate_key = unique("create"), unique("rotate")
+        url = public_url()
+        first = made.create(p, key=create_key, url=url)
         endpoint_id = first.endpoint.endpoint_id
-        rotated = rotate(p, endpoint_id, key=unique("rotate"))
+        assert made.create(p, key=create_key, url=url).secret == ""  # its replay
+        rotated = rotate(p, endpoint_id, key=rotate_key)
+        rotate(p, endpoint_id, key=rotate_key)
+        get(p, endpoint_id)
+        listed(p)
+        update(p, pb.WebhookEndpoint(endpoint_id=endpoint_id, disabled=True), "disabled")
         secrets = [first.secret, rotated.secret]
 
         stored = database_bytes(fresh_backend_url)
@@ -443,17 +460,18 @@ def test_secrets_are_sealed_at_rest_and_never_logged(
         sealed, previous, cursor = sealed_secrets(fresh_backend_url)[endpoint_id]
         assert sealed.encode() in stored and previous is not None
         box = Fernet(sealing_key(fresh_backend_url))
-        assert [box.decrypt(previous.encode()).decode(), box.decrypt(sealed.encode()).decode()] == (
-            secrets
-        )
+        opened = [box.decrypt(previous.encode()).decode(), box.decrypt(sealed.encode()).decode()]
+        assert opened == secrets
         assert cursor == head
+        metrics = loud.metrics()
     finally:
-        running.stop()
+        loud.stop()
     log = running.log()
-    assert log
-    for secret in secrets:
-        assert secret not in log
-        assert secret.removeprefix("whsec_") not in log
+    assert "RotateWebhookSecret" in log, "the access log names every call"
+    for place in (log, "".join(loud.stdout), metrics):
+        for secret in secrets:
+            assert secret not in place
+            assert secret.removeprefix("whsec_") not in place
 
 
 # --- updates -----------------------------------------------------------------------------
