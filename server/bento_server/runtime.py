@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bento_server.clock import TestClock
 from bento_server.infra.feed import EventFeed
 from bento_server.store.access_cache import AccessCache
 from bento_server.usecases.context import Deps
+
+if TYPE_CHECKING:
+    from bento_server.infra.webhooks import WebhookSender
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Runtime:
     feed: EventFeed | None = None
     # Seconds between heartbeats of an idle stream (CONTRACT.md: at most 15).
     heartbeat_interval: float = 10.0
+    # Sends webhooks; set once the server's loop runs.
+    webhooks: WebhookSender | None = None
 
     # What access checks remember (PostgreSQL only; see store.access_cache).
     access_cache: AccessCache | None = None
@@ -36,6 +42,11 @@ class Runtime:
             self.access_cache.clear()
         if self.feed is not None:
             self.feed.poke()
+
+    def webhooks_due(self) -> None:
+        """A webhook delivery was made due (a retry, a replay): send it now."""
+        if self.webhooks is not None:
+            self.webhooks.wake()
 
     def keys_changed(self) -> None:
         """An API key was revoked elsewhere: open streams look at their keys now."""

@@ -45,6 +45,7 @@ from bento.v1 import (
 from bento_server.clock import Clock, SystemClock, TestClock
 from bento_server.infra import metrics, scheduler
 from bento_server.infra.feed import EventFeed
+from bento_server.infra.webhooks import WebhookSender
 from bento_server.runtime import Runtime
 from bento_server.services import interceptor
 from bento_server.services.activation import ActivationService
@@ -266,6 +267,14 @@ async def serve(config: ServerConfig) -> None:
         credential_interval=config.credential_interval,
     )
     await runtime.feed.start()
+    runtime.webhooks = WebhookSender(
+        runtime.deps,
+        lambda fn: asyncio.get_running_loop().run_in_executor(runtime.executor, fn),
+        runtime.feed,
+        runtime.events_committed,
+        poll_interval=config.event_poll_interval,
+    )
+    await runtime.webhooks.start()
     if config.metrics_address:
         metrics.serve(config.metrics_address)
     await server.start()
@@ -286,6 +295,7 @@ async def serve(config: ServerConfig) -> None:
     await stop.wait()
     log.info("shutting down")
     await health_servicer.enter_graceful_shutdown()
+    await runtime.webhooks.close()  # sends under way finish; nothing new is claimed
     await runtime.feed.close()  # open streams end now rather than at the grace's end
     if sweeper is not None:
         sweeper.cancel()

@@ -1,7 +1,8 @@
 """Prometheus metrics, served on an optional HTTP port (--metrics-address).
 
-RPC counts and latency by method and code, open event streams, and how far
-the billing clock lags behind the work that is due.
+RPC counts and latency by method and code, open event streams, how far
+the billing clock lags behind the work that is due, and webhook attempts
+by outcome with the backlog of deliveries waiting for a retry.
 
 RPC figures are kept in plain counters that only the event loop writes
 (every RPC's wrapper runs there), so recording a call takes no lock; the
@@ -30,6 +31,18 @@ DUE_WORK_FAILURES = Counter(
     "Pieces of billing-clock work (one subscription each) that failed and were skipped "
     "until the next sweep; the log names each subscription. Access fails closed meanwhile.",
     ["work"],
+)
+
+WEBHOOK_DELIVERIES = Counter(
+    "bento_webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered, http_status (a non-2xx answer), timeout, "
+    "connection_error, refused (an address webhooks may not go to); gave_up counts deliveries "
+    "that failed for 3 days and disabled their endpoint.",
+    ["outcome"],
+)
+WEBHOOK_RETRY_BACKLOG = Gauge(
+    "bento_webhook_retry_backlog",
+    "Pending webhook deliveries that failed at least once (read every few seconds).",
 )
 
 # (method, code) -> [count, total seconds, count per bucket (the last: above all)]
