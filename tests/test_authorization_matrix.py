@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,7 @@ class World:
     app_name: str
     endpoint_id: str = ""  # the platform's webhook endpoint
     endpoint_url: str = ""
+    delivery_id: str = ""  # its delivery of the world's first event
     revoked: str = ""  # KEY_ID:SECRET of a revoked platform key
     wrong: str = ""  # a real key's ID with a wrong secret
 
@@ -361,12 +363,30 @@ def build_world(server: RunningServer) -> World:
     world.revoked = f"{revoked.key_id}:{revoked.secret}"
     assert t.platform.credential is not None
     world.wrong = t.platform.credential.split(":")[0] + ":not-the-secret"
+    world.delivery_id = first_attempted(world)
     # A platform of its own for the other platform, so its views are not empty.
     other_product = t.other_publisher(
         t.other_publisher.catalog.CreateProduct, product_request()
     ).product
     t.other_platform(t.other_platform.catalog.CreatePlan, plan_request([other_product.product_id]))
     return world
+
+
+def first_attempted(w: World) -> str:
+    """The endpoint's delivery of the world's first event, once every
+    delivery of the world's events has had its first attempt (nothing
+    listens at the endpoint's URL): until the test clock moves, no more
+    attempts are due and the deliveries stay as they are."""
+    admin = w.callers[ADMIN]
+    list_deliveries = stub(admin, "WebhookService").ListWebhookDeliveries
+    request = webhook_pb2.ListWebhookDeliveriesRequest(endpoint_id=w.endpoint_id, page_size=100)
+    give_up = time.monotonic() + 30
+    while True:
+        deliveries = admin(list_deliveries, request).deliveries
+        if deliveries and all(d.attempts > 0 for d in deliveries):
+            return deliveries[0].delivery_id
+        assert time.monotonic() < give_up, f"the world's deliveries were not tried: {deliveries}"
+        time.sleep(0.1)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -867,6 +887,38 @@ CASES = [
         lambda w, r: r.endpoint.tenant_id == w.platform_id,
         fresh=lambda w: webhook_pb2.DeleteWebhookEndpointRequest(endpoint_id=w.endpoint()),
     ),
+    webhooks(
+        "ListWebhookDeliveries",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.ListWebhookDeliveriesRequest(
+            endpoint_id=w.endpoint_id, page_size=100
+        ),
+        lambda w, r: w.delivery_id in [d.delivery_id for d in r.deliveries],
+    ),
+    webhooks(
+        "RetryWebhookDelivery",
+        DELIVERY_HIDDEN,
+        lambda w: webhook_pb2.RetryWebhookDeliveryRequest(delivery_id=w.delivery_id),
+        lambda w, r: (
+            r.delivery.endpoint_id == w.endpoint_id
+            and r.delivery.state == webhook_pb2.WEBHOOK_DELIVERY_STATE_PENDING
+        ),
+    ),
+    webhooks(
+        "ReplayWebhookEvents",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.ReplayWebhookEventsRequest(endpoint_id=w.endpoint_id),
+        lambda w, r: r.scheduled > 0,
+    ),
+    webhooks(
+        "SendTestWebhook",
+        ENDPOINT_HIDDEN,
+        lambda w: webhook_pb2.SendTestWebhookRequest(endpoint_id=w.endpoint_id),
+        # Nothing answers at the endpoint's URL: the answer says why.
+        lambda w, r: (
+            not r.delivered and r.status_code == 0 and w.endpoint_url.split("/")[2] in r.error
+        ),
+    ),
 ]
 
 
@@ -1040,6 +1092,10 @@ def snapshot(w: World) -> list[str]:
         ),
         ("TestClockService/GetTime", test_clock_pb2.GetTimeRequest()),
         ("WebhookService/ListWebhookEndpoints", webhook_pb2.ListWebhookEndpointsRequest()),
+        (
+            "WebhookService/ListWebhookDeliveries",
+            webhook_pb2.ListWebhookDeliveriesRequest(page_size=100),
+        ),
     ]
     seen = [str(invoke(w, f"{PACKAGE}.{method}", request, ADMIN)) for method, request in reads]
     return seen + every_event(w)
@@ -1143,6 +1199,7 @@ def test_every_rpc_for_every_caller(world: World) -> None:
 MUTATIONS = (
     "Create", "Update", "Cancel", "Pause", "Resume", "Renew", "Set", "Remove", "Sync",
     "Revoke", "Exchange", "Regenerate", "Record", "Advance", "Rotate", "Delete",
+    "Retry", "Replay",
 )  # fmt: skip
 
 
