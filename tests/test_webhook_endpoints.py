@@ -10,10 +10,16 @@ so no other test's events are sent anywhere.
 from __future__ import annotations
 
 import base64
+import json
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psycopg2
@@ -384,9 +390,8 @@ def database_bytes(database_url: str) -> bytes:
 
 def sealed_secrets(database_url: str) -> dict[str, tuple[str, str | None, int]]:
     """endpoint ID -> (secret_sealed, previous_secret_sealed, cursor), as stored."""
+    connection: Any
     if database_url.startswith("sqlite"):
-        import sqlite3
-
         connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
     else:
         connection = psycopg2.connect(database_url)
@@ -649,3 +654,116 @@ def test_lists_are_paged_oldest_first(server: RunningServer, endpoints: Endpoint
         "invalid_argument",
         "page_size",
     )
+
+
+# --- what an endpoint's life means for what it is sent -----------------------------------
+
+
+class Collector(BaseHTTPRequestHandler):
+    """Keeps the JSON body of every POST and answers 204."""
+
+    bodies: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[ThreadingHTTPServer]:
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    receiver.bodies = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+
+def sequences(receiver: ThreadingHTTPServer, at_least: int, timeout: float = 30) -> list[int]:
+    """The sequences of the events received, once there are ``at_least``."""
+    give_up = time.monotonic() + timeout
+    while True:
+        got = sorted({int(body["sequence"]) for body in receiver.bodies})  # type: ignore[attr-defined]
+        if len(got) >= at_least:
+            return got
+        assert time.monotonic() < give_up, f"received only {got}"
+        time.sleep(0.05)
+
+
+def platform_sequences(caller: Caller) -> list[int]:
+    events = caller(
+        event_pb2_grpc.EventServiceStub(caller.channel).ListEvents,
+        event_pb2.ListEventsRequest(page_size=100),
+    ).events
+    return [e.sequence for e in events]
+
+
+def delivery_rows(database_url: str, endpoint_id: str) -> int:
+    if database_url.startswith("sqlite"):
+        connection: Any = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        query = "SELECT COUNT(*) FROM webhook_delivery WHERE endpoint_id = ?"
+    else:
+        connection = psycopg2.connect(database_url)
+        query = "SELECT COUNT(*) FROM webhook_delivery WHERE endpoint_id = %s"
+    try:
+        cursor = connection.cursor()
+        cursor.execute(query, (endpoint_id,))
+        return int(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_an_endpoint_is_sent_what_follows_it_while_enabled_until_deleted(
+    fresh_backend_url: str, tmp_path: Path, collector: ThreadingHTTPServer
+) -> None:
+    running = start_server(fresh_backend_url, tmp_path, extra=("--webhooks-allow-private",))
+    try:
+        shop = make_shop(running)
+        p = shop.platform
+        subscribe(p, shop.plan_id)
+        before = platform_sequences(p)
+        host, port = collector.server_address[:2]
+        made = Endpoints(shop.admin)
+        endpoint = made.create(p, url=f"http://{host}:{port}/hook").endpoint
+        endpoint_id = endpoint.endpoint_id
+
+        # What happened before it is not sent; what follows is.
+        subscribe(p, shop.plan_id)
+        first = [s for s in platform_sequences(p) if s > max(before)]
+        assert first and sequences(collector, len(first)) == first
+
+        # Disabled by its owner it is sent nothing; enabled again, it is
+        # sent what it missed.
+        update(p, pb.WebhookEndpoint(endpoint_id=endpoint_id, disabled=True), "disabled")
+        subscribe(p, shop.plan_id)
+        missed = [s for s in platform_sequences(p) if s > max(first)]
+        time.sleep(1.5)
+        assert sequences(collector, 0) == first
+        update(p, pb.WebhookEndpoint(endpoint_id=endpoint_id, disabled=False), "disabled")
+        assert sequences(collector, len(first) + len(missed)) == first + missed
+
+        # Deleted, it takes its deliveries with it.
+        assert delivery_rows(fresh_backend_url, endpoint_id) == len(first) + len(missed)
+        assert delete(p, endpoint_id).endpoint_id == endpoint_id
+        assert delivery_rows(fresh_backend_url, endpoint_id) == 0
+        assert_fails(
+            lambda: p(
+                hooks(p).ListWebhookDeliveries,
+                pb.ListWebhookDeliveriesRequest(endpoint_id=endpoint_id),
+            ),
+            NOT_FOUND,
+            GONE,
+        )
+        subscribe(p, shop.plan_id)
+        time.sleep(1)
+        assert sequences(collector, 0) == first + missed
+    finally:
+        running.stop()
