@@ -38,6 +38,10 @@ from bento_server.usecases.webhook_deliveries import Outcome, Outgoing
 from bento_server.usecases.webhook_urls import unsafe_destination
 
 log = logging.getLogger("bento.webhooks")
+# httpx logs every request it makes at INFO: one line per attempt, with its
+# URL, would drown the log. Outcomes are in the deliveries and the metrics.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 TIMEOUT = 10.0
 # Sends in flight on one server at once: the HTTP pool's size.
