@@ -50,6 +50,8 @@ from bento.v1 import (
     subscription_pb2,
     tenant_pb2,
     test_clock_pb2,
+    webhook_pb2,
+    webhook_pb2_grpc,
 )
 from bento_server.usecases import paging
 from tests import fuzz_support as fz
@@ -193,7 +195,10 @@ def target(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     ``fresh_backend_url`` made once per module rather than once per test."""
     folder = tmp_path_factory.mktemp("fuzz")
     url = _fresh_database(backend_url, folder)
-    server = start_server(url, folder, test_clock=True)
+    # Private addresses allowed: the seeded endpoints are on 127.0.0.1, and a
+    # random https URL the fuzzer makes is then refused nothing, but never
+    # reached either (nothing listens there).
+    server = start_server(url, folder, test_clock=True, extra=("--webhooks-allow-private",))
     try:
         yield _seed(server)
     finally:
@@ -215,11 +220,25 @@ def _seed(server: RunningServer) -> Target:
         "other_publisher": t.other_publisher.credential,
     }
     pool = fz.Pool(protected={c.partition(":")[0] for c in credentials.values() if c})
+    # Endpoints before the events, so that the events make deliveries to list;
+    # nothing listens on port 9 of 127.0.0.1, so every attempt fails and stays.
+    hooks = webhook_pb2_grpc.WebhookServiceStub(shop.admin.channel)
+    endpoints = [
+        hooks.CreateWebhookEndpoint(
+            webhook_pb2.CreateWebhookEndpointRequest(
+                url=f"http://127.0.0.1:9/hook-{n}", tenant_id=t.platform_id
+            ),
+            metadata=shop.admin.metadata(),
+            timeout=30,
+        )
+        for n in range(2)
+    ]
     paid = subscribe(t.platform, shop.plan_id)
     sub_id, invoice = paid.subscription.subscription_id, paid.invoice
     amount = invoice.amounts.total_amount
     unpaid = subscribe(t.platform, shop.plan_id)
     answers: list[Message] = [
+        *endpoints,
         paid,
         pay(t.platform, sub_id, invoice.invoice_id, amount, enums_pb2.PAYMENT_RECORD_STATUS_FAILED),
         pay(t.platform, sub_id, invoice.invoice_id, amount),

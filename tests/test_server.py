@@ -27,6 +27,7 @@ CONTRACT_SERVICES = [
     "bento.v1.SubscriptionService",
     "bento.v1.TenantService",
     "bento.v1.TestClockService",
+    "bento.v1.WebhookService",
 ]
 
 
