@@ -70,6 +70,8 @@ class Receiver:
     server: ThreadingHTTPServer
     received: list[Received] = field(default_factory=list)
     answers: dict[str, list[int]] = field(default_factory=dict)
+    # Seconds to wait before answering, by path.
+    delays: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -100,6 +102,8 @@ def start_receiver() -> Receiver:
                 )
                 queued = receiver.answers.get(self.path)
                 status = queued.pop(0) if queued else 200
+                delay = receiver.delays.get(self.path, 0.0)
+            time.sleep(delay)
             self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
@@ -592,6 +596,93 @@ def test_deliveries_are_the_owners_alone(hook_server: RunningServer, receiver: R
     eventually(
         lambda: deliveries(t.platform, endpoint_id=mine.endpoint_id)[0].attempts == 2 or None
     )
+
+
+def test_a_retry_asked_for_while_an_attempt_is_out_sends_again(
+    hook_server: RunningServer, receiver: Receiver
+) -> None:
+    shop = make_shop(hook_server)
+    platform = shop.platform
+    endpoint = create(platform, receiver, "subscription.created")
+    receiver.delays[endpoint.path] = 1.5
+    subscribe(platform, shop.plan_id)
+    arrived(receiver, endpoint.path, 1)
+    (out,) = deliveries(platform, endpoint_id=endpoint.endpoint_id)
+    assert out.state == pb.WEBHOOK_DELIVERY_STATE_PENDING and out.attempts == 0
+    receiver.delays[endpoint.path] = 0.0
+    platform(
+        hooks(platform).RetryWebhookDelivery,
+        pb.RetryWebhookDeliveryRequest(delivery_id=out.delivery_id),
+    )
+    first, second = arrived(receiver, endpoint.path, 2)
+    assert first.body == second.body
+    eventually(
+        lambda: [
+            d
+            for d in deliveries(platform, endpoint_id=endpoint.endpoint_id)
+            if d.state == pb.WEBHOOK_DELIVERY_STATE_DELIVERED and d.attempts == 2
+        ],
+        what="both attempts recorded",
+    )
+
+
+# --- retention ---------------------------------------------------------------------------
+
+
+def test_events_pruned_before_they_went_are_skipped_and_counted(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    receiver = start_receiver()
+    running = start_server(
+        fresh_backend_url, tmp_path, extra=(*ALLOW_PRIVATE, "--event-retention-days", "1")
+    )
+    try:
+        shop = make_shop(running)
+        platform, admin = shop.platform, shop.admin
+        endpoint = create(platform, receiver, "subscription.created")
+        receiver.answer(endpoint.path, 500)
+        subscribe(platform, shop.plan_id)
+        arrived(receiver, endpoint.path, 1)
+        (waiting,) = eventually(
+            lambda: [d for d in deliveries(platform) if d.attempts == 1 and d.last_status_code]
+        )
+        enabled = pb.WebhookEndpoint(endpoint_id=endpoint.endpoint_id, disabled=True)
+        toggle = field_mask_pb2.FieldMask(paths=["disabled"])
+        stub = hooks(platform)
+        platform(
+            stub.UpdateWebhookEndpoint,
+            pb.UpdateWebhookEndpointRequest(endpoint=enabled, update_mask=toggle),
+        )
+        unsent = subscribe(platform, shop.plan_id).subscription
+        owed = [e for e in listed_events(platform) if e.subscription_id == unsent.subscription_id]
+
+        # Retention prunes both events while the endpoint is disabled.
+        advance(admin, 2 * 86_400 + 60)
+        enabled.disabled = False
+        platform(
+            stub.UpdateWebhookEndpoint,
+            pb.UpdateWebhookEndpointRequest(endpoint=enabled, update_mask=toggle),
+        )
+        (skipped,) = eventually(
+            lambda: deliveries(platform, state=pb.WEBHOOK_DELIVERY_STATE_SKIPPED),
+            what="the delivery of a pruned event skipped",
+        )
+        assert skipped.delivery_id == waiting.delivery_id
+        assert "pruned" in skipped.last_error
+        time.sleep(1.0)
+        assert len(receiver.at(endpoint.path)) == 1  # nothing pruned is sent, nothing else owed
+        assert [d.delivery_id for d in deliveries(platform)] == [waiting.delivery_id]
+
+        replayed = platform(
+            stub.ReplayWebhookEvents,
+            pb.ReplayWebhookEventsRequest(endpoint_id=endpoint.endpoint_id, after_sequence=0),
+        )
+        assert replayed.pruned_through >= max(e.sequence for e in owed) > 0
+        assert replayed.scheduled == 0
+    finally:
+        running.stop()
+        receiver.server.shutdown()
+        receiver.server.server_close()
 
 
 # --- crashes and replicas --------------------------------------------------------------------

@@ -119,6 +119,8 @@ class WebhookSender:
         self._poll_interval = poll_interval
         self._kick = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
+        # Sends under way from this server, by endpoint.
+        self._per_endpoint: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._seen = 0
         self._backlog_at = 0.0
@@ -156,13 +158,16 @@ class WebhookSender:
                 await self._run(functools.partial(webhook_deliveries.fan_out, self._deps))
                 room = MAX_IN_FLIGHT - len(self._sending)
                 if room > 0:
+                    full = frozenset(
+                        endpoint_id
+                        for endpoint_id, count in self._per_endpoint.items()
+                        if count >= webhook_deliveries.MAX_IN_FLIGHT_PER_ENDPOINT
+                    )
                     claimed = await self._run(
-                        functools.partial(webhook_deliveries.claim, self._deps, room)
+                        functools.partial(webhook_deliveries.claim, self._deps, room, full)
                     )
                     for outgoing in claimed:
-                        task = asyncio.create_task(self._deliver(outgoing))
-                        self._sending.add(task)
-                        task.add_done_callback(self._sending.discard)
+                        self._start(outgoing)
                 if loop.time() - self._backlog_at >= BACKLOG_INTERVAL:
                     self._backlog_at = loop.time()
                     backlog = await self._run(webhook_deliveries.retry_backlog)
@@ -172,6 +177,20 @@ class WebhookSender:
             except Exception:
                 log.exception("webhook fan-out or claim failed; retrying")
             await self._nap()
+
+    def _start(self, outgoing: Outgoing) -> None:
+        endpoint_id = outgoing.endpoint_id
+        self._per_endpoint[endpoint_id] = self._per_endpoint.get(endpoint_id, 0) + 1
+        task = asyncio.create_task(self._deliver(outgoing))
+        self._sending.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._sending.discard(task)
+            left = self._per_endpoint.pop(endpoint_id) - 1
+            if left:
+                self._per_endpoint[endpoint_id] = left
+
+        task.add_done_callback(done)
 
     async def _nap(self) -> None:
         """Until the log grows past what was looked at, a kick, or the poll."""
@@ -188,9 +207,7 @@ class WebhookSender:
         try:
             outcome = await post(self.client, outgoing, self._deps.webhooks_allow_private)
             recorded = await self._run(
-                functools.partial(
-                    webhook_deliveries.record, self._deps, outgoing.delivery_id, outcome
-                )
+                functools.partial(webhook_deliveries.record, self._deps, outgoing, outcome)
             )
         except asyncio.CancelledError:
             raise

@@ -25,6 +25,7 @@ before it could go is skipped, never dropped silently.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ from bento_server.usecases import events, paging
 from bento_server.usecases.context import Deps, Principal
 from bento_server.usecases.event_views import EventView, seen_by
 from bento_server.usecases.webhook_endpoints import find, owned_by, owner_of
+
+log = logging.getLogger("bento.webhooks")
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -119,6 +122,17 @@ def fan_out_endpoint(deps: Deps, endpoint_id: str) -> tuple[int, bool]:
         endpoint = _skip_locked(deps.store, query).first()
         if endpoint is None:  # gone, disabled, or another replica has it now
             return 0, False
+        pruned = events.pruned_through()
+        if endpoint.cursor < pruned:
+            # Retention went past what it had been sent (it was disabled
+            # for longer than events are kept): those events cannot be sent.
+            log.warning(
+                "webhook endpoint %s missed events %d to %d: pruned by retention before "
+                "they could be sent",
+                endpoint.id,
+                endpoint.cursor + 1,
+                pruned,
+            )
         made, cursor, more = _fan_out_page(deps, endpoint, endpoint.cursor)
         if cursor > endpoint.cursor:
             WebhookEndpoint.update(cursor=cursor).where(WebhookEndpoint.id == endpoint.id).execute()
@@ -171,6 +185,9 @@ class Outgoing:
     event: EventView
     # The current secret first; the previous one while a rotation overlaps.
     secrets: tuple[str, ...] = field(repr=False)
+    # Until when this sender holds it (None for a test message sent at once):
+    # a retry or replay asked for while it is out changes the row's lease.
+    lease: datetime | None = None
 
     @property
     def message_id(self) -> str:
@@ -197,9 +214,10 @@ def endpoints_due(deps: Deps) -> list[str]:
     return [row.endpoint_id for row in query]
 
 
-def claim(deps: Deps, room: int) -> list[Outgoing]:
-    """Leases up to ``room`` due deliveries, a few per endpoint, for this sender."""
-    endpoint_ids = endpoints_due(deps)
+def claim(deps: Deps, room: int, full: frozenset[str] = frozenset()) -> list[Outgoing]:
+    """Leases up to ``room`` due deliveries, a few per endpoint, for this
+    sender; ``full`` names endpoints it already sends as many to as it may."""
+    endpoint_ids = [e for e in endpoints_due(deps) if e not in full]
     # No endpoint always first when there is less room than work.
     random.shuffle(endpoint_ids)
     claimed: list[Outgoing] = []
@@ -267,7 +285,7 @@ def claim_for(deps: Deps, endpoint_id: str, room: int) -> list[Outgoing]:
                 skipped.append(row.id)
                 continue
             leased.append(row.id)
-            claimed.append(Outgoing(row.id, endpoint.id, endpoint.url, view, secrets))
+            claimed.append(Outgoing(row.id, endpoint.id, endpoint.url, view, secrets, wall + LEASE))
         if leased:
             WebhookDelivery.update(leased_until=wall + LEASE).where(
                 WebhookDelivery.id.in_(leased)
@@ -340,14 +358,22 @@ class Recorded:
     disabled_endpoint: bool = False
 
 
-def record(deps: Deps, delivery_id: str, outcome: Outcome) -> Recorded:
+def record(deps: Deps, sent: Outgoing, outcome: Outcome) -> Recorded:
     """Records one attempt of a claimed delivery and frees its lease."""
     now = deps.clock.now()
     with deps.store.write():
-        row = _locked(deps.store, WebhookDelivery.select().where(WebhookDelivery.id == delivery_id))
-        delivery = row.first()
+        query = WebhookDelivery.select().where(WebhookDelivery.id == sent.delivery_id)
+        delivery = _locked(deps.store, query).first()
         if delivery is None:  # its endpoint was deleted meanwhile
             return Recorded("gone")
+        held = delivery.leased_until
+        if held is not None and sent.lease is not None and held > sent.lease:
+            # This attempt outlived its lease and another sender took the
+            # delivery: what happens to it is the other's to record.
+            return Recorded(delivery.state)
+        # A retry or a replay asked for while this attempt was out shortened
+        # the lease: it goes again.
+        asked_again = held != sent.lease
         delivery.attempts += 1
         if delivery.first_attempt_at is None:
             delivery.first_attempt_at = now
@@ -356,7 +382,10 @@ def record(deps: Deps, delivery_id: str, outcome: Outcome) -> Recorded:
         delivery.leased_until = None
         delivery.updated_at = now
         disabled = False
-        if outcome.delivered:
+        if asked_again:
+            delivery.state = PENDING
+            delivery.next_attempt_at = now
+        elif outcome.delivered:
             delivery.state = DELIVERED
             delivery.delivered_at = now
             delivery.next_attempt_at = None
@@ -455,6 +484,10 @@ def retry(deps: Deps, principal: Principal, delivery_id: str) -> WebhookDelivery
         row = find_delivery(deps, principal, delivery_id, lock=True)
         row.state = PENDING
         row.next_attempt_at = now
+        if row.leased_until is not None:
+            # Out now: the sender that holds it sees the lease changed and
+            # makes it due again when it records this attempt.
+            row.leased_until -= timedelta(microseconds=1)
         row.updated_at = now
         row.save()
         return row
@@ -485,7 +518,11 @@ def replay(deps: Deps, principal: Principal, endpoint_id: str, after_sequence: i
         floor = max(after_sequence, pruned)
         scheduled = (
             WebhookDelivery.update(
-                state=PENDING, next_attempt_at=now, last_error="", updated_at=now
+                state=PENDING,
+                next_attempt_at=now,
+                # Changed under a sender that holds one: see ``record``.
+                leased_until=WebhookDelivery.leased_until - 1,
+                updated_at=now,
             )
             .where(
                 (WebhookDelivery.endpoint == endpoint.id)
