@@ -122,6 +122,10 @@ class WebhookSender:
         # Sends under way from this server, by endpoint.
         self._per_endpoint: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        # Answers waiting to be recorded, all in one transaction.
+        self._answers: list[tuple[Outgoing, Outcome, asyncio.Future[None]]] = []
+        self._answered = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
         self._seen = 0
         self._backlog_at = 0.0
         self.client = new_client()
@@ -129,6 +133,7 @@ class WebhookSender:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run_forever())
+        self._recorder = asyncio.create_task(self._record_forever())
 
     def wake(self) -> None:
         """Look now: something became due (a retry, a replay)."""
@@ -147,6 +152,10 @@ class WebhookSender:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
         await self.client.aclose()
 
     async def _run_forever(self) -> None:
@@ -204,28 +213,52 @@ class WebhookSender:
             await asyncio.gather(grew, kicked, return_exceptions=True)
 
     async def _deliver(self, outgoing: Outgoing) -> None:
-        try:
-            outcome = await post(self.client, outgoing, self._deps.webhooks_allow_private)
-            recorded = await self._run(
-                functools.partial(webhook_deliveries.record, self._deps, outgoing, outcome)
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Its lease runs out and it goes again.
-            log.exception("recording webhook delivery %s failed", outgoing.delivery_id)
-            return
-        metrics.WEBHOOK_DELIVERIES.labels(outcome.kind).inc()
-        if recorded.state == webhook_deliveries.FAILED and outgoing.event.sequence:
-            metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
-        if recorded.disabled_endpoint:
-            log.warning(
-                "webhook endpoint %s disabled: nothing delivered for %s",
-                outgoing.endpoint_id,
-                webhook_deliveries.GIVE_UP_AFTER,
-            )
-            self._committed()
-        self._kick.set()  # its endpoint has room for another
+        """Sends one delivery; returns once its answer is recorded, so its
+        endpoint's place is free only then."""
+        outcome = await post(self.client, outgoing, self._deps.webhooks_allow_private)
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._answers.append((outgoing, outcome, recorded))
+        self._answered.set()
+        await recorded
+
+    async def _record_forever(self) -> None:
+        """Records the answers that came in since the last commit, together."""
+        while True:
+            await self._answered.wait()
+            self._answered.clear()
+            batch, self._answers = self._answers, []
+            if not batch:
+                continue
+            try:
+                recorded = await self._run(
+                    functools.partial(
+                        webhook_deliveries.record_all,
+                        self._deps,
+                        [(outgoing, outcome) for outgoing, outcome, _ in batch],
+                    )
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Their leases run out and they go again.
+                log.exception("recording %d webhook attempts failed", len(batch))
+                recorded = []
+            for (outgoing, outcome, _), result in zip(batch, recorded, strict=False):
+                metrics.WEBHOOK_DELIVERIES.labels(outcome.kind).inc()
+                if result.state == webhook_deliveries.FAILED and outgoing.event.sequence:
+                    metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
+                if result.disabled_endpoint:
+                    log.warning(
+                        "webhook endpoint %s disabled: nothing delivered for %s",
+                        outgoing.endpoint_id,
+                        webhook_deliveries.GIVE_UP_AFTER,
+                    )
+            for _, _, waiting in batch:
+                if not waiting.done():
+                    waiting.set_result(None)
+            if any(result.disabled_endpoint for result in recorded):
+                self._committed()  # the disabled event
+            self._kick.set()  # their endpoints have room for more
 
 
 async def send_test(deps: Deps, client: httpx.AsyncClient | None, prepared: Outgoing) -> Outcome:

@@ -103,39 +103,47 @@ def endpoints_behind() -> list[str]:
 def fan_out(deps: Deps) -> int:
     """Turns every enabled endpoint's new events into deliveries; answers how many."""
     made = 0
-    for endpoint_id in endpoints_behind():
-        while True:
-            count, more = fan_out_endpoint(deps, endpoint_id)
-            made += count
-            if not more:
-                break
+    while endpoints_behind():
+        count, more = fan_out_page(deps)
+        made += count
+        if not more:
+            break
     return made
 
 
-def fan_out_endpoint(deps: Deps, endpoint_id: str) -> tuple[int, bool]:
-    """One page of one endpoint's fan-out, in one transaction: how many
-    deliveries it made, and whether more events wait after it."""
+def fan_out_page(deps: Deps) -> tuple[int, bool]:
+    """A page of each enabled endpoint's fan-out, all in one transaction
+    (one commit for a hundred endpoints, not a hundred): how many deliveries
+    it made, and whether more events wait after it."""
     with deps.store.write():
-        query = WebhookEndpoint.select().where(
-            (WebhookEndpoint.id == endpoint_id) & (WebhookEndpoint.disabled == False)  # noqa: E712
+        newest = events.newest_sequence()
+        query = (
+            WebhookEndpoint.select()
+            .where((WebhookEndpoint.disabled == False) & (WebhookEndpoint.cursor < newest))  # noqa: E712
+            .order_by(WebhookEndpoint.id)
         )
-        endpoint = _skip_locked(deps.store, query).first()
-        if endpoint is None:  # gone, disabled, or another replica has it now
-            return 0, False
+        # Those another replica is fanning out now are left to it.
+        behind = list(_skip_locked(deps.store, query))
         pruned = events.pruned_through()
-        if endpoint.cursor < pruned:
-            # Retention went past what it had been sent (it was disabled
-            # for longer than events are kept): those events cannot be sent.
-            log.warning(
-                "webhook endpoint %s missed events %d to %d: pruned by retention before "
-                "they could be sent",
-                endpoint.id,
-                endpoint.cursor + 1,
-                pruned,
-            )
-        made, cursor, more = _fan_out_page(deps, endpoint, endpoint.cursor)
-        if cursor > endpoint.cursor:
-            WebhookEndpoint.update(cursor=cursor).where(WebhookEndpoint.id == endpoint.id).execute()
+        made, more = 0, False
+        for endpoint in behind:
+            if endpoint.cursor < pruned:
+                # Retention went past what it had been sent (it was disabled
+                # for longer than events are kept): those cannot be sent.
+                log.warning(
+                    "webhook endpoint %s missed events %d to %d: pruned by retention before "
+                    "they could be sent",
+                    endpoint.id,
+                    endpoint.cursor + 1,
+                    pruned,
+                )
+            count, cursor, fuller = _fan_out_page(deps, endpoint, endpoint.cursor)
+            if cursor > endpoint.cursor:
+                WebhookEndpoint.update(cursor=cursor).where(
+                    WebhookEndpoint.id == endpoint.id
+                ).execute()
+            made += count
+            more = more or fuller
         return made, more
 
 
@@ -215,79 +223,74 @@ def endpoints_due(deps: Deps) -> list[str]:
 
 
 def claim(deps: Deps, room: int, full: frozenset[str] = frozenset()) -> list[Outgoing]:
-    """Leases up to ``room`` due deliveries, a few per endpoint, for this
-    sender; ``full`` names endpoints it already sends as many to as it may."""
+    """Leases up to ``room`` due deliveries for this sender, in one
+    transaction: of each endpoint, oldest event first, so that at most
+    ``MAX_IN_FLIGHT_PER_ENDPOINT`` of its deliveries are out at once across
+    replicas. ``full`` names endpoints this sender already has that many
+    out to."""
     endpoint_ids = [e for e in endpoints_due(deps) if e not in full]
+    if not endpoint_ids:
+        return []
     # No endpoint always first when there is less room than work.
     random.shuffle(endpoint_ids)
-    claimed: list[Outgoing] = []
-    for endpoint_id in endpoint_ids:
-        if len(claimed) >= room:
-            break
-        claimed += claim_for(deps, endpoint_id, room - len(claimed))
-    return claimed
-
-
-def claim_for(deps: Deps, endpoint_id: str, room: int) -> list[Outgoing]:
-    """Leases one endpoint's due deliveries, oldest event first, so that at
-    most ``MAX_IN_FLIGHT_PER_ENDPOINT`` of its deliveries are out at once,
-    across replicas."""
     with deps.store.write():
         query = WebhookEndpoint.select().where(
-            (WebhookEndpoint.id == endpoint_id) & (WebhookEndpoint.disabled == False)  # noqa: E712
+            WebhookEndpoint.id.in_(endpoint_ids) & (WebhookEndpoint.disabled == False)  # noqa: E712
         )
-        # Claims of one endpoint take turns: the count of its leases holds.
-        endpoint = _skip_locked(deps.store, query).first()
-        if endpoint is None:
+        # Claims of one endpoint take turns, so the count of its leases
+        # holds; one another replica is claiming now is left to it.
+        endpoints = {e.id: e for e in _skip_locked(deps.store, query)}
+        if not endpoints:
             return []
         now, wall = deps.clock.now(), _WALL.now()
-        out = (
-            WebhookDelivery.select()
+        out = dict(
+            WebhookDelivery.select(WebhookDelivery.endpoint, peewee.fn.COUNT(WebhookDelivery.id))
             .where(
-                (WebhookDelivery.endpoint == endpoint.id)
+                WebhookDelivery.endpoint.in_(list(endpoints))
                 & (WebhookDelivery.state == PENDING)
                 & (WebhookDelivery.leased_until >= wall)
             )
-            .count()
+            .group_by(WebhookDelivery.endpoint)
+            .tuples()
         )
-        free = min(MAX_IN_FLIGHT_PER_ENDPOINT - out, room)
-        if free <= 0:
-            return []
-        rows = list(
-            WebhookDelivery.select()
-            .where((WebhookDelivery.endpoint == endpoint.id) & _due(now, wall))
-            .order_by(WebhookDelivery.sequence, WebhookDelivery.id)
-            .limit(free)
-        )
-        if not rows:
-            return []
-        try:
-            secrets = signing_secrets(deps, endpoint, now)
-        except BentoError:
-            # A secret sealed under another key: nothing can be signed until
-            # the key is set right. The deliveries wait, pending.
-            return []
-        found = {
-            e.sequence: e
-            for e in Event.select().where(
-                Event.sequence.in_([r.sequence for r in rows if r.sequence is not None])
-            )
-        }
-        owner = owner_of(endpoint)
-        claimed = []
-        leased, skipped = [], []
-        for row in rows:
-            if row.sequence is None:
-                view = test_event(row.event_id, endpoint.id, row.created_at)
-            elif row.sequence in found:
-                view = seen_by(owner, found[row.sequence])
-            else:  # retention pruned its event before it could go
-                skipped.append(row.id)
+        lease = wall + LEASE
+        claimed: list[Outgoing] = []
+        leased: list[str] = []
+        skipped: list[str] = []
+        for endpoint_id in endpoint_ids:
+            endpoint = endpoints.get(endpoint_id)
+            free = min(MAX_IN_FLIGHT_PER_ENDPOINT - out.get(endpoint_id, 0), room - len(claimed))
+            if endpoint is None or free <= 0:
                 continue
-            leased.append(row.id)
-            claimed.append(Outgoing(row.id, endpoint.id, endpoint.url, view, secrets, wall + LEASE))
+            rows = list(
+                WebhookDelivery.select()
+                .where((WebhookDelivery.endpoint == endpoint.id) & _due(now, wall))
+                .order_by(WebhookDelivery.sequence, WebhookDelivery.id)
+                .limit(free)
+            )
+            if not rows:
+                continue
+            try:
+                secrets = signing_secrets(deps, endpoint, now)
+            except BentoError:
+                # A secret sealed under another key: nothing can be signed
+                # until the key is set right. The deliveries wait, pending.
+                continue
+            sequences = [r.sequence for r in rows if r.sequence is not None]
+            found = {e.sequence: e for e in Event.select().where(Event.sequence.in_(sequences))}
+            owner = owner_of(endpoint)
+            for row in rows:
+                if row.sequence is None:
+                    view = test_event(row.event_id, endpoint.id, row.created_at)
+                elif row.sequence in found:
+                    view = seen_by(owner, found[row.sequence])
+                else:  # retention pruned its event before it could go
+                    skipped.append(row.id)
+                    continue
+                leased.append(row.id)
+                claimed.append(Outgoing(row.id, endpoint.id, endpoint.url, view, secrets, lease))
         if leased:
-            WebhookDelivery.update(leased_until=wall + LEASE).where(
+            WebhookDelivery.update(leased_until=lease).where(
                 WebhookDelivery.id.in_(leased)
             ).execute()
         if skipped:
@@ -360,49 +363,60 @@ class Recorded:
 
 def record(deps: Deps, sent: Outgoing, outcome: Outcome) -> Recorded:
     """Records one attempt of a claimed delivery and frees its lease."""
+    (recorded,) = record_all(deps, [(sent, outcome)])
+    return recorded
+
+
+def record_all(deps: Deps, attempts: list[tuple[Outgoing, Outcome]]) -> list[Recorded]:
+    """Records attempts of claimed deliveries in one transaction (one commit
+    for many answers), freeing their leases."""
     now = deps.clock.now()
     with deps.store.write():
-        query = WebhookDelivery.select().where(WebhookDelivery.id == sent.delivery_id)
-        delivery = _locked(deps.store, query).first()
-        if delivery is None:  # its endpoint was deleted meanwhile
-            return Recorded("gone")
-        held = delivery.leased_until
-        if held is not None and sent.lease is not None and held > sent.lease:
-            # This attempt outlived its lease and another sender took the
-            # delivery: what happens to it is the other's to record.
-            return Recorded(delivery.state)
-        # A retry or a replay asked for while this attempt was out shortened
-        # the lease: it goes again.
-        asked_again = held != sent.lease
-        delivery.attempts += 1
-        if delivery.first_attempt_at is None:
-            delivery.first_attempt_at = now
-        delivery.last_status_code = outcome.status_code
-        delivery.last_error = outcome.error[:MAX_ERROR]
-        delivery.leased_until = None
-        delivery.updated_at = now
-        disabled = False
-        if asked_again:
-            delivery.state = PENDING
-            delivery.next_attempt_at = now
-        elif outcome.delivered:
-            delivery.state = DELIVERED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-        elif delivery.sequence is None:
-            # A test message is sent when asked, never retried.
-            delivery.state = FAILED
-            delivery.next_attempt_at = None
-        elif now - delivery.first_attempt_at >= GIVE_UP_AFTER:
-            delivery.state = FAILED
-            delivery.next_attempt_at = None
-            disabled = _disable_failing(deps, delivery.endpoint_id, now)
-        else:
-            delivery.next_attempt_at = min(
-                now + backoff(delivery.attempts), delivery.first_attempt_at + GIVE_UP_AFTER
-            )
-        delivery.save()
-        return Recorded(delivery.state, disabled)
+        return [_record(deps, sent, outcome, now) for sent, outcome in attempts]
+
+
+def _record(deps: Deps, sent: Outgoing, outcome: Outcome, now: datetime) -> Recorded:
+    query = WebhookDelivery.select().where(WebhookDelivery.id == sent.delivery_id)
+    delivery = _locked(deps.store, query).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return Recorded("gone")
+    held = delivery.leased_until
+    if held is not None and sent.lease is not None and held > sent.lease:
+        # This attempt outlived its lease and another sender took the
+        # delivery: what happens to it is the other's to record.
+        return Recorded(delivery.state)
+    # A retry or a replay asked for while this attempt was out shortened
+    # the lease: it goes again.
+    asked_again = held != sent.lease
+    delivery.attempts += 1
+    if delivery.first_attempt_at is None:
+        delivery.first_attempt_at = now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error[:MAX_ERROR]
+    delivery.leased_until = None
+    delivery.updated_at = now
+    disabled = False
+    if asked_again:
+        delivery.state = PENDING
+        delivery.next_attempt_at = now
+    elif outcome.delivered:
+        delivery.state = DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    elif delivery.sequence is None:
+        # A test message is sent when asked, never retried.
+        delivery.state = FAILED
+        delivery.next_attempt_at = None
+    elif now - delivery.first_attempt_at >= GIVE_UP_AFTER:
+        delivery.state = FAILED
+        delivery.next_attempt_at = None
+        disabled = _disable_failing(deps, delivery.endpoint_id, now)
+    else:
+        delivery.next_attempt_at = min(
+            now + backoff(delivery.attempts), delivery.first_attempt_at + GIVE_UP_AFTER
+        )
+    delivery.save()
+    return Recorded(delivery.state, disabled)
 
 
 def _disable_failing(deps: Deps, endpoint_id: str, now: datetime) -> bool:
