@@ -29,6 +29,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import peewee
 
@@ -37,6 +38,7 @@ from bento_server.billing.statuses import EventType
 from bento_server.clock import SystemClock
 from bento_server.errors import BentoError, not_found
 from bento_server.store.database import Store
+from bento_server.store.fields import to_micros
 from bento_server.store.models import Event, WebhookDelivery, WebhookEndpoint
 from bento_server.usecases import events, paging
 from bento_server.usecases.context import Deps, Principal
@@ -113,19 +115,25 @@ def fan_out(deps: Deps) -> int:
 
 def fan_out_page(deps: Deps) -> tuple[int, bool]:
     """A page of each enabled endpoint's fan-out, all in one transaction
-    (one commit for a hundred endpoints, not a hundred): how many deliveries
-    it made, and whether more events wait after it."""
+    (one commit for a hundred endpoints, not a hundred, and one read of the
+    log for endpoints of one owner and types at one cursor): how many
+    deliveries it made, and whether more events wait after it."""
     with deps.store.write():
-        newest = events.newest_sequence()
+        # Appends commit in sequence order: every event up to the newest is there.
+        high = events.newest_sequence()
         query = (
             WebhookEndpoint.select()
-            .where((WebhookEndpoint.disabled == False) & (WebhookEndpoint.cursor < newest))  # noqa: E712
+            .where((WebhookEndpoint.disabled == False) & (WebhookEndpoint.cursor < high))  # noqa: E712
             .order_by(WebhookEndpoint.id)
         )
         # Those another replica is fanning out now are left to it.
         behind = list(_skip_locked(deps.store, query))
         pruned = events.pruned_through()
-        made, more = 0, False
+        now = deps.clock.now()
+        reads: dict[tuple[str, str | None, tuple[str, ...], int], list[Event]] = {}
+        made: list[dict[str, Any]] = []
+        moved: dict[int, list[str]] = {}
+        more = False
         for endpoint in behind:
             if endpoint.cursor < pruned:
                 # Retention went past what it had been sent (it was disabled
@@ -137,44 +145,70 @@ def fan_out_page(deps: Deps) -> tuple[int, bool]:
                     endpoint.cursor + 1,
                     pruned,
                 )
-            count, cursor, fuller = _fan_out_page(deps, endpoint, endpoint.cursor)
-            if cursor > endpoint.cursor:
-                WebhookEndpoint.update(cursor=cursor).where(
-                    WebhookEndpoint.id == endpoint.id
-                ).execute()
-            made += count
-            more = more or fuller
-        return made, more
+            key = (
+                endpoint.role,
+                endpoint.tenant_id,
+                tuple(sorted(endpoint.event_types)),
+                endpoint.cursor,
+            )
+            if key not in reads:
+                reads[key] = events.read_after(
+                    owner_of(endpoint),
+                    endpoint.cursor,
+                    high,
+                    endpoint.event_types,
+                    "",
+                    FAN_OUT_PAGE,
+                )
+            rows = reads[key]
+            made += _new_deliveries(endpoint, rows, now)
+            full = len(rows) == FAN_OUT_PAGE
+            more = more or full
+            moved.setdefault(rows[-1].sequence if full else high, []).append(endpoint.id)
+        _insert(made)
+        for cursor, endpoint_ids in moved.items():
+            WebhookEndpoint.update(cursor=cursor).where(
+                WebhookEndpoint.id.in_(endpoint_ids)
+            ).execute()
+        return len(made), more
+
+
+def _new_deliveries(
+    endpoint: WebhookEndpoint, rows: list[Event], now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": ids.new_id(ids.WEBHOOK_DELIVERY),
+            "endpoint": endpoint.id,
+            "sequence": row.sequence,
+            "event_id": row.event_id,
+            "event_type": row.type,
+            "state": PENDING,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in rows
+    ]
+
+
+def _insert(made: list[dict[str, Any]]) -> None:
+    """Pending deliveries; one an earlier fan-out made already stays as it is."""
+    for start in range(0, len(made), FAN_OUT_PAGE):
+        chunk = made[start : start + FAN_OUT_PAGE]
+        WebhookDelivery.insert_many(chunk).on_conflict_ignore().execute()
 
 
 def _fan_out_page(deps: Deps, endpoint: WebhookEndpoint, after: int) -> tuple[int, int, bool]:
     """Pending deliveries for a page of the events after ``after`` the
     endpoint receives: (how many, the newest sequence looked at, more?)."""
-    # Appends commit in sequence order: every event up to the newest is there.
     high = events.newest_sequence()
     if high <= after:
         return 0, after, False
     rows = events.read_after(
         owner_of(endpoint), after, high, endpoint.event_types, "", FAN_OUT_PAGE
     )
-    if rows:
-        now = deps.clock.now()
-        WebhookDelivery.insert_many(
-            [
-                {
-                    "id": ids.new_id(ids.WEBHOOK_DELIVERY),
-                    "endpoint": endpoint.id,
-                    "sequence": row.sequence,
-                    "event_id": row.event_id,
-                    "event_type": row.type,
-                    "state": PENDING,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for row in rows
-            ]
-        ).on_conflict_ignore().execute()
+    _insert(_new_deliveries(endpoint, rows, deps.clock.now()))
     if len(rows) == FAN_OUT_PAGE:
         return len(rows), rows[-1].sequence, True
     return len(rows), high, False
@@ -372,12 +406,46 @@ def record_all(deps: Deps, attempts: list[tuple[Outgoing, Outcome]]) -> list[Rec
     for many answers), freeing their leases."""
     now = deps.clock.now()
     with deps.store.write():
-        return [_record(deps, sent, outcome, now) for sent, outcome in attempts]
+        query = WebhookDelivery.select().where(
+            WebhookDelivery.id.in_([sent.delivery_id for sent, _ in attempts])
+        )
+        found = {row.id: row for row in _locked(deps.store, query)}
+        results = []
+        # Deliveries answered 2xx, still held under their lease: the usual
+        # case, written with one statement per status code.
+        plain: dict[int, list[str]] = {}
+        for sent, outcome in attempts:
+            delivery = found.get(sent.delivery_id)
+            if (
+                delivery is not None
+                and outcome.delivered
+                and sent.lease is not None
+                and delivery.leased_until == sent.lease
+            ):
+                plain.setdefault(outcome.status_code, []).append(delivery.id)
+                results.append(Recorded(DELIVERED))
+            else:
+                results.append(_record(deps, sent, outcome, now, delivery))
+        for status, delivered in plain.items():
+            WebhookDelivery.update(
+                state=DELIVERED,
+                attempts=WebhookDelivery.attempts + 1,
+                first_attempt_at=peewee.fn.COALESCE(
+                    WebhookDelivery.first_attempt_at, to_micros(now)
+                ),
+                last_status_code=status,
+                last_error="",
+                next_attempt_at=None,
+                delivered_at=now,
+                leased_until=None,
+                updated_at=now,
+            ).where(WebhookDelivery.id.in_(delivered)).execute()
+        return results
 
 
-def _record(deps: Deps, sent: Outgoing, outcome: Outcome, now: datetime) -> Recorded:
-    query = WebhookDelivery.select().where(WebhookDelivery.id == sent.delivery_id)
-    delivery = _locked(deps.store, query).first()
+def _record(
+    deps: Deps, sent: Outgoing, outcome: Outcome, now: datetime, delivery: WebhookDelivery | None
+) -> Recorded:
     if delivery is None:  # its endpoint was deleted meanwhile
         return Recorded("gone")
     held = delivery.leased_until
