@@ -99,3 +99,65 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
         "invoice.paid",
         "subscription.activated",
     ]
+
+
+def test_readme_webhook_receiver_verifies_what_bento_sends(tmp_path: Path) -> None:
+    """The receiver printed in the README, run as printed but on a free port,
+    takes a real delivery: its signature verifies and it answers 204."""
+    import socket
+    import time
+
+    from bento.client import Client
+    from bento.v1 import tenant_pb2, webhook_pb2
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    section = README.read_text().split("## Webhooks", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code, "the receiver example is missing"
+    script = code.group(1).replace('("127.0.0.1", 8000)', f'("127.0.0.1", {port})')
+    assert str(port) in script
+    server = start_server(
+        f"sqlite:///{tmp_path}/hooks.db",
+        tmp_path,
+        test_clock=False,
+        extra=("--webhooks-allow-private",),
+    )
+    receiver = None
+    try:
+        with Client(server.address, credential=server.admin_credential) as bento:
+            made = bento.webhooks.CreateWebhookEndpoint(
+                webhook_pb2.CreateWebhookEndpointRequest(url=f"http://127.0.0.1:{port}/hooks")
+            )
+            receiver = subprocess.Popen(
+                [sys.executable, "-u", "-c", script],
+                env={**os.environ, "BENTO_WEBHOOK_SECRET": made.secret},
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            time.sleep(1)  # the receiver binds its port
+            bento.tenants.CreatePlatform(tenant_pb2.CreatePlatformRequest(name="Hooked"))
+            bento.webhooks.SendTestWebhook(
+                webhook_pb2.SendTestWebhookRequest(endpoint_id=made.endpoint.endpoint_id)
+            )
+            deadline = time.monotonic() + 30
+            delivered = []
+            while time.monotonic() < deadline and not delivered:
+                delivered = [
+                    d
+                    for d in bento.webhooks.ListWebhookDeliveries(
+                        webhook_pb2.ListWebhookDeliveriesRequest(
+                            endpoint_id=made.endpoint.endpoint_id
+                        )
+                    ).deliveries
+                    if d.state == webhook_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED
+                ]
+                time.sleep(0.2)
+            assert delivered, "nothing reached the README's receiver"
+            assert delivered[0].last_status_code == 204
+    finally:
+        if receiver is not None:
+            receiver.kill()
+            printed = receiver.communicate(timeout=10)[0]
+        server.stop()
+    assert "msg_" in printed, printed
