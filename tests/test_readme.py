@@ -58,6 +58,7 @@ def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     ):
         assert f'"type": "{kind}"' in out, kind
     assert '"heartbeat"' in out
+    assert '"secret": "whsec_' in out and '"url": "https://acme.example/bento-webhooks"' in out
     # The first thing on stderr is the -format-error status (the watch's
     # deadline message comes after it).
     error, _ = json.JSONDecoder().raw_decode(result.stderr[result.stderr.index("{") :])
