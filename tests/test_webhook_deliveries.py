@@ -15,6 +15,7 @@ import json
 import signal
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +36,7 @@ from tests.support import (
     assert_fails,
     create_postgres_database,
     drop_postgres_database,
+    free_port,
     handed_out,
     make_tenancy,
     start_server,
@@ -679,6 +681,49 @@ def test_events_pruned_before_they_went_are_skipped_and_counted(
         )
         assert replayed.pruned_through >= max(e.sequence for e in owed) > 0
         assert replayed.scheduled == 0
+    finally:
+        running.stop()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+def test_metrics_count_attempts_by_outcome_and_the_retry_backlog(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    receiver = start_receiver()
+    port = free_port()
+    running = start_server(
+        fresh_backend_url,
+        tmp_path,
+        extra=(*ALLOW_PRIVATE, "--metrics-address", f"127.0.0.1:{port}"),
+    )
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            return answer.read().decode()  # type: ignore[no-any-return]
+
+    try:
+        shop = make_shop(running)
+        good = create(shop.platform, receiver, "subscription.created")
+        bad = create(shop.platform, receiver, "subscription.created")
+        receiver.answer(bad.path, 500)
+        subscribe(shop.platform, shop.plan_id)
+        arrived(receiver, good.path, 1)
+        arrived(receiver, bad.path, 1)
+        eventually(
+            lambda: (
+                'bento_webhook_deliveries_total{outcome="delivered"} 1.0' in scrape()
+                and 'bento_webhook_deliveries_total{outcome="http_status"} 1.0' in scrape()
+            ),
+            what="attempts counted",
+        )
+        # Read every few seconds: the failed one waits for its retry.
+        eventually(
+            lambda: "bento_webhook_retry_backlog 1.0" in scrape(), timeout=15, what="the backlog"
+        )
     finally:
         running.stop()
         receiver.server.shutdown()

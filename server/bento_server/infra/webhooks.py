@@ -82,6 +82,19 @@ def signed_headers(outgoing: Outgoing, body: str, sent_at: datetime) -> dict[str
 
 async def post(client: httpx.AsyncClient, outgoing: Outgoing, allow_private: bool) -> Outcome:
     """One attempt: POSTs the delivery and says what came of it."""
+    try:
+        return await _attempt(client, outgoing, allow_private)
+    except Exception as error:
+        # Whatever it was, it is an attempt that failed: recorded and
+        # retried, not left to hold its lease.
+        # Named, not printed: nothing of the request (its signature) may reach the log.
+        log.warning(
+            "sending webhook delivery %s failed: %s", outgoing.delivery_id, type(error).__name__
+        )
+        return Outcome(0, f"could not send: {type(error).__name__}", "connection_error")
+
+
+async def _attempt(client: httpx.AsyncClient, outgoing: Outgoing, allow_private: bool) -> Outcome:
     refused = await unsafe_destination(outgoing.url, allow_private)
     if refused is not None:
         return Outcome(0, f"not sent: {refused}", "refused")
