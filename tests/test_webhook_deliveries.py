@@ -451,7 +451,10 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_sends_its_backlog_on
     platform, admin = shop.platform, shop.admin
     failing = create(platform, receiver, "subscription.created")
     watcher = create(platform, receiver, "webhook_endpoint.disabled")
+    publisher = shop.tenancy.publisher
+    publishers = create(publisher, receiver, "subscription.created")
     receiver.answer(failing.path, *[503] * 100)
+    receiver.answer(publishers.path, *[503] * 100)
     subscribe(platform, shop.plan_id)
 
     def attempts() -> int:
@@ -487,6 +490,22 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_sends_its_backlog_on
     assert not [
         e for e in listed_events(shop.tenancy.other_platform) if e.event_id == disabled.event_id
     ]
+    # The publisher's endpoint, failing alike, is disabled alike: its event is
+    # the publisher's alone, and says only which endpoint and why.
+    (theirs,) = eventually(
+        lambda: [e for e in listed_events(publisher) if e.type == "webhook_endpoint.disabled"],
+        what="the publisher's endpoint disabled",
+    )
+    assert json_format.MessageToDict(theirs.data) == {
+        "reason": "failing",
+        "webhook_endpoint": {
+            "endpoint_id": publishers.endpoint_id,
+            "disabled": True,
+            "disabled_reason": "failing",
+        },
+    }
+    assert list(theirs.app_ids) == [shop.tenancy.app_id]
+    assert theirs.event_id not in {e.event_id for e in listed_events(platform)}
 
     # While disabled, new events wait; enabling it again sends them.
     sent = len(receiver.at(failing.path))
