@@ -51,6 +51,9 @@ class Result:
 
 class _Receiver(ThreadingHTTPServer):
     daemon_threads = True
+    # A hundred endpoints' sends arrive at once: the default backlog of 5
+    # would refuse most, and the bench would time retries, not delivery.
+    request_queue_size = 1024
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -499,6 +499,11 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
     for e in s.events:
         if e.type not in EVENT_TYPES:
             problems.add("event of an unknown type", f"{e.sequence} ({e.type})")
+        if e.type.startswith("webhook_endpoint."):
+            # About an endpoint, not a subscription: it names its owner only.
+            if e.subscription_id is not None or e.session_id is not None:
+                problems.add("endpoint event that names a subscription", e.sequence)
+            continue
         sub = s.subscriptions.get(e.subscription_id or "")
         if sub is None:
             problems.add("event about a subscription that does not exist", e.sequence)
