@@ -759,9 +759,12 @@ def test_a_kill_during_a_burst_loses_no_delivery(fresh_backend_url: str, tmp_pat
         shop = make_shop(first)
         endpoint = create(shop.platform, receiver)
         stop = threading.Event()
+        # A burst of 500 events (each subscription writes two), cut by the
+        # kill once deliveries are flowing.
+        left = iter(range(250))
 
         def burst() -> None:
-            while not stop.is_set():
+            while not stop.is_set() and next(left, None) is not None:
                 try:
                     subscribe(shop.platform, shop.plan_id)
                 except grpc.RpcError:
@@ -770,7 +773,7 @@ def test_a_kill_during_a_burst_loses_no_delivery(fresh_backend_url: str, tmp_pat
         writers = [threading.Thread(target=burst) for _ in range(3)]
         for writer in writers:
             writer.start()
-        arrived(receiver, endpoint.path, 5)
+        arrived(receiver, endpoint.path, 40)
         first.stop(signal.SIGKILL)
         stop.set()
         for writer in writers:
@@ -781,7 +784,7 @@ def test_a_kill_during_a_burst_loses_no_delivery(fresh_backend_url: str, tmp_pat
     try:
         platform = second.caller(shop.platform.credential)
         owed = {e.event_id for e in listed_events(platform)}
-        assert len(owed) >= 5
+        assert len(owed) >= 40
 
         def all_there() -> bool:
             got = {r.event["eventId"] for r in receiver.at(endpoint.path)}
