@@ -790,7 +790,7 @@ def test_a_kill_during_a_burst_loses_no_delivery(fresh_backend_url: str, tmp_pat
             got = {r.event["eventId"] for r in receiver.at(endpoint.path)}
             return owed <= got
 
-        # Deliveries the killed server had claimed wait for their lease (60 s).
+        # Deliveries the killed server had claimed wait for their lease (30 s).
         eventually(all_there, timeout=120, what="every event after the restart")
         for got in receiver.at(endpoint.path):
             verified(endpoint.secret, got)

@@ -68,7 +68,9 @@ JITTER = 0.1
 # A delivery undelivered this long after its first attempt disables its endpoint.
 GIVE_UP_AFTER = timedelta(days=3)
 # How long a sender holds a claimed delivery; another may take it after.
-LEASE = timedelta(seconds=60)
+# Three times an attempt's longest (the 10 s answer timeout): a live sender
+# always records first, and a dead one's claims come back within half a minute.
+LEASE = timedelta(seconds=30)
 MAX_IN_FLIGHT_PER_ENDPOINT = 4
 FAN_OUT_PAGE = 500
 MAX_ERROR = 500
