@@ -743,6 +743,16 @@ def test_metrics_count_attempts_by_outcome_and_the_retry_backlog(
         eventually(
             lambda: "bento_webhook_retry_backlog 1.0" in scrape(), timeout=15, what="the backlog"
         )
+        # Only the failing endpoint has an undelivered event, first tried
+        # where the test clock stands: an age of 0 until the clock moves.
+        ages = [
+            line
+            for line in scrape().splitlines()
+            if line.startswith("bento_webhook_oldest_undelivered_seconds{")
+        ]
+        assert ages == [
+            f'bento_webhook_oldest_undelivered_seconds{{endpoint_id="{bad.endpoint_id}"}} 0.0'
+        ], ages
     finally:
         running.stop()
         receiver.server.shutdown()

@@ -44,6 +44,12 @@ WEBHOOK_RETRY_BACKLOG = Gauge(
     "bento_webhook_retry_backlog",
     "Pending webhook deliveries that failed at least once (read every few seconds).",
 )
+WEBHOOK_OLDEST_UNDELIVERED = Gauge(
+    "bento_webhook_oldest_undelivered_seconds",
+    "Per endpoint with a pending delivery, how long ago its oldest one was first attempted "
+    "(read every few seconds; endpoints with nothing pending are not listed).",
+    ["endpoint_id"],
+)
 
 # (method, code) -> [count, total seconds, count per bucket (the last: above all)]
 _calls: dict[tuple[str, str], list] = {}  # type: ignore[type-arg]

@@ -513,6 +513,25 @@ def retry_backlog() -> int:
     )
 
 
+def oldest_undelivered(deps: Deps) -> dict[str, float]:
+    """Per endpoint with a pending delivery already attempted: seconds since
+    the first attempt of its oldest one (the clock that disables an endpoint
+    at 3 days)."""
+    now = deps.clock.now()
+    rows = (
+        WebhookDelivery.select(
+            WebhookDelivery.endpoint, peewee.fn.MIN(WebhookDelivery.first_attempt_at)
+        )
+        .where((WebhookDelivery.state == PENDING) & WebhookDelivery.first_attempt_at.is_null(False))
+        .group_by(WebhookDelivery.endpoint)
+        .tuples()
+    )
+    return {
+        endpoint_id: (now - WebhookDelivery.first_attempt_at.python_value(first)).total_seconds()
+        for endpoint_id, first in rows
+    }
+
+
 # --- the RPCs' use cases -------------------------------------------------------------
 
 
