@@ -211,9 +211,15 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, workdir: Path, *, test_clock: bool = True, extra: tuple[str, ...] = ()
+    database_url: str,
+    workdir: Path,
+    *,
+    test_clock: bool = True,
+    extra: tuple[str, ...] = (),
+    env_without: tuple[str, ...] = (),
 ) -> RunningServer:
-    """Starts `bento serve` on a free port and waits until it listens."""
+    """Starts `bento serve` on a free port and waits until it listens
+    (``env_without``: variables the server must not see)."""
     admin = create_admin_key(database_url)
     log_path = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
     args = [BENTO, "serve", "--address", "127.0.0.1:0", "--database", database_url, *extra]
@@ -222,6 +228,8 @@ def start_server(
         # Replicas of one PostgreSQL database share the key that seals webhook
         # secrets; a SQLite server makes its own key file beside the database.
         env.setdefault("BENTO_SECRET_KEY", TEST_SECRET_KEY)
+    for name in env_without:
+        env.pop(name, None)
     if test_clock:
         args.append("--test-clock")
     with log_path.open("w") as log_file:

@@ -60,7 +60,13 @@ def key_for(database_url: str) -> bytes | None:
     configured = os.environ.get(KEY_ENV)
     if configured:
         key = configured.encode()
-        Fernet(key)  # a malformed key stops the start here, not at first use
+        try:
+            Fernet(key)  # a malformed key stops the start here, not at first use
+        except ValueError:
+            raise ValueError(
+                f"{KEY_ENV} is not a Fernet key (32 bytes in URL-safe base64; "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())')"
+            ) from None
         return key
     if not database_url.startswith("sqlite:///"):
         return None
