@@ -192,15 +192,14 @@ class WebhookSender:
                         self._start(outgoing)
                 if loop.time() - self._backlog_at >= BACKLOG_INTERVAL:
                     self._backlog_at = loop.time()
-                    backlog = await self._run(webhook_deliveries.retry_backlog)
-                    metrics.WEBHOOK_RETRY_BACKLOG.set(backlog)
-                    ages = await self._run(
-                        functools.partial(webhook_deliveries.oldest_undelivered, self._deps)
+                    backlog = await self._run(
+                        functools.partial(webhook_deliveries.retry_backlog, self._deps)
                     )
+                    metrics.WEBHOOK_RETRY_BACKLOG.set(sum(backlog.count.values()))
                     # Endpoints that caught up (or went) leave the gauge:
                     # its label set stays as small as the backlog.
                     metrics.WEBHOOK_OLDEST_UNDELIVERED.clear()
-                    for endpoint_id, age in ages.items():
+                    for endpoint_id, age in backlog.oldest_age.items():
                         metrics.WEBHOOK_OLDEST_UNDELIVERED.labels(endpoint_id).set(age)
             except asyncio.CancelledError:
                 raise

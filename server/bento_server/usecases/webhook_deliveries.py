@@ -504,32 +504,36 @@ def _disable_failing(deps: Deps, endpoint_id: str, now: datetime) -> bool:
     return True
 
 
-def retry_backlog() -> int:
-    """Pending deliveries that failed at least once."""
-    return (
-        WebhookDelivery.select()
-        .where((WebhookDelivery.state == PENDING) & (WebhookDelivery.attempts > 0))
-        .count()
-    )
+@dataclass(frozen=True)
+class Backlog:
+    """Pending deliveries already attempted: how many each endpoint has, and
+    seconds since the first attempt of its oldest (the clock that disables
+    an endpoint at 3 days)."""
+
+    count: dict[str, int]
+    oldest_age: dict[str, float]
 
 
-def oldest_undelivered(deps: Deps) -> dict[str, float]:
-    """Per endpoint with a pending delivery already attempted: seconds since
-    the first attempt of its oldest one (the clock that disables an endpoint
-    at 3 days)."""
+def retry_backlog(deps: Deps) -> Backlog:
     now = deps.clock.now()
     rows = (
         WebhookDelivery.select(
-            WebhookDelivery.endpoint, peewee.fn.MIN(WebhookDelivery.first_attempt_at)
+            WebhookDelivery.endpoint,
+            peewee.fn.COUNT(WebhookDelivery.id),
+            peewee.fn.MIN(WebhookDelivery.first_attempt_at),
         )
         .where((WebhookDelivery.state == PENDING) & WebhookDelivery.first_attempt_at.is_null(False))
         .group_by(WebhookDelivery.endpoint)
         .tuples()
     )
-    return {
-        endpoint_id: (now - WebhookDelivery.first_attempt_at.python_value(first)).total_seconds()
-        for endpoint_id, first in rows
-    }
+    count: dict[str, int] = {}
+    oldest_age: dict[str, float] = {}
+    for endpoint_id, n, first in rows:
+        count[endpoint_id] = n
+        oldest_age[endpoint_id] = (
+            now - WebhookDelivery.first_attempt_at.python_value(first)
+        ).total_seconds()
+    return Backlog(count, oldest_age)
 
 
 # --- the RPCs' use cases -------------------------------------------------------------
