@@ -23,6 +23,7 @@ API_KEY = "AK"
 EVENT = "EV"
 WEBHOOK_ENDPOINT = "WH"
 WEBHOOK_DELIVERY = "WD"
+ALLOCATION = "AL"
 # The seed's JWT identifier of an activation item ("at_479027832567890234").
 ACTIVATION_TOKEN = "at_"
 

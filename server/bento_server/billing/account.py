@@ -82,6 +82,8 @@ class InvoiceState:
     amount_paid: int = 0
     amount_refunded: int = 0
     credit_issued: int = 0
+    credit_paid_out: int = 0
+    """Credit this invoice handed back that refunds later paid out as money."""
     retries_count: int = 0
     retries_max: int = RETRIES_MAX
     retries_delay_minutes: int = RETRY_DELAY_MINUTES
@@ -515,6 +517,7 @@ def refund(
     sub.refund_due -= from_due
     sub.credit_balance -= from_balance
     invoice.credit_issued -= from_due + from_balance
+    invoice.credit_paid_out += from_due + from_balance
     invoice.amount_paid -= amount
     invoice.amount_refunded += amount
     _refresh(step.account)

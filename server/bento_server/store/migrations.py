@@ -17,7 +17,7 @@ from collections.abc import Callable
 import peewee
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from bento_server.store import models
+from bento_server.store import ledger, models
 from bento_server.store.database import Store
 
 
@@ -80,6 +80,65 @@ def _v7_webhooks(store: Store) -> None:
     store.db.create_tables([models.WebhookEndpoint, models.WebhookDelivery], safe=True)
 
 
+def _v8_allocations(store: Store) -> None:
+    # The allocation ledger. Invoices issued before it get their wholesale
+    # terms from the catalog as it is now and one opening allocation each
+    # of what they hold, dated when they were last paid or changed, so the
+    # allocation law holds for every invoice from here on.
+    add_column_if_missing(store, "invoice", "credit_paid_out", peewee.BigIntegerField(default=0))
+    add_column_if_missing(store, "invoice", "allocation_terms", peewee.TextField(null=True))
+    store.db.create_tables([models.Allocation, models.AllocationShare], safe=True)
+    # The split is pure (no store, no clock): the write path and this
+    # backfill use the one function.
+    from bento_server.billing import allocation
+
+    products: dict[str, list[models.Product]] = {}
+    for link in models.PlanProduct.select().order_by(models.PlanProduct.position):
+        products.setdefault(link.plan_id, []).append(link.product)
+    plans = {plan.id: plan for plan in models.Plan.select()}
+    legacy = models.Invoice.select().where(
+        models.Invoice.allocation_terms.is_null() & (models.Invoice.subtotal > 0)
+    )
+    for invoice in legacy:
+        plan = plans.get(invoice.plan_id)
+        if plan is None:
+            continue
+        wholesale = tuple(
+            allocation.Wholesale(
+                product.app_id,
+                product.id,
+                allocation.monthly_wholesale(product.price_wholesale, invoice.currency),
+            )
+            for product in products.get(plan.id, [])
+        )
+        terms = allocation.Terms(
+            allocation.cycle_months(plan.billing_unit, plan.billing_value), wholesale
+        )
+        invoice.allocation_terms = terms.to_stored()
+        invoice.save(only=[models.Invoice.allocation_terms])
+        held = allocation.Holding(
+            invoice.total_amount,
+            invoice.tax_amount,
+            invoice.platform_fee_amount,
+            invoice.proration_credit + invoice.credit_applied,
+            invoice.amount_paid,
+            invoice.credit_issued,
+            0,
+        )
+        posting = allocation.post(allocation.NOTHING, held, terms)
+        if posting is None:
+            continue
+        ledger.write_allocation(
+            posting,
+            invoice_id=invoice.id,
+            subscription_id=invoice.subscription_id,
+            platform_id=invoice.platform_id,
+            plan_id=invoice.plan_id,
+            currency=invoice.currency,
+            posted_at=invoice.payment_date or invoice.updated_at,
+        )
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
@@ -88,6 +147,7 @@ MIGRATIONS: list[Callable[[Store], None]] = [
     _v5_entitlements,
     _v6_money,
     _v7_webhooks,
+    _v8_allocations,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

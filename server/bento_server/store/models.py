@@ -269,6 +269,11 @@ class Invoice(BaseModel):
     # a plan change or cancel_now, a paid-ahead cycle no longer served):
     # the service it paid for is amount_paid + credits taken - this.
     credit_issued = peewee.BigIntegerField(default=0)
+    # What refunds paid out of that credit: money still held for its tax and fee.
+    credit_paid_out = peewee.BigIntegerField(default=0)
+    # The wholesale prices and cycle length its shares are computed from,
+    # read when it is issued (billing.allocation.Terms); NULL for a zero invoice.
+    allocation_terms = JSONField(null=True)
     # The dunning deadline, fixed when issued; NULL for an invoice issued paid.
     grace_period_end = InstantField(null=True)
     tax_rate = peewee.DoubleField()
@@ -502,6 +507,55 @@ class WebhookDelivery(BaseModel):
         )
 
 
+class Allocation(BaseModel):
+    """One movement of money on an invoice and the change it made to the
+    invoice's split (billing.allocation). Never changed after it is written."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    invoice = peewee.ForeignKeyField(Invoice, column_name="invoice_id")
+    subscription_id = peewee.CharField(max_length=32)
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    plan_id = peewee.CharField(max_length=32)
+    payment_id = peewee.CharField(max_length=32, default="")
+    currency = peewee.CharField(max_length=3)
+    posted_at = InstantField()
+    paid = peewee.BigIntegerField(default=0)
+    refunded = peewee.BigIntegerField(default=0)
+    credit_applied = peewee.BigIntegerField(default=0)
+    credit_issued = peewee.BigIntegerField(default=0)
+    tax = peewee.BigIntegerField(default=0)
+    platform_fee = peewee.BigIntegerField(default=0)
+    platform_share = peewee.BigIntegerField(default=0)
+    cycles = peewee.IntegerField(default=0)
+
+    class Meta:
+        indexes = (
+            (("platform", "posted_at", "id"), False),
+            (("invoice", "id"), False),
+        )
+
+
+class AllocationShare(BaseModel):
+    """One product's part of an allocation: what its app is owed, changed."""
+
+    allocation = peewee.ForeignKeyField(Allocation, column_name="allocation_id")
+    app_id = peewee.CharField(max_length=32)
+    product_id = peewee.CharField(max_length=32)
+    # The allocation's, so an app's statement is one indexed range.
+    platform_id = peewee.CharField(max_length=32)
+    plan_id = peewee.CharField(max_length=32)
+    currency = peewee.CharField(max_length=3)
+    posted_at = InstantField()
+    amount = peewee.BigIntegerField(default=0)
+    cycles = peewee.IntegerField(default=0)
+
+    class Meta:
+        indexes = (
+            (("app_id", "posted_at"), False),
+            (("allocation",), False),
+        )
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Platform,
@@ -523,4 +577,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     SubscriptionFeature,
     WebhookEndpoint,
     WebhookDelivery,
+    Allocation,
+    AllocationShare,
 ]

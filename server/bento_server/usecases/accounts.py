@@ -16,6 +16,7 @@ from typing import Any
 import peewee
 
 from bento_server import ids
+from bento_server.billing import allocation
 from bento_server.billing.account import (
     Account,
     InvoiceState,
@@ -25,7 +26,7 @@ from bento_server.billing.account import (
 )
 from bento_server.billing.statuses import InvoiceStatus, PaymentStatus, SubscriptionStatus
 from bento_server.store.models import Invoice, Payment, Plan, Platform, Subscription
-from bento_server.usecases import activation, events
+from bento_server.usecases import activation, allocations, events
 from bento_server.usecases.context import Deps
 
 _SUBSCRIPTION_FIELDS = [f.name for f in dataclasses.fields(SubscriptionState)]
@@ -127,9 +128,11 @@ def write(
     row = loaded.row
     apply(row, step.account.subscription)
     rows: dict[int, Invoice] = {}
+    held_before: dict[int, allocation.Holding] = {}
     for invoice in step.account.invoices:
         if invoice.id:
             stored = loaded.invoice_rows[invoice.id]
+            held_before[id(invoice)] = allocations.holding(stored)
             changed = False
             for name in _INVOICE_FIELDS:
                 value = getattr(invoice, name)
@@ -142,10 +145,12 @@ def write(
                     stored.updated_ip = ip
                 stored.save()
         else:
-            stored = _create(row, invoice, ip)
+            terms = allocations.terms_for(step.account.subscription, row.currency, invoice)
+            stored = _create(row, invoice, ip, terms)
             invoice.id = stored.id
             loaded.invoice_rows[stored.id] = stored
         rows[id(invoice)] = stored
+    _post_allocations(deps, step, rows, held_before, payment)
     row.save()
     app_ids: list[str] | None = None
     for emitted in step.events:
@@ -164,7 +169,40 @@ def write(
     return rows
 
 
-def _create(sub: Subscription, invoice: InvoiceState, ip: str) -> Invoice:
+def _post_allocations(
+    deps: Deps,
+    step: Step,
+    rows: dict[int, Invoice],
+    held_before: dict[int, allocation.Holding],
+    payment: Payment | None,
+) -> None:
+    """An allocation for each invoice whose money the step moved."""
+    now: datetime | None = None
+    for invoice in step.account.invoices:
+        before = held_before.get(id(invoice), allocation.NOTHING)
+        after = allocations.holding(invoice)
+        if before == after:
+            continue
+        stored = rows[id(invoice)]
+        if now is None:
+            now = deps.clock.now()
+        allocations.post(
+            stored.subscription_id,
+            stored.platform_id,
+            stored.id,
+            invoice.plan_id,
+            stored.currency,
+            allocation.Terms.from_stored(stored.allocation_terms),
+            before,
+            after,
+            allocations.moved_at(invoice, step.events, now),
+            payment.id if payment is not None and payment.invoice_id == stored.id else "",
+        )
+
+
+def _create(
+    sub: Subscription, invoice: InvoiceState, ip: str, terms: dict[str, Any] | None
+) -> Invoice:
     invoice_id = ids.new_id(ids.INVOICE)
     values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
     return Invoice.create(
@@ -186,6 +224,7 @@ def _create(sub: Subscription, invoice: InvoiceState, ip: str) -> Invoice:
         updated_ip=ip,
         created_at=invoice.invoice_date,
         updated_at=invoice.invoice_date,
+        allocation_terms=terms,
         **values,
     )
 
