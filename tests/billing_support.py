@@ -42,7 +42,14 @@ class Shop:
         return self.platform(self.platform.catalog.CreatePlan, request).plan.plan_id
 
 
-def make_shop(server: RunningServer, single_active: bool = False, **plan_overrides: Any) -> Shop:
+def make_shop(
+    server: RunningServer,
+    single_active: bool = False,
+    wholesale: bool = True,
+    **plan_overrides: Any,
+) -> Shop:
+    """``wholesale=False``: the product has no wholesale price, so its plans
+    may be priced in any currency."""
     tenancy = make_tenancy(server)
     platform = tenancy.platform
     if single_active:
@@ -55,7 +62,10 @@ def make_shop(server: RunningServer, single_active: bool = False, **plan_overrid
         platform = server.caller(
             make_key(tenancy.admin, enums_pb2.ROLE_PLATFORM, created.platform_id)
         )
-    product = tenancy.publisher(tenancy.publisher.catalog.CreateProduct, product_request()).product
+    request = product_request()
+    if not wholesale:
+        request.product.ClearField("price_wholesale")
+    product = tenancy.publisher(tenancy.publisher.catalog.CreateProduct, request).product
     shop = Shop(tenancy, platform, tenancy.admin, product.product_id, "")
     shop.plan_id = shop.plan(**plan_overrides)
     return shop

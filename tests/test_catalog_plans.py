@@ -124,13 +124,21 @@ def one_product(t: Tenancy) -> str:
     return create_product(t.publisher).product_id
 
 
+def product_without_wholesale(caller: Caller) -> str:
+    """A product a plan may price in any currency: it has no wholesale price
+    (one with a price is sold only in the currency of that price)."""
+    request = product_request()
+    request.product.ClearField("price_wholesale")
+    return caller(caller.catalog.CreateProduct, request).product.product_id
+
+
 # --- create and get ----------------------------------------------------------
 
 
 def test_create_plan_round_trips_every_field(server: RunningServer) -> None:
     t = make_tenancy(server)
-    first = one_product(t)
-    second = create_product(t.other_publisher).product_id
+    first = product_without_wholesale(t.publisher)
+    second = product_without_wholesale(t.other_publisher)
     name = unique("plan")
     # CA's phases arrive out of order; they are stored and answered by `order`.
     ca = catalog_pb2.RegionPrices()
@@ -461,7 +469,7 @@ def test_list_plans_for_a_platform_pages_through_its_own(server: RunningServer) 
 
 def test_list_plans_region_filter(server: RunningServer) -> None:
     t = make_tenancy(server)
-    product = one_product(t)
+    product = product_without_wholesale(t.publisher)
     us = create_plan(t.platform, [product], prices={"US": phases((999, None))}).plan_id
     ca = create_plan(t.platform, [product], prices={"CA": cad_phases((1299, None))}).plan_id
     both = create_plan(
@@ -880,7 +888,8 @@ def test_update_plan_replaces_products(server: RunningServer) -> None:
 
 def test_update_plan_replaces_prices_and_the_region_filter_follows(server: RunningServer) -> None:
     t = make_tenancy(server)
-    plan = create_plan(t.platform, [one_product(t)], prices={"US": phases((999, None))})
+    product = product_without_wholesale(t.publisher)
+    plan = create_plan(t.platform, [product], prices={"US": phases((999, None))})
     assert listed_ids(t.platform, region=["US"]) == [plan.plan_id]
     assert listed_ids(t.platform, region=["CA"]) == []
 
@@ -1000,3 +1009,58 @@ def test_update_plan_needs_a_known_plan(server: RunningServer) -> None:
             NOT_FOUND,
             "plan_not_found",
         )
+
+
+# --- one currency per split ------------------------------------------------------
+
+
+def test_a_plan_is_priced_in_its_products_wholesale_currency(server: RunningServer) -> None:
+    """ARCHITECTURE.md, "Revenue distribution": each invoice splits in one
+    currency, so a region priced in another currency than a product's
+    wholesale price is refused, by every road that could make one."""
+    t = make_tenancy(server)
+    usd_wholesale = one_product(t)  # wholesale USD 456
+    free_of_it = product_without_wholesale(t.other_publisher)
+    p = t.platform
+
+    request = plan_request(
+        [free_of_it, usd_wholesale],
+        prices={"US": phases((999, None)), "CA": cad_phases((1299, None))},
+    )
+    got = assert_fails(
+        lambda: p(p.catalog.CreatePlan, request),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "invalid_argument",
+        "plan.prices[CA]",
+    )
+    assert usd_wholesale in got.fields["plan.prices[CA]"]
+    assert "USD" in got.fields["plan.prices[CA]"] and "CAD" in got.fields["plan.prices[CA]"]
+
+    # A CAD plan of the product without a wholesale price is fine ...
+    plan = create_plan(p, [free_of_it], prices={"CA": cad_phases((1299, None))})
+    # ... until a product with a USD wholesale price joins it,
+    assert_fails(
+        lambda: update_plan(
+            p,
+            catalog_pb2.Plan(plan_id=plan.plan_id, product_ids=[free_of_it, usd_wholesale]),
+            ["product_ids"],
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "invalid_argument",
+        "plan.prices[CA]",
+    )
+    # or its product gets a wholesale price in another currency.
+    change = catalog_pb2.UpdateProductRequest(
+        product=catalog_pb2.Product(product_id=free_of_it, price_wholesale=usd(300)),
+        update_mask=field_mask_pb2.FieldMask(paths=["price_wholesale"]),
+    )
+    publisher = t.other_publisher
+    assert_fails(
+        lambda: publisher(publisher.catalog.UpdateProduct, change),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "invalid_argument",
+        "product.price_wholesale.currency_code",
+    )
+    assert get_plan(p, plan.plan_id).product_ids == [free_of_it], "nothing was written"
+    change.product.price_wholesale.CopyFrom(cad(300))
+    publisher(publisher.catalog.UpdateProduct, change)  # in the plan's currency it is fine

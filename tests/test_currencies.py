@@ -169,7 +169,7 @@ def _invoice_in(
     server: RunningServer, code: str, amount: int, tax_rate: float, behavior: int
 ) -> tuple[Caller, subscription_pb2.Subscription, invoice_pb2.Invoice]:
     """The first invoice of a subscription to a plan priced ``amount`` in ``code``."""
-    shop = make_shop(server)  # platform fee 15%
+    shop = make_shop(server, wholesale=False)  # platform fee 15%
     p = shop.platform
     plan_id = shop.plan(prices={"XX": _priced(code, amount)})
     created = subscribe(
@@ -219,7 +219,7 @@ def test_yen_amounts_are_whole_yen(
 
 
 def test_a_yen_price_reads_back_as_written(server: RunningServer) -> None:
-    shop = make_shop(server)
+    shop = make_shop(server, wholesale=False)
     p = shop.platform
     plan_id = shop.plan(prices={"JP": _priced("JPY", 1000)})
     plan = p(p.catalog.GetPlan, catalog_pb2.GetPlanRequest(plan_id=plan_id)).plan

@@ -73,6 +73,10 @@ def update_product(
         product = get_product(deps, principal, product_id)
         for name, value in changes.items():
             setattr(product, name, value)
+        if changes.get("price_wholesale"):
+            selling = Plan.select().join(PlanProduct).where(PlanProduct.product == product.id)
+            for plan in selling:
+                _check_wholesale_currencies(plan, product)
         product.updated_at = deps.clock.now()  # type: ignore[assignment]
         product.save()
         deps.store.notify_access_changed()  # features grant access
@@ -131,6 +135,7 @@ def create_plan(
         _check_plan(plan)
         plan.save(force_insert=True)
         _write_products(plan, product_ids)
+        _check_wholesale_currencies(plan)
         _write_regions(plan)
         deps.store.notify_access_changed()  # a free plan grants at once
         return PlanView(plan, list(product_ids), [])
@@ -144,6 +149,37 @@ def _check_plan(plan: Plan) -> None:
         raise InvalidArgument.field(
             "plan.prices", "at least one region is required unless the plan is free"
         )
+
+
+def _check_wholesale_currencies(plan: Plan, product: Product | None = None) -> None:
+    """Every region's price is in the currency of each of the plan's
+    products' wholesale prices, so each invoice splits in one currency
+    (ARCHITECTURE.md, "Revenue distribution"). ``product`` is one being
+    changed, whose new price the store does not hold yet."""
+    query = (
+        Product.select(Product.id, Product.price_wholesale)
+        .join(PlanProduct, on=PlanProduct.product == Product.id)
+        .where(PlanProduct.plan == plan.id)
+    )
+    wholesale = {row.id: row.price_wholesale for row in query}
+    if product is not None:
+        wholesale[product.id] = product.price_wholesale
+    for region, phases in sorted((plan.prices or {}).items()):
+        currency = phases[0]["price"]["currency_code"] if phases else ""
+        for product_id, price in wholesale.items():
+            if not price or price["currency_code"] == currency:
+                continue
+            if product is not None:
+                raise InvalidArgument.field(
+                    "product.price_wholesale.currency_code",
+                    f"plan {plan.id} sells this product for {currency} in region {region}: "
+                    "its wholesale price must be in that currency",
+                )
+            raise InvalidArgument.field(
+                f"plan.prices[{region}]",
+                f"is in {currency}, but product {product_id}'s wholesale price is in "
+                f"{price['currency_code']}: a plan is priced in its products' wholesale currency",
+            )
 
 
 def _write_products(plan: Plan, product_ids: Sequence[str]) -> None:
@@ -257,6 +293,8 @@ def update_plan(
         plan.save()
         if product_ids is not None:
             _write_products(plan, product_ids)
+        if product_ids is not None or "prices" in changes:
+            _check_wholesale_currencies(plan)
         if "prices" in changes:
             _write_regions(plan)
         deps.store.notify_access_changed()
