@@ -19,16 +19,33 @@ import peewee
 import pytest
 
 from bento_server import audit
-from bento_server.ids import INVOICE, PAYMENT, PLATFORM, SUBSCRIPTION, new_id, new_plan_id
+from bento_server.billing import allocation
+from bento_server.ids import (
+    APP,
+    INVOICE,
+    PAYMENT,
+    PLATFORM,
+    PRODUCT,
+    SUBSCRIPTION,
+    new_id,
+    new_plan_id,
+)
+from bento_server.store import ledger
 from bento_server.store.database import connect
 from bento_server.store.models import (
+    Allocation,
+    AllocationShare,
+    App,
     Invoice,
     Payment,
     Plan,
+    PlanProduct,
     Platform,
+    Product,
     Subscription,
     TestClockState,
 )
+from bento_server.usecases.allocations import holding
 from tests.support import run_cli
 
 NOW = datetime(2024, 2, 20, 12, tzinfo=UTC)
@@ -116,6 +133,24 @@ def _payment(invoice: Invoice, amount: int, status: str = "succeeded", **fields:
     )
 
 
+def _allocate(invoice: Invoice, terms: allocation.Terms) -> None:
+    """What the write path posts over an invoice's life, in one allocation:
+    the split of what it holds now."""
+    invoice.allocation_terms = terms.to_stored()
+    invoice.save()
+    posting = allocation.post(allocation.NOTHING, holding(invoice), terms)
+    if posting is not None:
+        ledger.write_allocation(
+            posting,
+            invoice_id=invoice.id,
+            subscription_id=invoice.subscription_id,
+            platform_id=invoice.platform_id,
+            plan_id=invoice.plan_id,
+            currency=invoice.currency,
+            posted_at=invoice.period_start,
+        )
+
+
 def build_valid_store(url: str) -> Built:
     """A store that keeps every invariant, with a little of everything:
 
@@ -127,6 +162,9 @@ def build_valid_store(url: str) -> Built:
     C: pending, created two hours ago, its first invoice open.
     D: canceled now, 500 of unused time owed back.
     E: trialing, its zero trial invoice (cycle 0) settled.
+
+    The plan sells one product at a wholesale price of 456 a month; each
+    invoice has the allocations the write path would have posted.
     """
     store = connect(url)
     ids: dict[str, str] = {}
@@ -334,6 +372,28 @@ def build_valid_store(url: str) -> Built:
                 period_start=at(2, 15),
                 period_end=at(2, 22),
             )
+            app = App.create(
+                id=new_id(APP),
+                name="Audit Films",
+                activation_url_template="https://films.example/activate",
+                created_at=at(1, 1),
+                updated_at=at(1, 1),
+            )
+            product = Product.create(
+                id=new_id(PRODUCT),
+                app=app,
+                name="Films",
+                price_wholesale={"price_in_cents": 456, "currency_code": "USD", "tier_id": ""},
+                created_at=at(1, 1),
+                updated_at=at(1, 1),
+            )
+            PlanProduct.create(plan=plan, product=product, position=0)
+            terms = allocation.Terms(
+                allocation.cycle_months("month", 1),
+                (allocation.Wholesale(app.id, product.id, 456),),
+            )
+            for invoice in (a1, a2, b1, b2, b3, c1, d1):
+                _allocate(invoice, terms)
             rows: dict[str, Any] = {"A": a, "A1": a1, "A2": a2, "B": b, "B1": b1, "B2": b2}
             rows |= {"B3": b3, "C": c, "C1": c1, "D": d, "D1": d1, "E": e, "E0": e0}
             ids = {name: row.id for name, row in rows.items()}
@@ -385,6 +445,25 @@ def _overdraw_credit(b: Built) -> None:
     _update(Invoice, b["D1"], credit_issued=1200)
     _update(Subscription, b["D"], refund_due=1200)
 
+
+def _shift_share_to_platform(b: Built) -> None:
+    """A1's publisher share made negative, the platform's raised to match:
+    the sums still hold, the sign does not."""
+    allocated = Allocation.get(Allocation.invoice == b["A1"])
+    share = AllocationShare.get(AllocationShare.allocation == allocated.id)
+    _update(Allocation, allocated.id, platform_share=allocated.platform_share + share.amount + 1)
+    AllocationShare.update(amount=-1).where(AllocationShare.id == share.id).execute()
+
+
+def _tip_platform_share(b: Built) -> None:
+    allocated = Allocation.get(Allocation.invoice == b["A1"])
+    _update(Allocation, allocated.id, platform_share=allocated.platform_share + 1)
+
+
+# Plants that change what an invoice holds break the allocation law too:
+# the allocations no longer add up to it.
+MONEY_MOVED = ("allocation_not_collected",)
+MOVES_MONEY = {"amount_paid", "amount_paid_range", "invoice_status", "credit_issued_excess"}
 
 # (kind, what is planted, the IDs the line must name, a fragment of its message)
 PLANTED: list[tuple[str, Callable[[Built], None], list[str], str]] = [
@@ -457,6 +536,24 @@ PLANTED: list[tuple[str, Callable[[Built], None], list[str], str]] = [
         "ended before it started but keeps",
     ),
     (
+        "allocation_not_collected",
+        _tip_platform_share,
+        ["A1", "A"],
+        "tax 117 + fee 200 + publisher shares 357 + platform share 775 = 1449, allocations brought in 1448",
+    ),
+    (
+        "allocation_negative",
+        _shift_share_to_platform,
+        ["A1", "A"],
+        "every publisher share (least -1) must not be negative",
+    ),
+    (
+        "allocation_currency",
+        lambda b: Allocation.update(currency="EUR").where(Allocation.invoice == b["A1"]).execute(),
+        ["A1", "A"],
+        "allocations in EUR..EUR, the invoice in USD",
+    ),
+    (
         "stale_period",
         lambda b: _update(Subscription, b["A"], period_end=NOW - 2 * DAY),
         ["A"],
@@ -490,14 +587,16 @@ def test_each_broken_invariant_is_named_with_its_ids(
     finally:
         store.close()
 
+    also = MONEY_MOVED if kind in MOVES_MONEY else ()
     code, violations, summary = _audit(url)
     assert code == 1
-    assert [line.split(":", 1)[0] for line in violations] == [kind], violations
+    assert [line.split(":", 1)[0] for line in violations] == [kind, *also], violations
     line = violations[0]
     for name in names:
         assert built[name] in line, (name, line)
     assert fragment in line, line
-    assert summary.startswith(f"audit: 1 violation (1 {kind}) in 5 subscriptions"), summary
+    if not also:
+        assert summary.startswith(f"audit: 1 violation (1 {kind}) in 5 subscriptions"), summary
 
     # The function behind the command says the same, with the IDs apart.
     store = audit.open_read_only(url)
@@ -505,7 +604,8 @@ def test_each_broken_invariant_is_named_with_its_ids(
         found = audit.run_audit(store)
     finally:
         store.close()
-    assert [(v.kind, set(v.ids)) for v in found] == [(kind, {built[n] for n in names})]
+    assert (found[0].kind, set(found[0].ids)) == (kind, {built[n] for n in names})
+    assert [v.kind for v in found] == [kind, *also]
 
 
 def test_the_audit_writes_nothing(fresh_backend_url: str) -> None:

@@ -27,6 +27,9 @@ all. The invariants (ARCHITECTURE.md, "Billing rules"):
 - credit: what a subscription's invoices handed back as credit, less what
   its invoices took, is its credit balance plus its refund due; no invoice
   hands back more than it was paid and took; neither is negative;
+- allocations: for every invoice, tax + fee + publisher shares + platform
+  share is what it holds, to the unit (ARCHITECTURE.md, "Revenue
+  distribution");
 - access fails closed: no running subscription is more than a day past its
   period end, and no subscription is pending more than a day past its
   deadline.
@@ -52,7 +55,14 @@ from bento_server.clock import SystemClock
 from bento_server.store.database import Store, database_proxy, open_database
 from bento_server.store.fields import from_micros, to_micros
 from bento_server.store.migrations import LATEST_VERSION, current_version
-from bento_server.store.models import Invoice, Payment, Subscription, TestClockState
+from bento_server.store.models import (
+    Allocation,
+    AllocationShare,
+    Invoice,
+    Payment,
+    Subscription,
+    TestClockState,
+)
 
 # Statuses that grant access while the period runs.
 RUNNING = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
@@ -159,6 +169,7 @@ def violations(store: Store, scope: Scope) -> Iterator[Violation]:
     yield from check_invoices(store)
     yield from check_periods(store)
     yield from check_credit(store)
+    yield from check_allocations(store)
     yield from check_never_started(store)
     yield from check_running_past_period(store, scope.now)
     yield from check_forever_pending(store, scope.now)
@@ -479,6 +490,121 @@ def check_credit(store: Store) -> Iterator[Violation]:
                 "negative_credit",
                 (sub_id,),
                 f"{where}: credit_balance {balance} and refund_due {refund_due} must not be negative",
+            )
+
+
+def check_allocations(store: Store) -> Iterator[Violation]:
+    """10. The allocation law (ARCHITECTURE.md, "Revenue distribution"): for
+    every invoice, its allocations' tax + fee + publisher shares + platform
+    share, and what their movements brought in, are each what the invoice
+    holds (paid net of refunds, plus credit taken, less credit handed back),
+    to the unit; no tax, fee or share is negative; every allocation is in
+    the invoice's currency.
+
+    Sums per invoice in SQL; only the invoices that break it come back.
+    """
+    moved = (
+        Allocation.paid - Allocation.refunded + Allocation.credit_applied - Allocation.credit_issued
+    )
+    posted = (
+        Allocation.select(
+            Allocation.invoice.alias("invoice_id"),
+            peewee.fn.SUM(Allocation.tax).alias("tax"),
+            peewee.fn.SUM(Allocation.platform_fee).alias("fee"),
+            peewee.fn.SUM(Allocation.platform_share).alias("platform"),
+            peewee.fn.SUM(moved).alias("moved"),
+            peewee.fn.MIN(Allocation.currency).alias("low"),
+            peewee.fn.MAX(Allocation.currency).alias("high"),
+        )
+        .group_by(Allocation.invoice)
+        .alias("posted")
+    )
+    by_product = (
+        AllocationShare.select(
+            Allocation.invoice.alias("invoice_id"),
+            AllocationShare.product_id,
+            peewee.fn.SUM(AllocationShare.amount).alias("amount"),
+        )
+        .join(Allocation, on=(AllocationShare.allocation == Allocation.id))
+        .group_by(Allocation.invoice, AllocationShare.product_id)
+        .alias("by_product")
+    )
+    shares = (
+        by_product.select_from(
+            by_product.c.invoice_id,
+            peewee.fn.SUM(by_product.c.amount).alias("owed"),
+            peewee.fn.MIN(by_product.c.amount).alias("least"),
+        )
+        .group_by(by_product.c.invoice_id)
+        .alias("shares")
+    )
+    held = (
+        Invoice.amount_paid
+        + Invoice.proration_credit
+        + Invoice.credit_applied
+        - Invoice.credit_issued
+    )
+    tax = peewee.fn.COALESCE(posted.c.tax, 0)
+    fee = peewee.fn.COALESCE(posted.c.fee, 0)
+    platform = peewee.fn.COALESCE(posted.c.platform, 0)
+    came_in = peewee.fn.COALESCE(posted.c.moved, 0)
+    owed = peewee.fn.COALESCE(shares.c.owed, 0)
+    least = peewee.fn.COALESCE(shares.c.least, 0)
+    rows = _rows(
+        store,
+        Invoice.select(
+            Invoice.id,
+            Invoice.subscription,
+            Invoice.currency,
+            held,
+            tax,
+            fee,
+            platform,
+            owed,
+            came_in,
+            least,
+            posted.c.low,
+            posted.c.high,
+        )
+        .join(posted, peewee.JOIN.LEFT_OUTER, on=(posted.c.invoice_id == Invoice.id))
+        .join_from(Invoice, shares, peewee.JOIN.LEFT_OUTER, on=(shares.c.invoice_id == Invoice.id))
+        .where(
+            (tax + fee + platform + owed != held)
+            | (came_in != held)
+            | (tax < 0)
+            | (fee < 0)
+            | (least < 0)
+            | (posted.c.low != Invoice.currency)
+            | (posted.c.high != Invoice.currency)
+        )
+        .order_by(Invoice.id),
+    )
+    for row in rows:
+        invoice_id, sub_id, currency, *sums, low, high = row
+        value, tax_sum, fee_sum, platform_sum, owed_sum, came, least_share = map(int, sums)
+        ids = (invoice_id, sub_id)
+        where = f"invoice {invoice_id} of {sub_id}"
+        split_sum = tax_sum + fee_sum + platform_sum + owed_sum
+        if split_sum != value or came != value:
+            yield Violation(
+                "allocation_not_collected",
+                ids,
+                f"{where}: tax {tax_sum} + fee {fee_sum} + publisher shares {owed_sum} + "
+                f"platform share {platform_sum} = {split_sum}, allocations brought in {came}, "
+                f"the invoice holds {value}",
+            )
+        if min(tax_sum, fee_sum, least_share) < 0:
+            yield Violation(
+                "allocation_negative",
+                ids,
+                f"{where}: tax {tax_sum}, fee {fee_sum} and every publisher share (least "
+                f"{least_share}) must not be negative",
+            )
+        if low is not None and (low != currency or high != currency):
+            yield Violation(
+                "allocation_currency",
+                ids,
+                f"{where}: allocations in {low}..{high}, the invoice in {currency}",
             )
 
 
