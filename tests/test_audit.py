@@ -45,7 +45,6 @@ from bento_server.store.models import (
     Subscription,
     TestClockState,
 )
-from bento_server.usecases.allocations import holding
 from tests.support import run_cli
 
 NOW = datetime(2024, 2, 20, 12, tzinfo=UTC)
@@ -138,7 +137,7 @@ def _allocate(invoice: Invoice, terms: allocation.Terms) -> None:
     the split of what it holds now."""
     invoice.allocation_terms = terms.to_stored()
     invoice.save()
-    posting = allocation.post(allocation.NOTHING, holding(invoice), terms)
+    posting = allocation.post(allocation.NOTHING, allocation.Holding.of(invoice), terms)
     if posting is not None:
         ledger.write_allocation(
             posting,

@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bento_server.billing import account
+from bento_server.billing import account, allocation
 from bento_server.billing.access import decide_for
 from bento_server.billing.account import Account, PlanTerms, Step, SubscriptionState
 from bento_server.billing.statuses import InvoiceStatus, SubscriptionStatus
@@ -38,6 +38,10 @@ def terms(plan_id: str, price: int, unit: str, grace: int, trial: int = 0) -> Pl
     return PlanTerms(plan_id, 1, unit, 1, grace, "roll", [phase], trial)
 
 
+# Two products in every plan, at wholesale prices that the weekly plan sells
+# below (its platform share goes negative) and the others above.
+WHOLESALE = (allocation.Wholesale("AP1", "PR1", 456), allocation.Wholesale("AP2", "PR2", 300))
+
 PLANS = [
     terms("monthly", 1699, "month", 3),
     terms("yearly", 36000, "year", 7),
@@ -47,19 +51,47 @@ PLANS = [
 ]
 
 
+def _plus(sums: allocation.Split | None, change: allocation.Split) -> allocation.Split:
+    """The sums of an invoice's allocations, with one more."""
+    if sums is None:
+        return change
+    negated = allocation.change(change, allocation.Split())
+    return allocation.change(negated, sums)
+
+
 class BillingModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = START
         self.account: Account | None = None
         self.next_id = 0
+        # What the write path posts: each invoice's terms from its issue,
+        # and the sums of its allocations' movements and lines.
+        self.terms: dict[str, allocation.Terms] = {}
+        self.moved: dict[str, int] = {}
+        self.lines: dict[str, allocation.Split] = {}
 
     # --- driving -------------------------------------------------------------
 
     def _apply(self, step: Step) -> None:
+        sub = step.account.subscription
         for invoice in step.issued:
             self.next_id += 1
             invoice.id = f"INV{self.next_id}"
+            months = allocation.cycle_months(sub.billing_unit, sub.billing_value)
+            priced = invoice.subtotal > 0
+            self.terms[invoice.id] = allocation.Terms(months, WHOLESALE if priced else ())
+        before = (
+            {i.id: allocation.Holding.of(i) for i in self.account.invoices} if self.account else {}
+        )
+        for invoice in step.account.invoices:
+            held = before.get(invoice.id, allocation.NOTHING)
+            posting = allocation.post(held, allocation.Holding.of(invoice), self.terms[invoice.id])
+            if posting is None:
+                continue
+            assert posting.movement.net == posting.change.total, posting
+            self.moved[invoice.id] = self.moved.get(invoice.id, 0) + posting.movement.net
+            self.lines[invoice.id] = _plus(self.lines.get(invoice.id), posting.change)
         self.account = step.account
 
     def _try(self, make: Callable[[], Step]) -> None:
@@ -199,6 +231,34 @@ class BillingModel(RuleBasedStateMachine):
         # collected = consumed + credit balance + refund due, to the unit.
         assert sub.credit_balance >= 0 and sub.refund_due >= 0
         assert handed_back - taken == sub.credit_balance + sub.refund_due
+
+    @invariant()
+    def allocations_add_up_to_what_each_invoice_holds(self) -> None:
+        """ARCHITECTURE.md, "Revenue distribution": for every invoice, tax +
+        fee + publisher shares + platform share = what it holds, to the unit."""
+        if self.account is None:
+            return
+        for invoice in self.account.invoices:
+            lines = self.lines.get(invoice.id, allocation.Split())
+            value = invoice.value_held
+            assert lines.total == value == self.moved.get(invoice.id, 0), (invoice, lines)
+            assert 0 <= lines.tax <= invoice.tax_amount, (invoice, lines)
+            assert 0 <= lines.platform_fee <= invoice.platform_fee_amount, (invoice, lines)
+            terms = self.terms[invoice.id]
+            full = {
+                (w.app_id, w.product_id): allocation.round_half_up(w.monthly * terms.months)
+                for w in terms.wholesale
+            }
+            for key, share in lines.shares.items():
+                assert 0 <= share <= full[key], (invoice, lines)
+            assert lines.cycles == (1 if value > 0 else 0)
+            if invoice.amount_paid == invoice.total_amount and invoice.credit_issued == 0:
+                # Paid in full and nothing handed back: every party's whole part.
+                assert (lines.tax, lines.platform_fee) == (
+                    invoice.tax_amount,
+                    invoice.platform_fee_amount,
+                ), (invoice, lines)
+                assert dict(lines.shares) == (full if value > 0 else dict.fromkeys(full, 0))
 
     @invariant()
     def periods_never_overlap(self) -> None:

@@ -118,6 +118,19 @@ class Holding:
     credit_paid_out: int
     """Credit handed back and then paid out as refunds."""
 
+    @classmethod
+    def of(cls, invoice: Any) -> Holding:
+        """The money columns of an invoice's stored row or billing state."""
+        return cls(
+            total_amount=invoice.total_amount,
+            tax_amount=invoice.tax_amount,
+            platform_fee_amount=invoice.platform_fee_amount,
+            credits_taken=invoice.proration_credit + invoice.credit_applied,
+            amount_paid=invoice.amount_paid,
+            credit_issued=invoice.credit_issued,
+            credit_paid_out=invoice.credit_paid_out,
+        )
+
     @property
     def value_held(self) -> int:
         return self.amount_paid + self.credits_taken - self.credit_issued

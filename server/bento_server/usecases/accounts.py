@@ -132,7 +132,7 @@ def write(
     for invoice in step.account.invoices:
         if invoice.id:
             stored = loaded.invoice_rows[invoice.id]
-            held_before[id(invoice)] = allocations.holding(stored)
+            held_before[id(invoice)] = allocation.Holding.of(stored)
             changed = False
             for name in _INVOICE_FIELDS:
                 value = getattr(invoice, name)
@@ -180,7 +180,7 @@ def _post_allocations(
     now: datetime | None = None
     for invoice in step.account.invoices:
         before = held_before.get(id(invoice), allocation.NOTHING)
-        after = allocations.holding(invoice)
+        after = allocation.Holding.of(invoice)
         if before == after:
             continue
         stored = rows[id(invoice)]

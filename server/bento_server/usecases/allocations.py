@@ -10,36 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from bento_server.billing import allocation
 from bento_server.billing.account import InvoiceState, SubscriptionState
 from bento_server.store import ledger
 from bento_server.store.models import PlanProduct, Product
-
-
-class _HasMoney(Protocol):
-    total_amount: int
-    tax_amount: int
-    platform_fee_amount: int
-    proration_credit: int
-    credit_applied: int
-    amount_paid: int
-    credit_issued: int
-    credit_paid_out: int
-
-
-def holding(invoice: _HasMoney) -> allocation.Holding:
-    """The money columns of an invoice's row or state."""
-    return allocation.Holding(
-        total_amount=invoice.total_amount,
-        tax_amount=invoice.tax_amount,
-        platform_fee_amount=invoice.platform_fee_amount,
-        credits_taken=invoice.proration_credit + invoice.credit_applied,
-        amount_paid=invoice.amount_paid,
-        credit_issued=invoice.credit_issued,
-        credit_paid_out=invoice.credit_paid_out,
-    )
 
 
 def terms_for(
