@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from tests.support import (
     LONG,
     RunningServer,
+    assert_audit_clean,
     create_postgres_database,
     drop_postgres_database,
     prepare_postgres,
@@ -77,10 +78,13 @@ def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="session")
 def server(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
-    """One test-clock server per backend for the whole session."""
+    """One test-clock server per backend for the whole session. After the
+    session, `bento audit` finds every money invariant, the allocation law
+    among them, kept over all it wrote."""
     running = start_server(backend_url, tmp_path_factory.mktemp("server"), test_clock=True)
     yield running
     running.stop()
+    assert_audit_clean(backend_url)
 
 
 @pytest.fixture
