@@ -41,7 +41,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 import bento.v1
@@ -54,6 +54,7 @@ from bento.v1 import (
     event_pb2,
     invoice_pb2,
     payment_pb2,
+    settlement_pb2,
     subscription_pb2,
     tenant_pb2,
     test_clock_pb2,
@@ -480,6 +481,14 @@ DELIVERY_HIDDEN = "webhook_delivery_not_found"
 
 S = "bento.v1.SubscriptionService/"
 W = "bento.v1.WebhookService/"
+X = "bento.v1.SettlementService/"
+# A period that holds every allocation of the world, wherever the test clock is.
+EVER = {
+    "period_start": timestamp_pb2.Timestamp(seconds=1_577_836_800),  # 2020-01-01
+    "period_end": timestamp_pb2.Timestamp(seconds=4_102_444_800),  # 2100-01-01
+}
+PLATFORM_HIDDEN = "platform_not_found"
+APP_HIDDEN = "app_not_found"
 CASES = [
     # TenantService: admins only.
     admin_only(
@@ -917,6 +926,27 @@ CASES = [
         # Nothing answers at the endpoint's URL: the answer says why.
         lambda w, r: (
             not r.delivered and r.status_code == 0 and w.endpoint_url.split("/")[2] in r.error
+        ),
+    ),
+    # SettlementService: platforms read their platform's statements,
+    # publishers their app's, admins any; every other tenant finds nothing.
+    Case(
+        X + "GetStatement",
+        (OK, OK, hidden(PLATFORM_HIDDEN), hidden(PLATFORM_HIDDEN), hidden(PLATFORM_HIDDEN)),
+        lambda w: settlement_pb2.GetStatementRequest(tenant_id=w.platform_id, **EVER),
+        lambda w, r: any(
+            line.plan_id == w.plan_id and line.counterpart_id == w.app_id
+            for line in r.statement.lines
+        ),
+    ),
+    Case(
+        X + "ListAllocations",
+        (OK, hidden(APP_HIDDEN), hidden(APP_HIDDEN), OK, hidden(APP_HIDDEN)),
+        lambda w: settlement_pb2.ListAllocationsRequest(tenant_id=w.app_id, page_size=100, **EVER),
+        lambda w, r: any(
+            a.subscription_id == w.subscription_id
+            and [s.app_id for s in a.publisher_shares] == [w.app_id]
+            for a in r.allocations
         ),
     ),
 ]

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -47,6 +47,7 @@ from bento.v1 import (
     event_pb2,
     invoice_pb2,
     payment_pb2,
+    settlement_pb2,
     subscription_pb2,
     tenant_pb2,
     test_clock_pb2,
@@ -242,6 +243,8 @@ def _seed(server: RunningServer) -> Target:
         paid,
         pay(t.platform, sub_id, invoice.invoice_id, amount, enums_pb2.PAYMENT_RECORD_STATUS_FAILED),
         pay(t.platform, sub_id, invoice.invoice_id, amount),
+        # A part given back: the paid invoice has two allocations to page through.
+        pay(t.platform, sub_id, invoice.invoice_id, -100, refund_reason="seeded refund"),
         unpaid,
         subscribe(t.platform, shop.plan(free_trial_days=7)),
         t.publisher(t.publisher.catalog.CreateProduct, product_request(t.app_id, internal_id="x2")),
@@ -256,6 +259,15 @@ def _seed(server: RunningServer) -> Target:
     target = Target(server, server.channel(), pool, credentials, revoked, shop)
     _seed_templates(target, paid, unpaid)
     advance(shop.admin, 40 * 86_400)  # a renewal: a second invoice
+    # Allocations are listed by period, by default the last calendar month:
+    # the seeded platform's from a year back to thirty years on instead.
+    target.list_bases[rpc_named("SettlementService.ListAllocations").path] = (
+        settlement_pb2.ListAllocationsRequest(
+            tenant_id=t.platform_id,
+            period_start=timestamp_pb2.Timestamp(seconds=fz.NOW - 400 * 86_400),
+            period_end=timestamp_pb2.Timestamp(seconds=fz.NOW + 30 * 366 * 86_400),
+        )
+    )
     # What the lists hold now, for IDs of every kind.
     for rpc in LISTS:
         target.unary(rpc, _list_base(target, rpc))

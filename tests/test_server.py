@@ -24,6 +24,7 @@ CONTRACT_SERVICES = [
     "bento.v1.EventService",
     "bento.v1.InvoiceService",
     "bento.v1.PaymentService",
+    "bento.v1.SettlementService",
     "bento.v1.SubscriptionService",
     "bento.v1.TenantService",
     "bento.v1.TestClockService",

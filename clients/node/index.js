@@ -20,7 +20,7 @@ const PROTOS = path.resolve(here, "../../protos");
 const SERVICES = [
   "TenantService", "CatalogService", "SubscriptionService", "InvoiceService",
   "PaymentService", "ActivationService", "EntitlementService", "EventService",
-  "TestClockService", "WebhookService",
+  "TestClockService", "WebhookService", "SettlementService",
 ];
 const READS = /^(Get|List|Check|Watch)/;
 

@@ -33,6 +33,8 @@ from bento.v1 import (
     invoice_pb2_grpc,
     payment_pb2,
     payment_pb2_grpc,
+    settlement_pb2,
+    settlement_pb2_grpc,
     subscription_pb2,
     subscription_pb2_grpc,
     tenant_pb2,
@@ -55,6 +57,7 @@ from bento_server.services.event import EventService
 from bento_server.services.interceptor import BentoInterceptor
 from bento_server.services.invoice import InvoiceService
 from bento_server.services.payment import PaymentService
+from bento_server.services.settlement import SettlementService
 from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
@@ -145,6 +148,7 @@ SERVICES = [
     (event_pb2, event_pb2_grpc, "EventService"),
     (test_clock_pb2, test_clock_pb2_grpc, "TestClockService"),
     (webhook_pb2, webhook_pb2_grpc, "WebhookService"),
+    (settlement_pb2, settlement_pb2_grpc, "SettlementService"),
 ]
 
 SERVICERS = {
@@ -158,6 +162,7 @@ SERVICERS = {
     "EntitlementService": EntitlementService,
     "TestClockService": TestClockService,
     "WebhookService": WebhookService,
+    "SettlementService": SettlementService,
 }
 
 

@@ -9,12 +9,12 @@
 
 Every service of ``bento.v1`` is an attribute (``tenants``, ``catalog``,
 ``subscriptions``, ``invoices``, ``payments``, ``activation``,
-``entitlements``, ``events``, ``test_clock``); calling one of its methods
-sends the credential, gives every mutating call an ``idempotency-key``
-(reused by the retries of that call, so a retry never acts twice), retries
-UNAVAILABLE with exponential backoff inside the call's deadline (a retry
-waits for a restarting server to be back), and raises ``BentoError`` for
-every failure.
+``entitlements``, ``events``, ``test_clock``, ``webhooks``,
+``settlement``); calling one of its methods sends the credential, gives
+every mutating call an ``idempotency-key`` (reused by the retries of that
+call, so a retry never acts twice), retries UNAVAILABLE with exponential
+backoff inside the call's deadline (a retry waits for a restarting server
+to be back), and raises ``BentoError`` for every failure.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from bento.v1 import (
     event_pb2_grpc,
     invoice_pb2_grpc,
     payment_pb2_grpc,
+    settlement_pb2_grpc,
     subscription_pb2_grpc,
     tenant_pb2_grpc,
     test_clock_pb2_grpc,
@@ -118,6 +119,7 @@ class Client:
         self.events = _Service(self, event_pb2_grpc.EventServiceStub(self.channel))
         self.test_clock = _Service(self, test_clock_pb2_grpc.TestClockServiceStub(self.channel))
         self.webhooks = _Service(self, webhook_pb2_grpc.WebhookServiceStub(self.channel))
+        self.settlement = _Service(self, settlement_pb2_grpc.SettlementServiceStub(self.channel))
         self._event_stub = event_pb2_grpc.EventServiceStub(self.channel)
 
     def __enter__(self) -> Client:

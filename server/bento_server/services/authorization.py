@@ -52,6 +52,9 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "bento.v1.EntitlementService": {"*": ADMIN_PLATFORM},
     # Every role keeps endpoints for the events it may see (scoped by owner).
     "bento.v1.WebhookService": {"*": ANY},
+    # Every role reads the statements of its own tenant (checked by the use
+    # case: another tenant is NOT_FOUND); admins any tenant's.
+    "bento.v1.SettlementService": {"*": ANY},
 }
 
 
