@@ -9,6 +9,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bento_server import log_hygiene
 from bento_server.clock import SystemClock
@@ -17,6 +18,9 @@ from bento_server.server import DEFAULT_ADDRESS, ServerConfig, serve
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.usecases.context import ADMIN, PLATFORM, PUBLISHER, ROLES, Deps
+
+if TYPE_CHECKING:
+    from bento_server.usecases.statements import Period
 
 
 def _database_arg(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +105,26 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _month(text: str) -> Period:
+    from bento_server.statements_report import parse_month
+
+    try:
+        return parse_month(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _statements(args: argparse.Namespace) -> int:
+    from bento_server import statements_report
+
+    found = statements_report.collect(args.database, args.month, args.tenant or "")
+    if args.format == "json":
+        statements_report.write_json(found, sys.stdout)
+    else:
+        statements_report.write_csv(found, sys.stdout)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bento_server.demo import load_demo
 
@@ -183,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _database_arg(audit_parser)
     audit_parser.set_defaults(run=_audit)
+
+    statements_parser = commands.add_parser(
+        "statements",
+        help="print a month's statements (as GetStatement answers them), read only",
+    )
+    statements_parser.add_argument(
+        "--month", required=True, type=_month, help="the calendar month in UTC, YYYY-MM"
+    )
+    statements_parser.add_argument(
+        "--tenant", help="one platform (PL...) or app (AP...); default: every one with allocations"
+    )
+    statements_parser.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="default: %(default)s"
+    )
+    _database_arg(statements_parser)
+    statements_parser.set_defaults(run=_statements)
 
     demo_parser = commands.add_parser("demo", help="load a demo catalog and print keys to try it")
     _database_arg(demo_parser)
