@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -16,12 +18,17 @@ README = ROOT / "README.md"
 PRINTED_ADDRESS = "127.0.0.1:50051"
 
 
-def walkthrough() -> str:
-    text = README.read_text()
-    section = text.split("## Try it with grpcurl", 1)[1]
+def bash_block(heading: str) -> str:
+    """The first bash block under ``heading``."""
+    section = README.read_text().split(heading, 1)[1]
     match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
-    assert match, "the walk-through's bash block is missing"
+    assert match, f"the bash block of {heading!r} is missing"
     return match.group(1)
+
+
+def walkthrough() -> str:
+    # The statements example goes on in the walk-through's shell.
+    return bash_block("## Try it with grpcurl") + bash_block("## Statements")
 
 
 def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
@@ -59,6 +66,25 @@ def test_readme_walkthrough_runs_as_printed(tmp_path: Path) -> None:
         assert f'"type": "{kind}"' in out, kind
     assert '"heartbeat"' in out
     assert '"secret": "whsec_' in out and '"url": "https://acme.example/bento-webhooks"' in out
+    # The statement of the payment: 999 = fee 150 + StreamFlix 456 + platform 393,
+    # and StreamFlix's allocation with its share.
+    for said in (
+        '"gross": "999"',
+        '"platform_fee": "150"',
+        '"platform_share": "393"',
+        '"publisher_share": "456"',
+        '"amount": "456"',
+    ):
+        assert said in out, said
+    # `bento statements`: the same, as CSV; the platform's lines first.
+    printed = list(csv.DictReader(io.StringIO(out[out.index("tenant_id,currency,") :])))
+    assert [(r["product_id"] != "", r["gross_decimal"], r["publisher_share"]) for r in printed] == [
+        (False, "9.99", "0"),  # the plan's own line
+        (True, "0.00", "456"),  # StreamFlix's product
+        (True, "0.00", "0"),  # TuneBox's, without a wholesale price
+        (True, "0.00", "456"),  # StreamFlix's own statement
+        (True, "0.00", "0"),  # TuneBox's
+    ]
     # The first thing on stderr is the -format-error status (the watch's
     # deadline message comes after it).
     error, _ = json.JSONDecoder().raw_decode(result.stderr[result.stderr.index("{") :])
