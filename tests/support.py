@@ -28,6 +28,7 @@ from bento.v1 import (
     enums_pb2,
     invoice_pb2_grpc,
     payment_pb2_grpc,
+    settlement_pb2_grpc,
     subscription_pb2_grpc,
     tenant_pb2,
     tenant_pb2_grpc,
@@ -277,6 +278,7 @@ class Caller:
         self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         self.invoices = invoice_pb2_grpc.InvoiceServiceStub(channel)
         self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
+        self.settlement = settlement_pb2_grpc.SettlementServiceStub(channel)
 
     def metadata(self, idempotency_key: str | None = None) -> list[tuple[str, str]]:
         metadata = []

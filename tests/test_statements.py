@@ -20,7 +20,7 @@ import grpc
 import pytest
 from google.protobuf import json_format, timestamp_pb2
 
-from bento.v1 import catalog_pb2, common_pb2, enums_pb2, settlement_pb2, settlement_pb2_grpc
+from bento.v1 import catalog_pb2, common_pb2, enums_pb2, settlement_pb2
 from bento_server.billing import currencies
 from tests.billing_support import advance, now, pay, subscribe
 from tests.support import (
@@ -56,10 +56,6 @@ AMOUNTS = ("cycles", *MONEY)
 # --- calling SettlementService ---------------------------------------------------------
 
 
-def settlement(caller: Caller) -> settlement_pb2_grpc.SettlementServiceStub:
-    return settlement_pb2_grpc.SettlementServiceStub(caller.channel)
-
-
 def ts(instant: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(instant)
@@ -72,7 +68,7 @@ def period(start: datetime, end: datetime) -> dict[str, timestamp_pb2.Timestamp]
 
 def get_statement(caller: Caller, tenant_id: str, **fields: Any) -> pb.Statement:
     request = pb.GetStatementRequest(tenant_id=tenant_id, **fields)
-    return caller(settlement(caller).GetStatement, request).statement
+    return caller(caller.settlement.GetStatement, request).statement
 
 
 def list_allocations(caller: Caller, tenant_id: str, **fields: Any) -> list[pb.Allocation]:
@@ -81,7 +77,7 @@ def list_allocations(caller: Caller, tenant_id: str, **fields: Any) -> list[pb.A
     token = ""
     while True:
         request = pb.ListAllocationsRequest(tenant_id=tenant_id, page_token=token, **fields)
-        page = caller(settlement(caller).ListAllocations, request)
+        page = caller(caller.settlement.ListAllocations, request)
         found.extend(page.allocations)
         token = page.next_page_token
         if not token:
@@ -244,8 +240,8 @@ def test_another_tenant_is_not_found(last_month: LastMonth) -> None:
         (t.admin, "AP0000000000000000001", "app_not_found"),
     ):
         for method, request in (
-            (settlement(caller).GetStatement, pb.GetStatementRequest(tenant_id=tenant_id)),
-            (settlement(caller).ListAllocations, pb.ListAllocationsRequest(tenant_id=tenant_id)),
+            (caller.settlement.GetStatement, pb.GetStatementRequest(tenant_id=tenant_id)),
+            (caller.settlement.ListAllocations, pb.ListAllocationsRequest(tenant_id=tenant_id)),
         ):
             got = assert_fails(lambda: caller(method, request), NOT_FOUND, reason)
             assert tenant_id in got.message
@@ -306,8 +302,8 @@ def test_bad_arguments_name_their_field(
     t = make_tenancy(server)
     fields = {"tenant_id": t.platform_id, **fields}
     for method, request in (
-        (settlement(t.platform).GetStatement, pb.GetStatementRequest(**fields)),
-        (settlement(t.platform).ListAllocations, pb.ListAllocationsRequest(**fields)),
+        (t.platform.settlement.GetStatement, pb.GetStatementRequest(**fields)),
+        (t.platform.settlement.ListAllocations, pb.ListAllocationsRequest(**fields)),
     ):
         got = assert_fails(lambda: t.platform(method, request), INVALID, "invalid_argument", bad)
         assert list(got.fields) == [bad], got
@@ -315,7 +311,7 @@ def test_bad_arguments_name_their_field(
 
 def test_a_bad_page_token_or_size_is_invalid(server: RunningServer) -> None:
     t = make_tenancy(server)
-    s = settlement(t.platform)
+    s = t.platform.settlement
     for fields, field, reason in (
         ({"page_token": "nope"}, "page_token", "invalid_page_token"),
         ({"page_size": -1}, "page_size", "invalid_argument"),
@@ -363,9 +359,9 @@ def test_several_currencies_need_one_named(server: RunningServer) -> None:
     span = around(clock(t.admin))
     for tenant_id, caller in ((t.platform_id, p), (t.app_id, t.publisher)):
         for method, request in (
-            (settlement(caller).GetStatement, pb.GetStatementRequest(tenant_id=tenant_id, **span)),
+            (caller.settlement.GetStatement, pb.GetStatementRequest(tenant_id=tenant_id, **span)),
             (
-                settlement(caller).ListAllocations,
+                caller.settlement.ListAllocations,
                 pb.ListAllocationsRequest(tenant_id=tenant_id, **span),
             ),
         ):
@@ -455,7 +451,7 @@ def test_allocations_page_one_at_a_time(refunded: tuple[Bundle, str, dict[str, A
     bundle, _, span = refunded
     t = bundle.t
     whole = list_allocations(t.platform, t.platform_id, page_size=500, **span)
-    s = settlement(t.platform)
+    s = t.platform.settlement
     first = t.platform(
         s.ListAllocations, pb.ListAllocationsRequest(tenant_id=t.platform_id, page_size=1, **span)
     )
