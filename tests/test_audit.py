@@ -42,6 +42,7 @@ from bento_server.store.models import (
     PlanProduct,
     Platform,
     Product,
+    SchemaVersion,
     Subscription,
     TestClockState,
 )
@@ -150,7 +151,7 @@ def _allocate(invoice: Invoice, terms: allocation.Terms) -> None:
         )
 
 
-def build_valid_store(url: str) -> Built:
+def build_valid_store(url: str, allocated: bool = True) -> Built:
     """A store that keeps every invariant, with a little of everything:
 
     A: active, 8.75% exclusive tax; cycle 1 paid and partly refunded (a
@@ -391,7 +392,7 @@ def build_valid_store(url: str) -> Built:
                 allocation.cycle_months("month", 1),
                 (allocation.Wholesale(app.id, product.id, 456),),
             )
-            for invoice in (a1, a2, b1, b2, b3, c1, d1):
+            for invoice in (a1, a2, b1, b2, b3, c1, d1) if allocated else ():
                 _allocate(invoice, terms)
             rows: dict[str, Any] = {"A": a, "A1": a1, "A2": a2, "B": b, "B1": b1, "B2": b2}
             rows |= {"B3": b3, "C": c, "C1": c1, "D": d, "D1": d1, "E": e, "E0": e0}
@@ -605,6 +606,40 @@ def test_each_broken_invariant_is_named_with_its_ids(
         store.close()
     assert (found[0].kind, set(found[0].ids)) == (kind, {built[n] for n in names})
     assert [v.kind for v in found] == [kind, *also]
+
+
+def test_migrating_posts_the_allocations_of_invoices_from_before_the_ledger(
+    fresh_backend_url: str,
+) -> None:
+    """A store from before the allocation ledger (schema 7) gets, on
+    migrating, each invoice's wholesale terms and one opening allocation of
+    what it holds: the law holds at once."""
+    url = fresh_backend_url
+    run_cli("migrate", "--database", url)
+    built = build_valid_store(url, allocated=False)
+    store = connect(url)
+    try:
+        with store.write():
+            store.db.drop_tables([AllocationShare, Allocation])
+            SchemaVersion.delete().where(SchemaVersion.version == 8).execute()
+    finally:
+        store.close()
+
+    assert "schema at version 8 (was 7)" in run_cli("migrate", "--database", url).stdout
+    code, violations, _ = _audit(url)
+    assert (code, violations) == (0, [])
+    store = connect(url)
+    try:
+        with store.read():
+            opening = Allocation.get(Allocation.invoice == built["A1"])
+            share = AllocationShare.get(AllocationShare.allocation == opening.id)
+            terms = Invoice.get_by_id(built["A1"]).allocation_terms
+    finally:
+        store.close()
+    # A1: 1,848 paid, 400 refunded: 1,448 held, split as the rules say.
+    assert (opening.paid, opening.tax, opening.platform_fee) == (1448, 117, 200)
+    assert (share.amount, opening.platform_share, opening.cycles) == (357, 774, 1)
+    assert terms == {"months": "1", "wholesale": [{**terms["wholesale"][0], "monthly": 456}]}
 
 
 def test_the_audit_writes_nothing(fresh_backend_url: str) -> None:
