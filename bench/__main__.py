@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import renewals, revocation, scale, streams, webhooks
+from bench import cores, renewals, revocation, scale, streams, webhooks
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
@@ -66,6 +66,10 @@ def _fmt(rate: Rate, baseline: Rate) -> str:
     )
 
 
+def _cpu(rate: Rate) -> str:
+    return f"{rate.client_cpu:.2f}"
+
+
 def _summary_table(
     scale_rows: list[tuple[str, list[scale.Step]]],
     renewal_rows: list[tuple[str, renewals.Result]],
@@ -73,8 +77,8 @@ def _summary_table(
 ) -> str:
     """Every measure at 100,000 subscriptions beside its store's baseline."""
     lines = [
-        "| store | measure | per second | p50 ms | p99 ms | ratio to baseline |",
-        "|---|---|---|---|---|---|",
+        "| store | measure | per second | p50 ms | p99 ms | ratio to baseline | client CPU |",
+        "|---|---|---|---|---|---|---|",
     ]
     renewed = dict(renewal_rows)
     streamed = dict(stream_rows)
@@ -82,19 +86,19 @@ def _summary_table(
         step = next((s for s in steps if s.subscriptions == SUMMARY_SIZE), steps[-1])
         baseline = step.rates[scale.MEASURES[0]]
         for label, rate in step.rates.items():
-            lines.append(f"| {store} | {label} | {_fmt(rate, baseline)} |")
+            lines.append(f"| {store} | {label} | {_fmt(rate, baseline)} | {_cpu(rate)} |")
         if store in renewed:
             sweep = renewed[store]
             lines.append(
                 f"| {store} | renewal sweep, {sweep.due:,} due | {sweep.per_second:,.0f} | n/a | n/a "
-                f"| {sweep.per_second / baseline.per_second:.2f} |"
+                f"| {sweep.per_second / baseline.per_second:.2f} | n/a |"
             )
         if store in streamed:
             # Against the baseline of its own server, which holds the streams.
             run = streamed[store]
             lines.append(
                 f"| {store} | event delivery to {streams.WATCHERS} watchers | "
-                f"{_fmt(run.delivery, run.baseline)} |"
+                f"{_fmt(run.delivery, run.baseline)} | {_cpu(run.delivery)} |"
             )
     return "\n".join(lines)
 
@@ -186,6 +190,14 @@ def _webhooks_table(rows: list[tuple[str, webhooks.Result]]) -> str:
     return "\n".join(lines)
 
 
+PINNING = (
+    "The server and PostgreSQL run on core 0 and the bench's client on core 1 "
+    "(`taskset`), in the summary and growth tables."
+    if cores.can_pin()
+    else "Client, server and PostgreSQL share the machine's cores (it has one)."
+)
+
+
 def main() -> int:
     started = time.perf_counter()
     scale_rows = _on_each_store(lambda url, folder: scale.run(url, folder, SIZES, SCALE_SECONDS))
@@ -209,8 +221,10 @@ def main() -> int:
         f"""# Benchmarks
 
 Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d} ({machine}) in {minutes:.1f} minutes.
-Client, server and PostgreSQL share the machine's cores. Every ratio is against
-a baseline measured on the same server (or database) in the same run.
+{PINNING} Every ratio is against a baseline measured on the same server (or
+database) in the same run. "client CPU" is the bench process's CPU over a
+measure, as a share of one core: near 1.00 the client, not the server, set
+the rate.
 
 ## Summary at {SUMMARY_SIZE:,} subscriptions
 

@@ -13,7 +13,8 @@ One store is seeded with 10,000 subscriptions, then grown to 100,000 and to
   of its first invoice, each with an idempotency-key (a flow is one row).
 
 The baseline and the reads take turns (``ROUNDS`` of them); the flow runs
-after them.
+after them. The server (and PostgreSQL) run on one core, the client on the
+other (``bench.cores``), so the rates are the server's.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import peewee
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench import renewals
+from bench import cores, renewals
 from bench.measure import Rate, basic_auth, interleaved, rate
 from bento.v1 import (
     entitlement_pb2,
@@ -38,7 +40,7 @@ from bento.v1 import (
     subscription_pb2,
     subscription_pb2_grpc,
 )
-from bento_server.store.database import connect
+from bento_server.store.database import Store, connect
 from bento_server.store.migrations import migrate
 from tests.support import run_cli, start_server
 
@@ -129,9 +131,21 @@ def _platform_key(database_url: str) -> str:
     return run_cli("keys", "create", *args).stdout.strip().splitlines()[-1]
 
 
+def data_directory(store: Store) -> str | None:
+    """PostgreSQL's data directory, where its postmaster.pid is; None when
+    the role may not read it."""
+    if not store.is_postgres:
+        return None
+    try:
+        return str(store.db.execute_sql("SHOW data_directory").fetchone()[0])
+    except peewee.DatabaseError:
+        return None
+
+
 def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> list[Step]:
     store = connect(database_url)
     migrate(store)
+    cores.pin_postgres(store.is_postgres, data_directory(store))
     steps = []
     seeded: list[str] = []
     for size in sizes:
@@ -146,10 +160,12 @@ def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> l
             workdir,
             test_clock=False,
             extra=("--scheduler-interval", "0", "--access-log", "errors"),
+            prefix=cores.server_command(),
         )
         try:
             sample = random.sample(seeded, min(len(seeded), 50_000))
-            rates = asyncio.run(_measure(server.address, credential, size, sample, seconds))
+            with cores.on_core(cores.CLIENT_CORE):
+                rates = asyncio.run(_measure(server.address, credential, size, sample, seconds))
         finally:
             server.stop()
         steps.append(Step(size, rates))

@@ -218,12 +218,14 @@ def start_server(
     test_clock: bool = True,
     extra: tuple[str, ...] = (),
     env_without: tuple[str, ...] = (),
+    prefix: tuple[str, ...] = (),
 ) -> RunningServer:
     """Starts `bento serve` on a free port and waits until it listens
-    (``env_without``: variables the server must not see)."""
+    (``env_without``: variables the server must not see; ``prefix``: a
+    command to run it under, such as ``taskset -c 0``)."""
     admin = create_admin_key(database_url)
     log_path = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
-    args = [BENTO, "serve", "--address", "127.0.0.1:0", "--database", database_url, *extra]
+    args = [*prefix, BENTO, "serve", "--address", "127.0.0.1:0", "--database", database_url, *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if database_url.startswith("postgresql"):
         # Replicas of one PostgreSQL database share the key that seals webhook
