@@ -10,6 +10,7 @@ from __future__ import annotations
 import peewee
 
 from bento_server.errors import not_found
+from bento_server.store import statements
 from bento_server.store.database import Store
 from bento_server.store.models import Invoice, Payment, Plan, Subscription
 from bento_server.usecases.context import PLATFORM, Principal
@@ -34,8 +35,15 @@ def subscriptions(principal: Principal) -> peewee.ModelSelect:
 def subscription(
     store: Store, principal: Principal, subscription_id: str, *, lock: bool = False
 ) -> Subscription:
-    query = subscriptions(principal).where(Subscription.id == subscription_id)
-    row = (_locked(store, query) if lock else query).first()
+    if lock:
+        query = subscriptions(principal).where(Subscription.id == subscription_id)
+        row = _locked(store, query).first()
+    elif principal.role == PLATFORM:
+        row = statements.SUBSCRIPTION_OF_PLATFORM.first(
+            store, subscription_id=subscription_id, platform_id=principal.tenant_id or ""
+        )
+    else:
+        row = statements.SUBSCRIPTION.first(store, subscription_id=subscription_id)
     if row is None:
         raise not_found("subscription", subscription_id)
     return row
@@ -65,10 +73,22 @@ def locked(store: Store, subscription_id: str) -> Subscription:
 def invoice(
     store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
 ) -> Invoice:
-    query = _scoped(Invoice.select(), Invoice, principal).where(
-        (Invoice.id == invoice_id) & (Invoice.subscription == subscription_id)
-    )
-    row = (_locked(store, query) if lock else query).first()
+    if lock:
+        query = _scoped(Invoice.select(), Invoice, principal).where(
+            (Invoice.id == invoice_id) & (Invoice.subscription == subscription_id)
+        )
+        row = _locked(store, query).first()
+    elif principal.role == PLATFORM:
+        row = statements.INVOICE_OF_PLATFORM.first(
+            store,
+            invoice_id=invoice_id,
+            subscription_id=subscription_id,
+            platform_id=principal.tenant_id or "",
+        )
+    else:
+        row = statements.INVOICE.first(
+            store, invoice_id=invoice_id, subscription_id=subscription_id
+        )
     if row is None:
         raise not_found("invoice", invoice_id)
     return row

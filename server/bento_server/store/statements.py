@@ -1,0 +1,112 @@
+"""Named statements: reads a hot path makes on every call, their SQL built by
+Peewee once per database and then kept as text.
+
+Peewee builds a query's SQL anew on every execution, and for a row of
+sixty columns that costs twenty times what running it does (ARCHITECTURE.md,
+"Measured on this machine class"). A ``NamedSelect`` builds its query once
+with a marker where each argument goes, keeps the SQL and where the
+markers fell among its parameters, and from then on only substitutes the
+arguments and runs it through the driver's cursor (``Store.fetch``). Rows
+become model instances the way Peewee's own cursor makes them, column
+values converted by their fields, so callers see no difference.
+
+Arguments are text (IDs): the marker is a string that no ID can be.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import peewee
+
+from bento_server.store.database import Store
+
+M = TypeVar("M", bound=peewee.Model)
+
+_MARK = "\x00bento-argument-"
+
+
+def argument(name: str) -> str:
+    """The marker of the argument ``name`` in a query being built."""
+    return f"{_MARK}{name}"
+
+
+class NamedSelect(Generic[M]):
+    """A ``Model.select()`` query of one model, built once per database."""
+
+    def __init__(self, model: type[M], build: Callable[[], peewee.ModelSelect]) -> None:
+        self._model = model
+        self._build = build
+        self._built: dict[int, tuple[str, list[Any], list[peewee.Field]]] = {}
+        self._lock = threading.Lock()
+
+    def _prepared(self, store: Store) -> tuple[str, list[Any], list[peewee.Field]]:
+        key = id(store.db)
+        built = self._built.get(key)
+        if built is None:
+            with self._lock:
+                query = self._build()
+                sql, params = query.sql()
+                fields = list(query._returning)
+                for field in fields:
+                    # Only plain columns of the model: what the row maps back onto.
+                    assert isinstance(field, peewee.Field) and field.model is self._model
+                built = (sql, list(params), fields)
+                self._built[key] = built
+        return built
+
+    def first(self, store: Store, **arguments: str) -> M | None:
+        """The first row for ``arguments``, as a model instance, or None."""
+        sql, params, fields = self._prepared(store)
+        values = tuple(
+            arguments[p[len(_MARK) :]] if isinstance(p, str) and p.startswith(_MARK) else p
+            for p in params
+        )
+        rows = store.fetch(sql, values)
+        if not rows:
+            return None
+        data = {
+            field.name: field.python_value(value)
+            for field, value in zip(fields, rows[0], strict=True)
+        }
+        return self._model(__no_default__=1, **data)
+
+
+# --- the statements ------------------------------------------------------------------
+# Imported here, below the machinery, so the models module stays free of it.
+from bento_server.store.models import Invoice, Subscription  # noqa: E402
+
+
+def _subscription(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
+    def build() -> peewee.ModelSelect:
+        query = Subscription.select().where(Subscription.id == argument("subscription_id"))
+        if of_platform:
+            query = query.where(Subscription.platform == argument("platform_id"))
+        return query.limit(1)
+
+    return build
+
+
+def _invoice(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
+    def build() -> peewee.ModelSelect:
+        query = Invoice.select().where(
+            (Invoice.id == argument("invoice_id"))
+            & (Invoice.subscription == argument("subscription_id"))
+        )
+        if of_platform:
+            query = query.where(Invoice.platform == argument("platform_id"))
+        return query.limit(1)
+
+    return build
+
+
+SUBSCRIPTION = NamedSelect(Subscription, _subscription(of_platform=False))
+"""A subscription by ``subscription_id``."""
+SUBSCRIPTION_OF_PLATFORM = NamedSelect(Subscription, _subscription(of_platform=True))
+"""A subscription by ``subscription_id``, if it is ``platform_id``'s."""
+INVOICE = NamedSelect(Invoice, _invoice(of_platform=False))
+"""An invoice by ``invoice_id``, if it is ``subscription_id``'s."""
+INVOICE_OF_PLATFORM = NamedSelect(Invoice, _invoice(of_platform=True))
+"""An invoice by ``invoice_id``, if it is ``subscription_id``'s and ``platform_id``'s."""

@@ -1,0 +1,54 @@
+"""Named statements read what Peewee's own query reads, on both stores:
+the same row, every column converted the same way, and nothing for an ID
+that is not there or not the caller's."""
+
+from __future__ import annotations
+
+from bento_server.store import statements
+from bento_server.store.database import connect
+from bento_server.store.models import Invoice, Subscription
+from tests.support import run_cli
+from tests.test_audit import build_valid_store
+
+
+def test_a_named_select_reads_what_peewee_reads(fresh_backend_url: str) -> None:
+    run_cli("migrate", "--database", fresh_backend_url)
+    built = build_valid_store(fresh_backend_url)
+    store = connect(fresh_backend_url)
+    try:
+        with store.read():
+            for name in ("A", "B", "C", "D", "E"):
+                expected = Subscription.get_by_id(built[name])
+                got = statements.SUBSCRIPTION.first(store, subscription_id=built[name])
+                assert got is not None and got.__data__ == expected.__data__, name
+                mine = statements.SUBSCRIPTION_OF_PLATFORM.first(
+                    store, subscription_id=built[name], platform_id=expected.platform_id
+                )
+                assert mine is not None and mine.__data__ == expected.__data__
+            # Instants, documents and NULLs arrive as Python values.
+            d = statements.SUBSCRIPTION.first(store, subscription_id=built["D"])
+            assert d is not None
+            assert d.ended_at == Subscription.get_by_id(built["D"]).ended_at is not None
+            assert d.next_billing_date is None and isinstance(d.phases, list)
+            for name, owner in (("A1", "A"), ("B2", "B"), ("D1", "D")):
+                invoice = Invoice.get_by_id(built[name])
+                got_invoice = statements.INVOICE_OF_PLATFORM.first(
+                    store,
+                    invoice_id=built[name],
+                    subscription_id=built[owner],
+                    platform_id=invoice.platform_id,
+                )
+                assert got_invoice is not None and got_invoice.__data__ == invoice.__data__
+            assert statements.SUBSCRIPTION.first(store, subscription_id="SUB404") is None
+            assert (
+                statements.SUBSCRIPTION_OF_PLATFORM.first(
+                    store, subscription_id=built["A"], platform_id="PLSOMEONEELSE"
+                )
+                is None
+            )
+            assert (
+                statements.INVOICE.first(store, invoice_id=built["A1"], subscription_id=built["B"])
+                is None
+            ), "an invoice is read only through its own subscription"
+    finally:
+        store.close()
