@@ -1,18 +1,25 @@
 """The billing clock's work: renewals (trial ends among them), grace lapses
 and the ends of subscriptions canceled at period end.
 
-Each kind finds what fell due by an indexed column and handles one
-subscription per transaction, re-checking under the row lock that the work
-is still due: running it twice, or from two processes at once, changes
-nothing the second time. On PostgreSQL, rows another process holds are
-skipped (FOR UPDATE SKIP LOCKED) rather than waited for. Work is done "at"
-its due time, so a server that was down catches up with the invoices and
-events it would have written on time.
+Each kind finds what fell due by an indexed column and handles it in
+batches: one write transaction claims up to ``BATCH`` due subscriptions
+with one query (on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so replicas share
+the work and never take the same row), reads their accounts with two more,
+and runs each subscription's step in its own savepoint. A step that fails
+is rolled back alone, logged, and skipped until the next sweep; the rest of
+the batch commits. Every subscription is still decided by the billing
+core's own rule (``account.renew``, ``lapse``, ``expire``), on its row as
+read under the lock, so running the work twice, or from two processes at
+once, changes nothing the second time, and a crash leaves each subscription
+of a batch either done once or not at all. Work is done "at" its due time,
+so a server that was down catches up with the invoices and events it would
+have written on time.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -26,60 +33,129 @@ from bento_server.usecases.context import Deps
 
 log = logging.getLogger("bento.scheduler")
 
-BATCH = 200
+# Subscriptions claimed per transaction: one commit (one fsync on SQLite)
+# and the batch's reads are shared by this many.
+BATCH = 100
+# A batch takes no further subscription after this long, so the locks it
+# holds (SQLite's one write lock, the claimed rows on PostgreSQL) never keep
+# the API's writers waiting much longer than this. What it left stays due
+# for the next batch.
+BATCH_SECONDS = 0.25
 RENEWING = tuple(sorted(account.RENEWING))
 # Every status but a trial's can owe an invoice whose deadline passes:
 # a cancel or a pause does not stop a debt's clock.
 LAPSING = tuple(s for s in SubscriptionStatus if s != SubscriptionStatus.TRIALING)
 
 
-def _claim(deps: Deps, query: peewee.ModelSelect) -> Subscription | None:
-    """Locks one subscription for this transaction, or None if another has it."""
+class _Batch:
+    """What the subscriptions of one batch share: their rows and accounts,
+    read once for all of them, and the platforms' fee rates."""
+
+    def __init__(self, deps: Deps, ids: list[str]) -> None:
+        self.rows: dict[str, Subscription] = {}
+        self.loaded: dict[str, accounts.Loaded] = {}
+        self.handled: set[str] = set()
+        self._fee_rates: dict[str, float] = {}
+        # A row or invoice the store cannot turn into values must fail only
+        # its own subscription: then each reads its own, in its savepoint.
+        try:
+            with deps.store.db.atomic():
+                self.rows = {r.id: r for r in Subscription.select().where(Subscription.id.in_(ids))}
+        except Exception:
+            log.warning("a batch's subscriptions could not be read together", exc_info=True)
+            return
+        try:
+            with deps.store.db.atomic():
+                self.loaded = accounts.load_many(list(self.rows.values()))
+        except Exception:
+            log.warning("a batch's invoices could not be read together", exc_info=True)
+
+    def fee_rate(self, platform_id: str) -> float:
+        rate = self._fee_rates.get(platform_id)
+        if rate is None:
+            rate = self._fee_rates[platform_id] = accounts.fee_rate(platform_id)
+        return rate
+
+    def take(self, subscription_id: str, due: peewee.Expression) -> accounts.Loaded | None:
+        """The subscription's account to work on, or None if it is not due any more.
+
+        A step that ended a subscription may have resumed those that waited
+        for it (plan levels), writing rows this batch read before: such a
+        row is read again, as is one the batch could not read."""
+        self.handled.add(subscription_id)
+        row = self.rows.get(subscription_id)
+        if row is not None and row.paused_for not in self.handled:
+            return self.loaded.get(subscription_id) or accounts.load(row)
+        row = Subscription.select().where((Subscription.id == subscription_id) & due).first()
+        return None if row is None else accounts.load(row)
+
+
+def _claim(
+    deps: Deps, due: peewee.Expression, order: peewee.Field, skip: set[str], size: int
+) -> list[str]:
+    """Locks up to ``size`` due subscriptions, earliest first, for this
+    transaction; on PostgreSQL those other processes hold are passed over."""
+    query = Subscription.select(Subscription.id).where(due)
+    if skip:
+        query = query.where(Subscription.id.not_in(list(skip)))
+    query = query.order_by(order, Subscription.id).limit(size)
     if deps.store.is_postgres:
         query = query.for_update("FOR UPDATE SKIP LOCKED")
-    return query.first()
+    return [subscription_id for (subscription_id,) in query.tuples()]
+
+
+# A transition of the core, given the subscription's account and its batch.
+Transition = Callable[[_Batch, accounts.Loaded], account.Step]
 
 
 def _each_due(
     deps: Deps,
     due: peewee.Expression,
     order: peewee.Field,
+    at: Callable[[Subscription], datetime],
+    transition: Transition,
     skip: set[str],
-    handle: Callable[[Subscription], None],
     limit: int | None,
 ) -> int:
-    """Runs ``handle`` on every subscription matching ``due`` (at most
-    ``limit``), one per transaction."""
+    """Runs ``transition`` "at" its time ``at`` on every subscription
+    matching ``due`` (at most ``limit``), a batch per transaction and each
+    in its own savepoint."""
     done = 0
+    # As many as the last batch's pace lets one batch do in BATCH_SECONDS:
+    # claiming more would read rows only to leave them to the next batch.
+    fits = BATCH
     while limit is None or done < limit:
-        query = Subscription.select(Subscription.id).where(due)
-        if skip:
-            query = query.where(Subscription.id.not_in(list(skip)))
-        batch = BATCH if limit is None else min(BATCH, limit - done)
-        ids = [row.id for row in query.order_by(order).limit(batch)]
-        if not ids:
-            return done
+        size = fits if limit is None else min(fits, limit - done)
         progressed = 0
-        for subscription_id in ids:
-            try:
-                with deps.store.write():
-                    sub = _claim(
-                        deps,
-                        Subscription.select().where((Subscription.id == subscription_id) & due),
+        began = time.monotonic()
+        with deps.store.write():
+            ids = _claim(deps, due, order, skip, size)
+            if not ids:
+                return done  # nothing due, or every candidate is another process's
+            batch = _Batch(deps, ids)
+            for subscription_id in ids:
+                if progressed and time.monotonic() - began > BATCH_SECONDS:
+                    break  # the rest stays due, for the next batch
+                try:
+                    with deps.store.db.atomic():
+                        loaded = batch.take(subscription_id, due)
+                        if loaded is None:
+                            continue  # done meanwhile
+                        step = transition(batch, loaded)
+                        loaded.row.updated_at = at(loaded.row)
+                        subscriptions.write_step(deps, loaded, step)
+                    progressed += 1
+                except Exception:
+                    log.exception(
+                        "due work on %s failed; skipped until the next sweep", subscription_id
                     )
-                    if sub is None:
-                        continue  # done meanwhile, or held by another process
-                    handle(sub)
-                    sub.save()
-                progressed += 1
-            except Exception:
-                log.exception(
-                    "due work on %s failed; skipped until the next sweep", subscription_id
-                )
-                skip.add(subscription_id)
+                    skip.add(subscription_id)
+        if progressed == 0 and skip.isdisjoint(ids):
+            return done  # what was claimed was done meanwhile
         done += progressed
-        if progressed == 0:
-            return done  # every candidate is another process's now
+        if progressed:
+            pace = (time.monotonic() - began) / progressed
+            fits = max(1, min(BATCH, int(BATCH_SECONDS / pace)))
     return done
 
 
@@ -104,29 +180,20 @@ def next_renewal(deps: Deps, skip: set[str]) -> datetime | None:
 
 
 def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    def renew(sub: Subscription) -> None:
-        _start_next_period(deps, sub)
-
-    return _each_due(deps, _renewal_due(at), Subscription.next_billing_date, skip, renew, limit)
-
-
-def _start_next_period(deps: Deps, sub: Subscription) -> None:
     """The period ended: the next one starts with its invoice, or the plan closes."""
-    fee_rate = accounts.fee_rate(sub.platform_id)
-    _carry_out(deps, sub, sub.next_billing_date, lambda held: account.renew(held, fee_rate))
 
+    def renew(batch: _Batch, loaded: accounts.Loaded) -> account.Step:
+        return account.renew(loaded.account, batch.fee_rate(loaded.row.platform_id))
 
-def _carry_out(
-    deps: Deps,
-    sub: Subscription,
-    due: datetime,
-    transition: Callable[[account.Account], account.Step],
-) -> None:
-    """Runs one transition of the core on ``sub`` "at" ``due`` and writes it."""
-    loaded = accounts.load(sub)
-    step = transition(loaded.account)
-    sub.updated_at = due
-    subscriptions.write_step(deps, loaded, step)
+    return _each_due(
+        deps,
+        _renewal_due(at),
+        Subscription.next_billing_date,
+        lambda sub: sub.next_billing_date,
+        renew,
+        skip,
+        limit,
+    )
 
 
 # --- grace lapses ---------------------------------------------------------------
@@ -143,10 +210,15 @@ def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
 
 
 def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    def lapse(sub: Subscription) -> None:
-        _carry_out(deps, sub, sub.grace_period_end, account.lapse)
-
-    return _each_due(deps, _lapse_due(at), Subscription.grace_period_end, skip, lapse, limit)
+    return _each_due(
+        deps,
+        _lapse_due(at),
+        Subscription.grace_period_end,
+        lambda sub: sub.grace_period_end,
+        lambda batch, loaded: account.lapse(loaded.account),
+        skip,
+        limit,
+    )
 
 
 # --- ends of cancels at period end ----------------------------------------------
@@ -166,7 +238,12 @@ def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
 
 
 def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    def finish(sub: Subscription) -> None:
-        _carry_out(deps, sub, sub.ended_at, account.expire)
-
-    return _each_due(deps, _end_due(at), Subscription.ended_at, skip, finish, limit)
+    return _each_due(
+        deps,
+        _end_due(at),
+        Subscription.ended_at,
+        lambda sub: sub.ended_at,
+        lambda batch, loaded: account.expire(loaded.account),
+        skip,
+        limit,
+    )
