@@ -8,7 +8,7 @@ from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import PAYMENT_STATUSES
 from bento_server.services.messages.invoices import invoice_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, mutation, query, use, use_short
 from bento_server.services.validate import Check
 from bento_server.usecases import payments
 
@@ -23,7 +23,8 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
     ) -> Work[pb.GetInvoiceResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         check.object_id(request.invoice_id, "invoice_id")
-        return use(
+        return use_short(
+            self.deps,
             payments.get_invoice,
             self.deps,
             caller.principal,

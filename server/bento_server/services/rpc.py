@@ -6,8 +6,9 @@ A method decorated with ``query`` or ``mutation`` takes the request, a
 the use case to run (``use(fn, *args).answer(convert)``). The decorator does
 the rest, the same way for every RPC: it refuses the request if a check
 failed (INVALID_ARGUMENT naming each bad field), runs the use case and the
-conversion on the store's threads (never on the event loop; a use case that
-is itself a coroutine runs on the loop), and for a mutation makes the whole
+conversion on the store's threads (a use case that is itself a coroutine
+runs on the loop, and so does a short read declared with ``use_short`` where
+the store answers it in microseconds), and for a mutation makes the whole
 of it idempotent under the caller's ``idempotency-key``, the answer stored in
 the same transaction as the change.
 """
@@ -24,7 +25,7 @@ from google.protobuf.message import Message
 
 from bento_server.services.base import Servicer, client_ip
 from bento_server.services.validate import Check
-from bento_server.usecases.context import Principal
+from bento_server.usecases.context import Deps, Principal
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,6 +99,29 @@ def use_on_loop(
     check, whose remembered answers and batched reads cost less than a hop
     to a thread)."""
     return PendingOnLoop(functools.partial(fn, *args, **kwargs))
+
+
+class PendingInline(Generic[R]):
+    def __init__(self, call: Callable[[], R]) -> None:
+        self._call = call
+
+    def answer(self, convert: Callable[[R], M]) -> Work[M]:
+        call = self._call
+
+        async def run() -> M:
+            return convert(call())
+
+        return Work(run_on_loop=run)
+
+
+def use_short(
+    deps: Deps, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> Pending[R] | PendingInline[R]:
+    """A read of a few indexed rows (``fn(*args, **kwargs)``): on the event
+    loop where that is cheaper than a hop to a thread
+    (``Deps.short_reads_on_loop``), else on the store's threads."""
+    call = functools.partial(fn, *args, **kwargs)
+    return PendingInline(call) if deps.short_reads_on_loop else Pending(call)
 
 
 Declared = Callable[[S, Q, Check, Caller], Work[M]]

@@ -15,7 +15,7 @@ from bento_server.services.messages.enums import (
 )
 from bento_server.services.messages.invoices import invoice_pb
 from bento_server.services.messages.subscriptions import feature_pb, subscription_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, mutation, query, use, use_short
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import features, subscriptions
 
@@ -64,9 +64,9 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
         self, request: pb.GetSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.GetSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
-        return use(subscriptions.get, self.deps, caller.principal, request.subscription_id).answer(
-            lambda row: pb.GetSubscriptionResponse(subscription=subscription_pb(row))
-        )
+        return use_short(
+            self.deps, subscriptions.get, self.deps, caller.principal, request.subscription_id
+        ).answer(lambda row: pb.GetSubscriptionResponse(subscription=subscription_pb(row)))
 
     @query
     def ListSubscriptions(

@@ -42,3 +42,10 @@ class Deps:
     # Webhooks may go to http:// and to private, loopback and link-local
     # addresses (development and tests only).
     webhooks_allow_private: bool = False
+
+    @property
+    def short_reads_on_loop(self) -> bool:
+        """Whether a read of a few indexed rows may run on the event loop:
+        on SQLite it takes microseconds and a hop to a thread costs more; a
+        PostgreSQL read waits on the network, so it runs on a thread."""
+        return not self.store.is_postgres
