@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cores, renewals, revocation, scale, streams, webhooks
+from bench import cores, renewals, revocation, scale, statements, streams, webhooks
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
@@ -152,6 +152,14 @@ def _streams_table(rows: list[tuple[str, streams.Result]]) -> str:
     return "\n".join(lines)
 
 
+def _statements_table(rows: list[tuple[str, dict[str, statements.Counted]]]) -> str:
+    lines = ["| store | flow | statements | commits |", "|---|---|---|---|"]
+    for store, counted in rows:
+        for flow, c in counted.items():
+            lines.append(f"| {store} | {flow} | {c.statements:.1f} | {c.commits:.1f} |")
+    return "\n".join(lines)
+
+
 def _revocation_table(rows: list[tuple[str, revocation.Result]]) -> str:
     lines = [
         "| store | stream on | p50 ms | worst ms | ratio to baseline (p50) |",
@@ -200,6 +208,7 @@ PINNING = (
 
 def main() -> int:
     started = time.perf_counter()
+    statement_rows = _on_each_store(statements.run)
     scale_rows = _on_each_store(lambda url, folder: scale.run(url, folder, SIZES, SCALE_SECONDS))
     renewal_rows = _on_each_store(lambda url, folder: _renewals_on(url))
     stream_rows = _on_each_store(lambda url, folder: streams.run(url, folder, STREAM_SECONDS))
@@ -212,7 +221,8 @@ def main() -> int:
     stream = _streams_table(stream_rows)
     revoked = _revocation_table(revocation_rows)
     hooks = _webhooks_table(webhook_rows)
-    for table in (summary, growth, renewal, stream, revoked, hooks):
+    counted = _statements_table(statement_rows)
+    for table in (summary, counted, growth, renewal, stream, revoked, hooks):
         print(table, end="\n\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"{minutes:.1f} minutes")
@@ -244,6 +254,16 @@ server holding the streams (below). Target for CheckAccess: 0.70 or
 more of the baseline.
 
 {summary}
+
+## Statements and commits per flow
+
+What the server sent its database per flow, counted by the server itself
+(`bento_store_statements` and `bento_store_commits`, BEGIN, SAVEPOINT and
+COMMIT included), over {statements.FLOWS} flows one after another, less
+what it sent on its own meanwhile. Counts, not times: they do not depend on
+the machine.
+
+{counted}
 
 ## Growth from {SIZES[0]:,} to {SIZES[-1]:,} subscriptions
 

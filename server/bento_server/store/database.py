@@ -18,6 +18,16 @@ from urllib.parse import parse_qs, unquote, urlparse
 import peewee
 import psycopg2
 from playhouse.shortcuts import ReconnectMixin
+from prometheus_client import Counter
+
+# What this server asks of its database: the bench divides them by the flows
+# it ran (statements and commits per flow), operators watch them for a
+# change that multiplied them.
+STATEMENTS = Counter(
+    "bento_store_statements",
+    "Statements this server sent to its database, BEGIN, SAVEPOINT and COMMIT included.",
+)
+COMMITS = Counter("bento_store_commits", "Transactions this server committed.")
 
 # Every model binds to this proxy; ``connect`` points it at the real database.
 database_proxy = peewee.DatabaseProxy()
@@ -64,11 +74,16 @@ class Store:
         On SQLite it takes the write lock at BEGIN (IMMEDIATE): a deferred
         transaction that reads first and writes later fails with "database is
         locked" when another writer got in between, and the busy timeout
-        cannot help it. Nested calls become savepoints.
+        cannot help it.
+
+        A nested call joins the transaction it is in, without a savepoint
+        (two statements, SAVEPOINT and RELEASE, on every mutation): an
+        exception that leaves it leaves the outer one too and rolls back
+        the whole. Work that must survive the failure of one of its parts
+        (a batch) takes its own savepoints with ``db.atomic()``.
         """
         if self.db.in_transaction():
-            with self.db.atomic():
-                yield
+            yield
         elif isinstance(self.db, peewee.SqliteDatabase):
             with self._writer, self.db.atomic("IMMEDIATE"):
                 yield
@@ -90,6 +105,7 @@ class Store:
         The raw cursor bypasses the reconnect of ``execute_sql``; a read that
         meets a connection PostgreSQL dropped is sent again through it.
         """
+        STATEMENTS.inc()
         try:
             cursor = self.db.cursor()
             cursor.execute(sql, args)
@@ -130,7 +146,28 @@ def _lock_key(name: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-class ReconnectingPostgresqlDatabase(ReconnectMixin, peewee.PostgresqlDatabase):  # type: ignore[misc]
+class _Counted:
+    """Counts what a Peewee database sends (``STATEMENTS``, ``COMMITS``)."""
+
+    def execute_sql(self, sql: str, params: Any = None, commit: Any = None) -> Any:
+        STATEMENTS.inc()
+        return super().execute_sql(sql, params, commit)  # type: ignore[misc]
+
+    def commit(self) -> None:
+        STATEMENTS.inc()
+        COMMITS.inc()
+        super().commit()  # type: ignore[misc]
+
+    def rollback(self) -> None:
+        STATEMENTS.inc()
+        super().rollback()  # type: ignore[misc]
+
+
+class CountedSqliteDatabase(_Counted, peewee.SqliteDatabase):
+    """SQLite, counted (its BEGIN goes through ``execute_sql``)."""
+
+
+class ReconnectingPostgresqlDatabase(ReconnectMixin, _Counted, peewee.PostgresqlDatabase):  # type: ignore[misc]
     """Reconnects when the server dropped the connection (a restart, a
     failover) instead of failing every later call on that thread.
 
@@ -141,6 +178,10 @@ class ReconnectingPostgresqlDatabase(ReconnectMixin, peewee.PostgresqlDatabase):
 
     # (error, a fragment of its message): how psycopg2 reports a connection
     # the server ended or that broke under it.
+    def begin(self, *args: Any, **kwargs: Any) -> None:
+        STATEMENTS.inc()  # PostgreSQL's BEGIN bypasses ``execute_sql``
+        super().begin(*args, **kwargs)
+
     reconnect_errors = (
         (peewee.OperationalError, "terminating connection"),
         (peewee.OperationalError, "server closed the connection"),
@@ -173,7 +214,7 @@ def open_database(url: str) -> peewee.Database:
             raise ValueError(f"bad SQLite URL {url!r}: no file name")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return CountedSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return ReconnectingPostgresqlDatabase(

@@ -32,6 +32,8 @@ import peewee
 import psycopg2
 from psycopg2 import errors, extensions
 
+from bento_server.store.database import STATEMENTS
+
 # A read that takes longer is stuck (a network partition, a database that
 # stopped answering); its connection is given up and the callers told.
 TIMEOUT_SECONDS = 10.0
@@ -62,6 +64,7 @@ class LoopConnection:
         """The rows of the prepared statement ``name`` run with ``args``."""
         placeholders = ", ".join(["%s"] * len(args))
         sql = f"EXECUTE {name}({placeholders})"
+        STATEMENTS.inc()
         async with self._turn:
             for attempt in (1, 2):
                 try:
