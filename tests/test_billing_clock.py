@@ -4,8 +4,11 @@ period ends and plans that close, driven by the test clock."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from google.protobuf import timestamp_pb2
 
 from bento.v1 import common_pb2, enums_pb2, invoice_pb2, subscription_pb2, test_clock_pb2
@@ -17,11 +20,15 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
-from tests.support import Caller, RunningServer, phases, start_server
+from tests.support import Caller, RunningServer, assert_audit_clean, phases, start_server
 from tests.test_billing_consistency import events_of
 
 E = enums_pb2
 DAY = 86_400
+_WEEKLY = {
+    "billing_frequency": common_pb2.BillingFrequency(unit=E.BILLING_UNIT_WEEK, value=1),
+    "grace_period_days": 15,
+}
 
 
 def advance_to(admin: Caller, instant: timestamp_pb2.Timestamp, extra_seconds: int = 0) -> None:
@@ -298,3 +305,165 @@ def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_peri
         running.stop()
     assert 'bento_due_work_failures_total{work="renewal"} 1.0' in scraped
     assert f"due work on {broken.subscription.subscription_id} failed" in running.log()
+
+
+def _refuse_events_of(store: Any, subscription_id: str) -> None:
+    """A trigger that makes the store refuse the invoices' events of one
+    subscription: its renewal fails after writing its invoice and its row."""
+    if store.is_postgres:
+        store.db.execute_sql(
+            "CREATE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.subscription_id = '{subscription_id}' AND NEW.type = 'invoice.created' "
+            "THEN RAISE EXCEPTION 'refused'; "
+            "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        store.db.execute_sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_event()"
+        )
+    else:
+        store.db.execute_sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
+            f"WHEN NEW.subscription_id = '{subscription_id}' AND NEW.type = 'invoice.created' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+
+
+@pytest.mark.parametrize("failure", ["core", "store", "unreadable"])
+def test_a_subscription_that_fails_in_a_batch_is_left_untouched_and_the_others_renew(
+    fresh_backend_url: str, tmp_path: Path, failure: str
+) -> None:
+    """Subscriptions due at one instant renew in one batch; the one whose
+    renewal fails is rolled back alone and logged, the others renew once.
+
+    It fails in the billing core (its price phase has no price), in the
+    store after its invoice and its row were written (the store refuses its
+    event), or before anything is decided (its row cannot be read)."""
+    from bento_server.store.database import connect
+
+    running = start_server(fresh_backend_url, tmp_path)
+    try:
+        shop = make_shop(running)
+        p = shop.platform
+        created = [subscribe(p, shop.plan_id) for _ in range(7)]
+        for c in created:
+            sid = c.subscription.subscription_id
+            pay(p, sid, c.invoice.invoice_id, c.invoice.amounts.total_amount)
+        ids = [c.subscription.subscription_id for c in created]
+        broken = ids[3]
+        advance(shop.admin, 8 * DAY)  # their activation codes expire: nothing else is due
+        # Due at one instant: the renewals make one batch.
+        assert len({c.subscription.period.end.seconds for c in created}) == 1
+        store = connect(fresh_backend_url)
+        try:
+            mark = store.db.param
+            if failure == "core":
+                store.db.execute_sql(
+                    f"UPDATE subscription SET phases = {mark} WHERE id = {mark}",
+                    ('[{"phase_id": "x", "order": 1}]', broken),
+                )
+            elif failure == "unreadable":
+                store.db.execute_sql(
+                    f"UPDATE subscription SET phases = {mark} WHERE id = {mark}",
+                    ("[{not json", broken),
+                )
+                # Its usage windows go: their reset, due at the same instant,
+                # reads the row too, and is not what this test is about.
+                store.db.execute_sql(
+                    f"DELETE FROM subscription_feature WHERE subscription_id = {mark}", (broken,)
+                )
+            else:
+                _refuse_events_of(store, broken)
+
+            def stored() -> tuple[Any, ...]:
+                cursor = store.db.execute_sql(
+                    f"SELECT * FROM subscription WHERE id = {mark}", (broken,)
+                )
+                row = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+                invoices = store.db.execute_sql(
+                    f"SELECT * FROM invoice WHERE subscription_id = {mark} ORDER BY id", (broken,)
+                ).fetchall()
+                events = store.db.execute_sql(
+                    "SELECT sequence, type FROM event "
+                    f"WHERE subscription_id = {mark} AND type <> 'usage.reset'",
+                    (broken,),
+                ).fetchall()
+                allocations = store.db.execute_sql(
+                    f"SELECT COUNT(*) FROM allocation WHERE subscription_id = {mark}", (broken,)
+                ).fetchone()
+                return row, [tuple(i) for i in invoices], [tuple(e) for e in events], allocations[0]
+
+            before = stored()
+            advance_to(shop.admin, created[0].subscription.period.end, extra_seconds=60)
+            assert stored() == before, "the failing subscription is untouched"
+            if failure == "store":
+                store.db.execute_sql(
+                    "DROP TRIGGER refuse_event" + (" ON event" if store.is_postgres else "")
+                )
+        finally:
+            store.close()
+        for sid in ids:
+            if sid == broken:
+                continue
+            assert [i.plan.billing_cycle for i in list_invoices(p, sid)] == [2, 1]
+            created_events = [e for e in events_of(p, sid) if e.type == "invoice.created"]
+            assert len(created_events) == 2
+        if failure != "unreadable":
+            assert get_subscription(p, broken).period == created[3].subscription.period
+    finally:
+        running.stop()
+    log = running.log()
+    assert f"due work on {broken} failed" in log
+    assert sum(f"due work on {sid} failed" in log for sid in ids) == 1
+
+
+def test_a_lapse_that_resumes_a_waiter_due_in_the_same_batch(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """On a single-active platform a higher tier and the lower one it paused
+    lapse at one instant, the higher first: its end resumes the lower one,
+    which the batch then lapses as the store has it after that resume."""
+    running = start_server(fresh_backend_url, tmp_path)
+    try:
+        shop = make_shop(running, single_active=True)
+        p = shop.platform
+        session = "session-waiter"
+        # The higher tier is created first (its ID sorts first) and paid a week later.
+        high = subscribe(p, shop.plan(tier=2, **_WEEKLY), session_id=session)
+        low = subscribe(p, shop.plan(tier=1, **_WEEKLY), session_id=session)
+        hid, lid = high.subscription.subscription_id, low.subscription.subscription_id
+        pay(p, lid, low.invoice.invoice_id, low.invoice.amounts.total_amount)
+        advance_to(shop.admin, get_subscription(p, lid).billing.next_billing_date)
+        pay(p, hid, high.invoice.invoice_id, high.invoice.amounts.total_amount)
+        assert get_subscription(p, lid).status == E.SUBSCRIPTION_STATUS_PAUSED
+        advance(shop.admin, 1)  # the higher tier's period began at its creation: it renews
+        deadline = get_subscription(p, hid).billing.grace_period_end
+        # Neither renewal is paid: both lapse at one instant.
+        assert deadline == get_subscription(p, lid).billing.grace_period_end
+        assert hid < lid
+
+        advance_to(shop.admin, deadline, extra_seconds=60)
+        ended_high, ended_low = get_subscription(p, hid), get_subscription(p, lid)
+        story = [e.type for e in events_of(p, lid) if e.type != "usage.reset"]
+        final = [e for e in events_of(p, lid) if e.type == "subscription.canceled"][-1]
+        snapshot = dict(final.data["subscription"])
+    finally:
+        running.stop()
+    lapsed = E.END_REASON_GRACE_PERIOD_LAPSED
+    assert (ended_high.status, ended_high.cancellation.reason) == (
+        E.SUBSCRIPTION_STATUS_CANCELED,
+        lapsed,
+    )
+    assert (ended_low.status, ended_low.cancellation.reason) == (
+        E.SUBSCRIPTION_STATUS_CANCELED,
+        lapsed,
+    )
+    assert ended_low.cancellation.ended_at == deadline
+    assert story[-3:] == ["subscription.paused", "subscription.resumed", "subscription.canceled"]
+    assert story.count("subscription.canceled") == 1
+    # The lapse was decided on the resumed subscription, not the paused one
+    # the batch had read before the higher tier's lapse resumed it.
+    assert snapshot["paused_at"] is None
+    period_end = datetime.fromisoformat(snapshot["period_end"].replace("Z", "+00:00"))
+    assert period_end == ended_low.period.end.ToDatetime(tzinfo=UTC)
+    assert_audit_clean(fresh_backend_url)
