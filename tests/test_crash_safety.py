@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1068,4 +1069,107 @@ def test_a_sweep_cut_by_sigkill_is_finished_by_the_next_move_once(
     assert set(statuses.values()) == {"canceled"}, statuses
     assert all(c == [1, 2] for c in cycles.values()), cycles
     assert all(lapses[sub_id] == 1 for sub_id in renewing), lapses
+    assert_audit_clean(url)
+
+
+def _renewal_state(url: str, ids: list[str]) -> dict[str, tuple[int, list[int], Counter[str]]]:
+    """Each subscription's current cycle, its invoices' cycles and its
+    events by type (usage resets aside: they are work of their own)."""
+    store = connect(url)
+    try:
+        current = dict(
+            Subscription.select(Subscription.id, Subscription.current_cycle)
+            .where(Subscription.id.in_(ids))
+            .tuples()
+        )
+        cycles: dict[str, list[int]] = {sub_id: [] for sub_id in ids}
+        for sub_id, cycle in (
+            Invoice.select(Invoice.subscription, Invoice.billing_cycle)
+            .where(Invoice.subscription.in_(ids))
+            .order_by(Invoice.billing_cycle)
+            .tuples()
+        ):
+            cycles[sub_id].append(cycle)
+        types: dict[str, Counter[str]] = {sub_id: Counter() for sub_id in ids}
+        for sub_id, event_type in (
+            Event.select(Event.subscription_id, Event.type)
+            .where(Event.subscription_id.in_(ids) & (Event.type != "usage.reset"))
+            .tuples()
+        ):
+            types[sub_id][event_type] += 1
+    finally:
+        store.close()
+    return {sub_id: (current[sub_id], cycles[sub_id], types[sub_id]) for sub_id in ids}
+
+
+def test_a_renewal_batch_cut_by_sigkill_renews_each_subscription_once_or_not_at_all(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    """The clock renews many subscriptions per transaction, each in a
+    savepoint. Killed while batches are in flight, every subscription is
+    either renewed whole (its row, its invoice, its events) or untouched;
+    the next move renews the untouched ones, and none twice."""
+    url = fresh_backend_url
+    server = start_server(url, tmp_path, test_clock=True)
+    shop = make_shop(server)
+    p = shop.platform
+
+    def paid(_: int) -> str:
+        created = subscribe(p, shop.plan_id)
+        sub_id = created.subscription.subscription_id
+        pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+        return sub_id
+
+    with ThreadPoolExecutor(4) as pool:
+        renewing = list(pool.map(paid, range(scaled(300, 1000))))
+    admin = server.admin()
+    advance(admin, 8 * DAY)  # activation codes expire: only renewals fall due next
+    before = _renewal_state(url, renewing)
+    ends = {get_subscription(p, sub_id).period.end.seconds for sub_id in renewing}
+    invoices = _count(url, Invoice)
+
+    mover = server.admin()
+    to_period_end = max(ends) - now(admin).seconds + 60
+
+    def move() -> None:
+        with contextlib.suppress(grpc.RpcError):  # cut short by the kill
+            advance(mover, to_period_end)
+
+    moving = threading.Thread(target=move, daemon=True)
+    moving.start()
+    deadline = time.monotonic() + 60
+    while _count(url, Invoice) == invoices and time.monotonic() < deadline:
+        time.sleep(0.002)
+    server.process.kill()  # a batch has committed; the next ones are in flight
+    moving.join(30)
+    server.stop(signal.SIGKILL)
+    assert_consistent(url)
+
+    def renewal(sub_id: str, state: tuple[int, list[int], Counter[str]]) -> Counter[str]:
+        current, cycles, types = state
+        assert (current, cycles) in ((1, [1]), (2, [1, 2])), (sub_id, current, cycles)
+        added = types - before[sub_id][2]
+        assert types == before[sub_id][2] + added, "an event went missing"
+        assert bool(added) == (current == 2), (sub_id, added)
+        return added
+
+    cut = _renewal_state(url, renewing)
+    renewed = {sub_id for sub_id, (current, _, _) in cut.items() if current == 2}
+    assert renewed, "the kill came before any batch committed"
+    assert len(renewed) < len(renewing), "the kill came after the renewals, not during them"
+    added = {frozenset(renewal(sub_id, state).items()) for sub_id, state in cut.items()}
+    assert len(added - {frozenset()}) == 1, added  # each renewed one wrote one renewal
+
+    server = start_server(url, tmp_path, test_clock=True)
+    try:
+        advance(server.admin(), 1)
+        assert _due_work(url, now(server.admin()).ToDatetime(tzinfo=UTC)) == []
+        assert_consistent(url)
+    finally:
+        server.stop()
+    done = _renewal_state(url, renewing)
+    assert all(current == 2 and cycles == [1, 2] for current, cycles, _ in done.values()), done
+    assert {frozenset(renewal(sub_id, state).items()) for sub_id, state in done.items()} == (
+        added - {frozenset()}
+    )
     assert_audit_clean(url)
