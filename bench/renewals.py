@@ -4,7 +4,8 @@ The store is seeded directly (a platform, a plan, and N subscriptions whose
 period ended a moment ago), then one process runs the billing clock's sweep
 for a fixed time. Beside it, in the same run and on the same database, the
 baseline: write transactions of one small row each, the floor any renewal
-(which writes an invoice, an event and the subscription) cannot beat.
+(which writes an invoice, an event and the subscription) cannot beat. The
+store's own counters give the statements and commits per renewal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import peewee
+from prometheus_client import REGISTRY
 
 from bento_server import ids
 from bento_server.clock import TestClock
@@ -40,10 +42,30 @@ class Result:
     renewed: int
     seconds: float
     baseline_per_second: float
+    # What the sweep sent the database (BEGIN, SAVEPOINT, COMMIT included)
+    # and how many transactions it committed, counted by the store.
+    statements: float = 0.0
+    commits: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.renewed / self.seconds
+
+    @property
+    def statements_per_renewal(self) -> float:
+        return self.statements / max(self.renewed, 1)
+
+    @property
+    def commits_per_renewal(self) -> float:
+        return self.commits / max(self.renewed, 1)
+
+
+def _counted() -> tuple[float, float]:
+    """The store's counters of statements sent and transactions committed."""
+    return (
+        REGISTRY.get_sample_value("bento_store_statements_total") or 0.0,
+        REGISTRY.get_sample_value("bento_store_commits_total") or 0.0,
+    )
 
 
 CHUNK = 2000
@@ -168,6 +190,7 @@ def run(store: Store, count: int = 100_000, seconds: float = 20.0) -> Result:
     clock = TestClock(START + timedelta(days=31, minutes=1))
     deps = Deps(store=store, clock=clock)
     renewed = 0
+    statements, commits = _counted()
     started = time.perf_counter()
     while time.perf_counter() - started < seconds and renewed < count:
         done = scheduler.run_due(deps, clock.now(), budget=500)
@@ -175,4 +198,12 @@ def run(store: Store, count: int = 100_000, seconds: float = 20.0) -> Result:
             break
         renewed += done
     elapsed = time.perf_counter() - started
-    return Result(due=count, renewed=renewed, seconds=elapsed, baseline_per_second=rate)
+    after = _counted()
+    return Result(
+        due=count,
+        renewed=renewed,
+        seconds=elapsed,
+        baseline_per_second=rate,
+        statements=after[0] - statements,
+        commits=after[1] - commits,
+    )
