@@ -31,7 +31,7 @@ from bento_server.ids import (
     new_plan_id,
 )
 from bento_server.store import ledger
-from bento_server.store.database import connect
+from bento_server.store.database import Store, connect
 from bento_server.store.models import (
     Allocation,
     AllocationShare,
@@ -133,7 +133,7 @@ def _payment(invoice: Invoice, amount: int, status: str = "succeeded", **fields:
     )
 
 
-def _allocate(invoice: Invoice, terms: allocation.Terms) -> None:
+def _allocate(store: Store, invoice: Invoice, terms: allocation.Terms) -> None:
     """What the write path posts over an invoice's life, in one allocation:
     the split of what it holds now."""
     invoice.allocation_terms = terms.to_stored()
@@ -141,6 +141,7 @@ def _allocate(invoice: Invoice, terms: allocation.Terms) -> None:
     posting = allocation.post(allocation.NOTHING, allocation.Holding.of(invoice), terms)
     if posting is not None:
         ledger.write_allocation(
+            store,
             posting,
             invoice_id=invoice.id,
             subscription_id=invoice.subscription_id,
@@ -393,7 +394,7 @@ def build_valid_store(url: str, allocated: bool = True) -> Built:
                 (allocation.Wholesale(app.id, product.id, 456),),
             )
             for invoice in (a1, a2, b1, b2, b3, c1, d1) if allocated else ():
-                _allocate(invoice, terms)
+                _allocate(store, invoice, terms)
             rows: dict[str, Any] = {"A": a, "A1": a1, "A2": a2, "B": b, "B1": b1, "B2": b2}
             rows |= {"B3": b3, "C": c, "C1": c1, "D": d, "D1": d1, "E": e, "E0": e0}
             ids = {name: row.id for name, row in rows.items()}

@@ -115,6 +115,16 @@ class Store:
                 raise
             return list(self.db.execute_sql(sql, args))
 
+    def execute(self, sql: str, args: tuple[Any, ...]) -> Any:
+        """Runs one write through the driver's cursor (named statements:
+        ``store.statements``); answers the cursor."""
+        STATEMENTS.inc()
+        # Driver errors arrive as Peewee's (IntegrityError ...), as from any query.
+        with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+            cursor = self.db.cursor()
+            cursor.execute(sql, args)
+        return cursor
+
     def lock(self, name: str) -> None:
         """Serializes transactions that share ``name`` until this one ends.
 

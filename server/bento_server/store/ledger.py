@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bento_server import ids
+from bento_server.store import statements
+from bento_server.store.database import Store
 from bento_server.store.models import Allocation, AllocationShare
 
 if TYPE_CHECKING:
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def write_allocation(
+    store: Store,
     posting: Posting,
     *,
     invoice_id: str,
@@ -25,7 +28,8 @@ def write_allocation(
     payment_id: str = "",
 ) -> Allocation:
     moved, changed = posting.movement, posting.change
-    row = Allocation.create(
+    row = statements.NEW_ALLOCATION.create(
+        store,
         id=ids.new_id(ids.ALLOCATION),
         invoice=invoice_id,
         subscription_id=subscription_id,

@@ -129,6 +129,7 @@ def _v8_allocations(store: Store) -> None:
         if posting is None:
             continue
         ledger.write_allocation(
+            store,
             posting,
             invoice_id=invoice.id,
             subscription_id=invoice.subscription_id,

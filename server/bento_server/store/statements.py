@@ -74,9 +74,70 @@ class NamedSelect(Generic[M]):
         return self._model(__no_default__=1, **data)
 
 
+class NamedInsert(Generic[M]):
+    """``Model.create`` with the INSERT's text built once per database: every
+    column of the model, defaults filled as Peewee fills them, values
+    converted by their fields. Answers the instance, its database-numbered
+    key (if it has one) set, as ``create`` does."""
+
+    def __init__(self, model: type[M]) -> None:
+        self._model = model
+        meta = model._meta  # type: ignore[attr-defined]
+        self._auto = meta.primary_key if meta.auto_increment else None
+        self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
+        self._sql: dict[int, str] = {}
+
+    def _text(self, store: Store) -> str:
+        key = id(store.db)
+        sql = self._sql.get(key)
+        if sql is None:
+            meta = self._model._meta  # type: ignore[attr-defined]
+            mark = "%s" if store.is_postgres else "?"
+            columns = ", ".join(f'"{f.column_name}"' for f in self._fields)
+            marks = ", ".join([mark] * len(self._fields))
+            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks})'
+            if self._auto is not None and store.is_postgres:
+                sql += f' RETURNING "{self._auto.column_name}"'
+            self._sql[key] = sql
+        return sql
+
+    def save_new(self, store: Store, instance: M) -> None:
+        """``instance.save(force_insert=True)``: a new row of an instance
+        built in memory (its defaults already filled)."""
+        params = tuple(field.db_value(instance.__data__.get(field.name)) for field in self._fields)
+        store.execute(self._text(store), params)
+        instance._dirty.clear()
+
+    def create(self, store: Store, **values: Any) -> M:
+        data: dict[str, Any] = {}
+        for field in self._fields:
+            if field.name in values:
+                value = values[field.name]
+            elif isinstance(field, peewee.ForeignKeyField) and field.object_id_name in values:
+                value = values[field.object_id_name]
+            elif field.default is not None:
+                value = field.default() if callable(field.default) else field.default
+            else:
+                value = None
+            data[field.name] = value
+        params = tuple(field.db_value(data[field.name]) for field in self._fields)
+        cursor = store.execute(self._text(store), params)
+        if self._auto is not None:
+            data[self._auto.name] = cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid
+        instance = self._model(__no_default__=1, **data)
+        instance._dirty.clear()
+        return instance
+
+
 # --- the statements ------------------------------------------------------------------
 # Imported here, below the machinery, so the models module stays free of it.
-from bento_server.store.models import Invoice, Subscription  # noqa: E402
+from bento_server.store.models import (  # noqa: E402
+    Allocation,
+    IdempotencyRecord,
+    Invoice,
+    Payment,
+    Subscription,
+)
 
 
 def _subscription(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
@@ -110,3 +171,9 @@ INVOICE = NamedSelect(Invoice, _invoice(of_platform=False))
 """An invoice by ``invoice_id``, if it is ``subscription_id``'s."""
 INVOICE_OF_PLATFORM = NamedSelect(Invoice, _invoice(of_platform=True))
 """An invoice by ``invoice_id``, if it is ``subscription_id``'s and ``platform_id``'s."""
+
+NEW_SUBSCRIPTION = NamedInsert(Subscription)
+NEW_INVOICE = NamedInsert(Invoice)
+NEW_PAYMENT = NamedInsert(Payment)
+NEW_ALLOCATION = NamedInsert(Allocation)
+NEW_IDEMPOTENCY_RECORD = NamedInsert(IdempotencyRecord)

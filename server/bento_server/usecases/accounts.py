@@ -26,6 +26,7 @@ from bento_server.billing.account import (
     SubscriptionState,
 )
 from bento_server.billing.statuses import InvoiceStatus, PaymentStatus, SubscriptionStatus
+from bento_server.store import statements
 from bento_server.store.models import Invoice, Payment, Plan, Platform, Subscription
 from bento_server.usecases import activation, allocations, events
 from bento_server.usecases.context import Deps
@@ -182,7 +183,7 @@ def write(
                 stored.save()
         else:
             terms = allocations.terms_for(step.account.subscription, row.currency, invoice)
-            stored = _create(row, invoice, ip, terms)
+            stored = _create(deps, row, invoice, ip, terms)
             invoice.id = stored.id
             loaded.invoice_rows[stored.id] = stored
         rows[id(invoice)] = stored
@@ -223,6 +224,7 @@ def _post_allocations(
         if now is None:
             now = deps.clock.now()
         allocations.post(
+            deps.store,
             stored.subscription_id,
             stored.platform_id,
             stored.id,
@@ -237,11 +239,12 @@ def _post_allocations(
 
 
 def _create(
-    sub: Subscription, invoice: InvoiceState, ip: str, terms: dict[str, Any] | None
+    deps: Deps, sub: Subscription, invoice: InvoiceState, ip: str, terms: dict[str, Any] | None
 ) -> Invoice:
     invoice_id = ids.new_id(ids.INVOICE)
     values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
-    return Invoice.create(
+    return statements.NEW_INVOICE.create(
+        deps.store,
         id=invoice_id,
         number=invoice_number(invoice_id, invoice.invoice_date),
         subscription=sub.id,

@@ -15,6 +15,7 @@ from typing import Any
 from bento_server.billing import allocation
 from bento_server.billing.account import InvoiceState, SubscriptionState
 from bento_server.store import ledger
+from bento_server.store.database import Store
 from bento_server.store.models import PlanProduct, Product
 
 
@@ -45,6 +46,7 @@ def terms_for(
 
 
 def post(
+    store: Store,
     subscription_id: str,
     platform_id: str,
     invoice_id: str,
@@ -60,6 +62,7 @@ def post(
     posting = allocation.post(before, after, terms)
     if posting is not None:
         ledger.write_allocation(
+            store,
             posting,
             invoice_id=invoice_id,
             subscription_id=subscription_id,

@@ -17,6 +17,7 @@ import peewee
 
 from bento_server import ids
 from bento_server.errors import InvalidArgument
+from bento_server.store import statements
 from bento_server.store.models import IdempotencyRecord
 from bento_server.usecases.context import Deps, Principal
 
@@ -72,7 +73,8 @@ def run_once(
                         )
                     return bytes(found.response)
                 answer = work()
-                IdempotencyRecord.create(
+                statements.NEW_IDEMPOTENCY_RECORD.create(
+                    deps.store,
                     api_key_id=principal.key_id,
                     key=key,
                     method=method,

@@ -25,6 +25,7 @@ from bento_server.billing.statuses import (
     PaymentStatus,
 )
 from bento_server.errors import InvalidArgument, not_found
+from bento_server.store import statements
 from bento_server.store.models import Invoice, Payment, Platform, Subscription
 from bento_server.usecases import accounts, activation, paging, plan_levels, scoping
 from bento_server.usecases.context import Deps, Principal
@@ -149,7 +150,7 @@ def create_payment(
                 else account.Step(loaded.account)
             )
             kind = EventType.PAYMENT_RECORDED
-        payment = _record(invoice, sub, request, currency, ip, now)
+        payment = _record(deps, invoice, sub, request, currency, ip, now)
         if request.payment_method_id:
             invoice.payment_method_id = request.payment_method_id
         if request.payment_intent_id:
@@ -188,6 +189,7 @@ def _settle(
 
 
 def _record(
+    deps: Deps,
     invoice: Invoice,
     sub: Subscription,
     request: NewPayment,
@@ -197,7 +199,8 @@ def _record(
 ) -> Payment:
     # A payment record holds what the request said, as said.
     said = {**dataclasses.asdict(request), "currency": currency}
-    return Payment.create(
+    return statements.NEW_PAYMENT.create(
+        deps.store,
         id=ids.new_id(ids.PAYMENT),
         invoice=invoice.id,
         subscription=sub.id,
@@ -269,6 +272,7 @@ def update_invoice(
                 step, due = account.mark_paid(loaded.account, invoice.id, now)
                 if due:
                     payment = _record(
+                        deps,
                         invoice,
                         sub,
                         NewPayment(

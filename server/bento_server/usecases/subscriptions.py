@@ -17,6 +17,7 @@ from bento_server.billing import account
 from bento_server.billing.status import check_transition
 from bento_server.billing.statuses import EventType, PaymentStatus, PlanStatus, SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from bento_server.store import statements
 from bento_server.store.models import Invoice, Plan, Platform, Subscription
 from bento_server.usecases import (
     accounts,
@@ -151,7 +152,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
             waits_for,
         )
         accounts.apply(sub, step.account.subscription)
-        sub.save(force_insert=True)
+        statements.NEW_SUBSCRIPTION.save_new(deps.store, sub)
         event(deps, EventType.SUBSCRIPTION_CREATED, sub, now)
         features.sync(deps, sub, now)
         loaded = accounts.Loaded(sub, [], 0)
