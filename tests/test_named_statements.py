@@ -4,9 +4,14 @@ that is not there or not the caller's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import peewee
+import pytest
+
 from bento_server.store import statements
 from bento_server.store.database import connect
-from bento_server.store.models import Invoice, Subscription
+from bento_server.store.models import IdempotencyRecord, Invoice, Payment, Subscription
 from tests.support import run_cli
 from tests.test_audit import build_valid_store
 
@@ -50,5 +55,66 @@ def test_a_named_select_reads_what_peewee_reads(fresh_backend_url: str) -> None:
                 statements.INVOICE.first(store, invoice_id=built["A1"], subscription_id=built["B"])
                 is None
             ), "an invoice is read only through its own subscription"
+    finally:
+        store.close()
+
+
+def test_a_named_insert_writes_what_create_writes(fresh_backend_url: str) -> None:
+    """The same row as ``Model.create`` (defaults, documents, instants,
+    foreign keys given by ID), a database-numbered key answered, and a
+    broken constraint raised as Peewee's IntegrityError, as callers expect."""
+    run_cli("migrate", "--database", fresh_backend_url)
+    built = build_valid_store(fresh_backend_url)
+    store = connect(fresh_backend_url)
+    try:
+        invoice = Invoice.get_by_id(built["A1"])
+        named = statements.NamedInsert(Payment)
+
+        def fields(payment_id: str) -> dict[str, object]:
+            return {
+                "id": payment_id,
+                "invoice": invoice.id,
+                "subscription_id": invoice.subscription_id,
+                "platform": invoice.platform_id,
+                "amount": 5,
+                "currency": "USD",
+                "status": "succeeded",
+                "created_at": datetime(2024, 2, 1, 12, 30, 0, 250, tzinfo=UTC),
+                "metadata": {"note": "é", "n": [1, 2]},
+            }
+
+        with store.write():
+            Payment.create(**fields("PAYPEEWEE"))
+            answered = named.create(store, **fields("PAYNAMED"))
+        assert answered.id == "PAYNAMED" and answered.processor_response == {}
+        by_peewee = dict(Payment.get_by_id("PAYPEEWEE").__data__)
+        by_name = dict(Payment.get_by_id("PAYNAMED").__data__)
+        assert by_peewee.pop("id") == "PAYPEEWEE" and by_name.pop("id") == "PAYNAMED"
+        assert by_name == by_peewee
+
+        records = statements.NamedInsert(IdempotencyRecord)
+        with store.write():
+            first = records.create(
+                store,
+                api_key_id="AK1",
+                key="k",
+                method="/m",
+                request_hash="h",
+                response=b"\x00\xff",
+                created_at=datetime(2024, 2, 1, tzinfo=UTC),
+            )
+            second = records.create(
+                store,
+                api_key_id="AK1",
+                key="k2",
+                method="/m",
+                request_hash="h",
+                response=b"",
+                created_at=datetime(2024, 2, 1, tzinfo=UTC),
+            )
+        assert first.id is not None and second.id == first.id + 1
+        assert bytes(IdempotencyRecord.get_by_id(first.id).response) == b"\x00\xff"
+        with pytest.raises(peewee.IntegrityError), store.write():
+            named.create(store, **fields("PAYNAMED"))
     finally:
         store.close()
