@@ -118,3 +118,30 @@ def test_a_named_insert_writes_what_create_writes(fresh_backend_url: str) -> Non
             named.create(store, **fields("PAYNAMED"))
     finally:
         store.close()
+
+
+def test_saving_changes_updates_only_what_changed(fresh_backend_url: str) -> None:
+    run_cli("migrate", "--database", fresh_backend_url)
+    built = build_valid_store(fresh_backend_url)
+    store = connect(fresh_backend_url)
+    try:
+        with store.write():
+            sub = Subscription.get_by_id(built["A"])
+            statements.save_changes(store, sub)  # nothing changed: nothing sent
+            # A column changed behind this instance's back is not written over.
+            Subscription.update(region="CA").where(Subscription.id == built["A"]).execute()
+            sub.cycle_count = 7
+            sub.metadata = {"changed": True}
+            sub.grace_period_end = None
+            statements.save_changes(store, sub)
+            assert not sub.dirty_fields
+        again = Subscription.get_by_id(built["A"])
+        assert (again.cycle_count, again.metadata, again.grace_period_end) == (
+            7,
+            {"changed": True},
+            None,
+        )
+        assert again.region == "CA", "columns that did not change are not written"
+        assert Subscription.get_by_id(built["B"]).cycle_count == 2, "only its own row"
+    finally:
+        store.close()

@@ -129,6 +129,32 @@ class NamedInsert(Generic[M]):
         return instance
 
 
+_UPDATES: dict[tuple[int, type, tuple[str, ...]], str] = {}
+
+
+def save_changes(store: Store, instance: peewee.Model) -> None:
+    """``instance.save()`` of a stored row: an UPDATE of the columns that
+    changed (the models save only those), its text built once per database,
+    model and set of columns. Nothing changed, nothing sent."""
+    model = type(instance)
+    meta = model._meta  # type: ignore[attr-defined]
+    primary = meta.primary_key
+    changed = [f for f in instance.dirty_fields if f is not primary]
+    if not changed:
+        return
+    key = (id(store.db), model, tuple(f.name for f in changed))
+    sql = _UPDATES.get(key)
+    if sql is None:
+        mark = "%s" if store.is_postgres else "?"
+        columns = ", ".join(f'"{f.column_name}" = {mark}' for f in changed)
+        sql = f'UPDATE "{meta.table_name}" SET {columns} WHERE "{primary.column_name}" = {mark}'
+        _UPDATES[key] = sql
+    params = [f.db_value(instance.__data__.get(f.name)) for f in changed]
+    params.append(primary.db_value(instance._pk))
+    store.execute(sql, tuple(params))
+    instance._dirty.clear()
+
+
 # --- the statements ------------------------------------------------------------------
 # Imported here, below the machinery, so the models module stays free of it.
 from bento_server.store.models import (  # noqa: E402

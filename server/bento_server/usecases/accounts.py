@@ -180,7 +180,7 @@ def write(
                 stored.updated_at = step.events[-1].at if step.events else stored.updated_at
                 if ip:
                     stored.updated_ip = ip
-                stored.save()
+                statements.save_changes(deps.store, stored)
         else:
             terms = allocations.terms_for(step.account.subscription, row.currency, invoice)
             stored = _create(deps, row, invoice, ip, terms)
@@ -188,7 +188,7 @@ def write(
             loaded.invoice_rows[stored.id] = stored
         rows[id(invoice)] = stored
     _post_allocations(deps, step, rows, held_before, payment)
-    row.save()
+    statements.save_changes(deps.store, row)
     app_ids: list[str] | None = None
     for emitted in step.events:
         if emitted.apps and app_ids is None:
@@ -283,5 +283,5 @@ def open_activations(
             continue
         opened = activation.open_session(deps, loaded.row, rows[id(invoice)], now) or opened
     if opened is not None:
-        loaded.row.save()
+        statements.save_changes(deps.store, loaded.row)
     return opened

@@ -184,7 +184,7 @@ def _settle(
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
         plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, now)
-    invoice.save()
+    statements.save_changes(deps.store, invoice)
     return Settled(invoice, payment, sub, opened)
 
 

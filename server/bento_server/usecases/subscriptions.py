@@ -163,7 +163,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         if sub.status == S.TRIALING:
             opened = activation.open_session(deps, sub, rows[id(step.issued[0])], now)
         opened = accounts.open_activations(deps, loaded, step, rows, now) or opened
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub, rows[id(step.issued[0])], activation=opened)
 
 
@@ -231,7 +231,7 @@ def cancel(deps: Deps, principal: Principal, subscription_id: str, now_: bool, i
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
         _cancel(deps, sub, now, cancel_now=now_)
         _touch(sub, now, ip)
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub)
 
 
@@ -276,7 +276,7 @@ def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
     for sub in others:
         # The others now wait for the one that took the place.
         sub.paused_for = first.id
-        sub.save()
+        statements.save_changes(deps.store, sub)
 
 
 def _uncancel(deps: Deps, sub: Subscription, now: datetime) -> None:
@@ -293,7 +293,7 @@ def pause(deps: Deps, principal: Principal, subscription_id: str, ip: str) -> Ou
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
         _pause(deps, sub, now)
         _touch(sub, now, ip)
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub)
 
 
@@ -311,7 +311,7 @@ def resume(deps: Deps, principal: Principal, subscription_id: str, ip: str) -> O
         sub = scoping.subscription(deps.store, principal, subscription_id, lock=True)
         _resume(deps, sub, now)
         _touch(sub, now, ip)
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub)
 
 
@@ -347,7 +347,7 @@ def renew(
             rows = accounts.write(deps, loaded, step, ip)
             issued = [rows[id(invoice)] for invoice in step.issued]
         _touch(sub, now, ip)
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub, invoices=tuple(issued))
 
 
@@ -376,7 +376,7 @@ def update(
         if changes.status is not None and changes.status != sub.status:
             _change_status(deps, sub, changes.status, now)
         _touch(sub, now, ip)
-        sub.save()
+        statements.save_changes(deps.store, sub)
         return Outcome(sub, invoice, activation=opened)
 
 
