@@ -105,8 +105,15 @@ class NamedInsert(Generic[M]):
         """``instance.save(force_insert=True)``: a new row of an instance
         built in memory (its defaults already filled)."""
         params = tuple(field.db_value(instance.__data__.get(field.name)) for field in self._fields)
-        store.execute(self._text(store), params)
+        cursor = store.execute(self._text(store), params)
+        if self._auto is not None:
+            instance.__data__[self._auto.name] = self._numbered(store, cursor)
         instance._dirty.clear()
+
+    @staticmethod
+    def _numbered(store: Store, cursor: Any) -> int:
+        """The key the database gave the row just inserted."""
+        return int(cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid)
 
     def create(self, store: Store, **values: Any) -> M:
         data: dict[str, Any] = {}
@@ -123,7 +130,7 @@ class NamedInsert(Generic[M]):
         params = tuple(field.db_value(data[field.name]) for field in self._fields)
         cursor = store.execute(self._text(store), params)
         if self._auto is not None:
-            data[self._auto.name] = cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid
+            data[self._auto.name] = self._numbered(store, cursor)
         instance = self._model(__no_default__=1, **data)
         instance._dirty.clear()
         return instance
@@ -158,6 +165,8 @@ def save_changes(store: Store, instance: peewee.Model) -> None:
 # --- the statements ------------------------------------------------------------------
 # Imported here, below the machinery, so the models module stays free of it.
 from bento_server.store.models import (  # noqa: E402
+    ActivationItem,
+    ActivationSession,
     Allocation,
     IdempotencyRecord,
     Invoice,
@@ -203,3 +212,5 @@ NEW_INVOICE = NamedInsert(Invoice)
 NEW_PAYMENT = NamedInsert(Payment)
 NEW_ALLOCATION = NamedInsert(Allocation)
 NEW_IDEMPOTENCY_RECORD = NamedInsert(IdempotencyRecord)
+NEW_ACTIVATION_SESSION = NamedInsert(ActivationSession)
+NEW_ACTIVATION_ITEM = NamedInsert(ActivationItem)

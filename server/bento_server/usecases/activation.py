@@ -20,6 +20,7 @@ from bento_server import ids
 from bento_server.billing.statuses import ActivationItemStatus as ItemStatus
 from bento_server.billing.statuses import ActivationStatus, EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, NotFound, not_found
+from bento_server.store import statements
 from bento_server.store.models import (
     ActivationItem,
     ActivationSession,
@@ -106,7 +107,8 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         or ActivationSession.select().where(ActivationSession.invoice == invoice.id).exists()
     ):
         return None
-    session = ActivationSession.create(
+    session = statements.NEW_ACTIVATION_SESSION.create(
+        deps.store,
         id=ids.new_id(ids.ACTIVATION_SESSION),
         subscription=sub.id,
         invoice=invoice.id,
@@ -133,7 +135,7 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
             created_at=now,
         )
         issued = _issue(item, app.activation_url_template, now)
-        item.save(force_insert=True)
+        statements.NEW_ACTIVATION_ITEM.save_new(deps.store, item)
         codes.append(issued)
     # New codes to use: the subscription's activation is pending again.
     sub.activation_status = ActivationStatus.PENDING
