@@ -4,16 +4,16 @@ and the ends of subscriptions canceled at period end.
 Each kind finds what fell due by an indexed column and handles it in
 batches: one write transaction claims up to ``BATCH`` due subscriptions
 with one query (on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so replicas share
-the work and never take the same row), reads their accounts with two more,
-and runs each subscription's step in its own savepoint. A step that fails
-is rolled back alone, logged, and skipped until the next sweep; the rest of
-the batch commits. Every subscription is still decided by the billing
-core's own rule (``account.renew``, ``lapse``, ``expire``), on its row as
-read under the lock, so running the work twice, or from two processes at
-once, changes nothing the second time, and a crash leaves each subscription
-of a batch either done once or not at all. Work is done "at" its due time,
-so a server that was down catches up with the invoices and events it would
-have written on time.
+the work and never take the same row), reads their rows and accounts with
+three more, and runs each subscription's step in its own savepoint. A step
+that fails is rolled back alone, logged, and skipped until the next sweep;
+the rest of the batch commits. Every subscription is still decided by the
+billing core's own rule (``account.renew``, ``lapse``, ``expire``), on its
+row as read under the lock, so running the work twice, or from two
+processes at once, changes nothing the second time, and a crash leaves each
+subscription of a batch either done once or not at all. Work is done "at"
+its due time, so a server that was down catches up with the invoices and
+events it would have written on time.
 """
 
 from __future__ import annotations
@@ -94,14 +94,20 @@ def _claim(
     deps: Deps, due: peewee.Expression, order: peewee.Field, skip: set[str], size: int
 ) -> list[str]:
     """Locks up to ``size`` due subscriptions, earliest first, for this
-    transaction; on PostgreSQL those other processes hold are passed over."""
-    query = Subscription.select(Subscription.id).where(due)
+    transaction; on PostgreSQL those other processes hold are passed over.
+
+    Ordered by the due column alone, which its index gives: ordering ties by
+    ID too would sort every subscription due at that instant for each batch.
+    The batch's own are put in (due, ID) order here."""
+    query = Subscription.select(Subscription.id, order).where(due)
     if skip:
         query = query.where(Subscription.id.not_in(list(skip)))
-    query = query.order_by(order, Subscription.id).limit(size)
+    query = query.order_by(order).limit(size)
     if deps.store.is_postgres:
         query = query.for_update("FOR UPDATE SKIP LOCKED")
-    return [subscription_id for (subscription_id,) in query.tuples()]
+    return [
+        subscription_id for subscription_id, _ in sorted(query.tuples(), key=lambda r: (r[1], r[0]))
+    ]
 
 
 # A transition of the core, given the subscription's account and its batch.
