@@ -137,5 +137,11 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
 
 def seen_by(principal: Principal, row: Event) -> EventView:
     """``row`` as ``principal`` may see it (it must be one of its events)."""
-    app_id = app_of(principal)
+    return seen_as(row, app_of(principal))
+
+
+def seen_as(row: Event, app_id: str | None) -> EventView:
+    """``row`` in the view ``app_of`` names: whole for None, else the
+    publisher of ``app_id``'s copy. Callers that hand one event to many
+    callers build each view once, keyed by ``app_of``."""
     return whole(row) if app_id is None else for_app(row, app_id)

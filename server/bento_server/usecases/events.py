@@ -11,8 +11,9 @@ serializes writers from BEGIN IMMEDIATE to COMMIT.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import peewee
 
@@ -332,6 +333,159 @@ def check_watchable(principal: Principal, subscription_id: str) -> None:
     ):
         return
     raise not_found("subscription", subscription_id)
+
+
+class Scoped(Protocol):
+    """What the in-memory filters read of an event: ``Event`` rows and
+    ``LoggedEvent`` alike."""
+
+    type: str
+    platform_id: str | None
+    subscription_id: str | None
+    app_ids: list[str]
+
+
+def sees(principal: Principal, row: Scoped) -> bool:
+    """Whether ``principal`` may see ``row``: ``visible_to`` in memory, for
+    the streams' shared window (infra.feed), which holds every event and
+    hands each stream only its own. The two must agree (the fan-out tests
+    check them against each other)."""
+    if principal.role == PLATFORM:
+        return row.platform_id == principal.tenant_id
+    if principal.role == PUBLISHER:
+        return row.type in event_views.PUBLISHER_TYPES and principal.tenant_id in row.app_ids
+    return True
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What one WatchEvents stream asked for: the events its caller may
+    see, of one subscription or all, of some types or all."""
+
+    principal: Principal
+    types: frozenset[str] = frozenset()
+    subscription_id: str = ""
+
+    def matches(self, row: Scoped) -> bool:
+        """``read_after``'s filter, in memory."""
+        return (
+            (not self.subscription_id or row.subscription_id == self.subscription_id)
+            and (not self.types or row.type in self.types)
+            and sees(self.principal, row)
+        )
+
+
+class LoggedEvent:
+    """An event as the stream feed keeps it in memory: its columns, and its
+    snapshot still as the stored JSON text, decoded only when a message is
+    built of it. (A Peewee row with its decoded snapshot takes about four
+    times the memory, and most events in the window are never built again.)"""
+
+    __slots__ = (
+        "activation_session_id",
+        "app_ids",
+        "data_json",
+        "event_id",
+        "invoice_id",
+        "occurred_at",
+        "payment_id",
+        "plan_id",
+        "platform_id",
+        "sequence",
+        "session_id",
+        "subscription_id",
+        "type",
+    )
+
+    def __init__(self, columns: tuple[Any, ...]) -> None:
+        (
+            self.sequence,
+            self.event_id,
+            self.type,
+            self.occurred_at,
+            self.platform_id,
+            self.subscription_id,
+            self.session_id,
+            self.plan_id,
+            self.invoice_id,
+            self.payment_id,
+            self.activation_session_id,
+            self.app_ids,
+            self.data_json,
+        ) = columns
+
+    def as_event(self) -> Event:
+        """The event as a row (not saved), for the view rules."""
+        return Event(
+            sequence=self.sequence,
+            event_id=self.event_id,
+            type=self.type,
+            occurred_at=self.occurred_at,
+            platform_id=self.platform_id,
+            subscription_id=self.subscription_id,
+            session_id=self.session_id,
+            plan_id=self.plan_id,
+            invoice_id=self.invoice_id,
+            payment_id=self.payment_id,
+            activation_session_id=self.activation_session_id,
+            app_ids=self.app_ids,
+            data=Event.data.python_value(self.data_json),
+        )
+
+
+# LoggedEvent's columns, in its order; the snapshot as text (a CAST, so that
+# the field does not decode it).
+_LOGGED_COLUMNS = (
+    Event.sequence,
+    Event.event_id,
+    Event.type,
+    Event.occurred_at,
+    Event.platform_id,
+    Event.subscription_id,
+    Event.session_id,
+    Event.plan_id,
+    Event.invoice_id,
+    Event.payment_id,
+    Event.activation_session_id,
+    Event.app_ids,
+    Event.data.cast("TEXT"),
+)
+
+
+@dataclass(frozen=True)
+class Tail:
+    """What the stream feed read of the log's end at once."""
+
+    # Every event up to it is committed: the feed publishes nothing beyond.
+    newest: int
+    # How far retention pruned (0 when read without a limit).
+    pruned_through: int
+    # ``events`` are every event in (``after``, the last one's sequence, or
+    # ``newest`` when fewer than the limit came), oldest first. ``after`` is
+    # the cursor asked for, or later when the gap was too wide to read.
+    after: int
+    events: list[LoggedEvent]
+
+
+def read_tail(after: int, limit: int, widest: int) -> Tail:
+    """The log's head and, with a ``limit``, its events after ``after``
+    (at most ``limit``; of a gap wider than ``widest`` sequences, only its
+    last ``widest``)."""
+    newest = newest_sequence()
+    found: list[LoggedEvent] = []
+    if limit and newest > after:
+        after = max(after, newest - widest)
+        query = (
+            Event.select(*_LOGGED_COLUMNS)
+            .where((Event.sequence > after) & (Event.sequence <= newest))
+            .order_by(Event.sequence)
+            .limit(limit)
+            .tuples()
+        )
+        found = [LoggedEvent(columns) for columns in query]
+    # Read after the events: a prune that ran meanwhile is seen now, not
+    # missed. Without a limit nobody watches, and it does not matter.
+    return Tail(newest, pruned_through() if limit else 0, after, found)
 
 
 def read_after(
