@@ -264,7 +264,7 @@ async def serve(config: ServerConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
 
     runtime.feed = EventFeed(
-        events.newest_sequence,
+        events.read_tail,
         lambda fn: asyncio.get_running_loop().run_in_executor(runtime.executor, fn),
         config.event_poll_interval,
         config.max_streams_per_caller,
