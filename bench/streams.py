@@ -9,6 +9,11 @@ event loop in this process. Three measures, in one run:
   with 200 WatchEvents streams open (idle: they watch one subscription);
 - delivery: with 200 streams watching one subscription, each write's event
   is timed from the moment the write was sent to each stream's receipt.
+
+The server (and PostgreSQL, where the bench may move it) runs on one core,
+the client on the other (``bench.cores``): the client reads 200 streams on
+one loop, and sharing the server's core would add its work to every
+delivery. Each rate reports the client's CPU.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench import seed
+from bench import cores, scale, seed
 from bench.measure import Rate, basic_auth, rate, summary
 from bento.v1 import (
     event_pb2,
@@ -30,6 +35,7 @@ from bento.v1 import (
     subscription_pb2,
     subscription_pb2_grpc,
 )
+from bento_server.store.database import connect
 from tests.support import start_server
 
 WATCHERS = 200
@@ -102,31 +108,43 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
                     received += 1
 
         readers = [asyncio.create_task(drain(stream)) for stream in watchers]
-        started = time.perf_counter()
-        for n in range(writes):
-            metadata = struct_pb2.Struct()
-            metadata.update({"n": n})
-            sent[n] = time.perf_counter()
-            await subscriptions.UpdateSubscription(
-                subscription_pb2.UpdateSubscriptionRequest(
-                    subscription_id=sub.subscription_id, metadata=metadata
-                ),
-                metadata=a,
-            )
-            await asyncio.sleep(0.05)
-        await asyncio.wait_for(asyncio.gather(*readers), 120)
-        elapsed = time.perf_counter() - started
+        cpu = cores.ClientCpu()
+        with cpu.span():
+            started = time.perf_counter()
+            for n in range(writes):
+                metadata = struct_pb2.Struct()
+                metadata.update({"n": n})
+                sent[n] = time.perf_counter()
+                await subscriptions.UpdateSubscription(
+                    subscription_pb2.UpdateSubscriptionRequest(
+                        subscription_id=sub.subscription_id, metadata=metadata
+                    ),
+                    metadata=a,
+                )
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(asyncio.gather(*readers), 120)
+            elapsed = time.perf_counter() - started
         for stream in watchers:
             stream.cancel()
-        delivery = summary(latencies, len(latencies) / elapsed)
+        delivery = summary(latencies, len(latencies) / elapsed, cpu.share)
     return Result(baseline, alone, with_watchers, delivery)
 
 
 def run(database_url: str, workdir: Path, seconds: float) -> Result:
+    store = connect(database_url)
+    try:
+        cores.pin_postgres(store.is_postgres, scale.data_directory(store))
+    finally:
+        store.close()
     server = start_server(
-        database_url, workdir, test_clock=False, extra=("--max-streams-per-caller", "500")
+        database_url,
+        workdir,
+        test_clock=False,
+        extra=("--max-streams-per-caller", "500"),
+        prefix=cores.server_command(),
     )
     try:
-        return asyncio.run(_measure(server.address, server.admin_credential, seconds))
+        with cores.on_core(cores.CLIENT_CORE):
+            return asyncio.run(_measure(server.address, server.admin_credential, seconds))
     finally:
         server.stop()
