@@ -145,3 +145,47 @@ def test_saving_changes_updates_only_what_changed(fresh_backend_url: str) -> Non
         assert Subscription.get_by_id(built["B"]).cycle_count == 2, "only its own row"
     finally:
         store.close()
+
+
+def test_an_outbox_is_flushed_at_commit_and_undone_with_its_savepoint(
+    fresh_backend_url: str,
+) -> None:
+    """What goes in an outbox is written just before COMMIT, in the
+    transaction; a savepoint that fails takes back what it put there; a
+    transaction that fails writes none of it; outside a write, there is none."""
+    run_cli("migrate", "--database", fresh_backend_url)
+    store = connect(fresh_backend_url)
+    records = statements.NamedInsert(IdempotencyRecord)
+    made = datetime(2024, 2, 1, tzinfo=UTC)
+
+    def flush(keys: list[str]) -> None:
+        assert store.db.in_transaction()
+        rows = [
+            {"api_key_id": "AK1", "key": k, "method": "/m", "request_hash": "h"}
+            | {"response": b"", "created_at": made}
+            for k in keys
+        ]
+        records.insert_many(store, rows)
+
+    def stored() -> list[str]:
+        return sorted(r.key for r in IdempotencyRecord.select())
+
+    try:
+        with store.write():
+            store.outbox("keys", flush).append("first")
+            with pytest.raises(ValueError), store.savepoint():
+                store.outbox("keys", flush).append("undone")
+                raise ValueError("this part fails alone")
+            with store.savepoint():
+                store.outbox("keys", flush).extend(f"many-{n:03}" for n in range(120))
+            assert stored() == [], "nothing is written before the end"
+        assert stored() == ["first", *(f"many-{n:03}" for n in range(120))]
+
+        with pytest.raises(RuntimeError), store.write():
+            store.outbox("keys", flush).append("rolled back")
+            raise RuntimeError("the whole transaction fails")
+        assert "rolled back" not in stored()
+        with pytest.raises(RuntimeError, match=r"inside Store\.write"):
+            store.outbox("keys", flush)
+    finally:
+        store.close()

@@ -26,6 +26,9 @@ from bento_server.store.database import Store
 M = TypeVar("M", bound=peewee.Model)
 
 _MARK = "\x00bento-argument-"
+# Rows per multi-row INSERT: SQLite allows 32,766 parameters, and a handful
+# of texts cached per model is enough.
+_MANY = 50
 
 
 def argument(name: str) -> str:
@@ -85,21 +88,49 @@ class NamedInsert(Generic[M]):
         meta = model._meta  # type: ignore[attr-defined]
         self._auto = meta.primary_key if meta.auto_increment else None
         self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
-        self._sql: dict[int, str] = {}
+        self._sql: dict[tuple[int, int], str] = {}
 
-    def _text(self, store: Store) -> str:
-        key = id(store.db)
+    def _text(self, store: Store, rows: int = 1) -> str:
+        key = (id(store.db), rows)
         sql = self._sql.get(key)
         if sql is None:
             meta = self._model._meta  # type: ignore[attr-defined]
             mark = "%s" if store.is_postgres else "?"
             columns = ", ".join(f'"{f.column_name}"' for f in self._fields)
-            marks = ", ".join([mark] * len(self._fields))
-            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks})'
-            if self._auto is not None and store.is_postgres:
+            one = "(" + ", ".join([mark] * len(self._fields)) + ")"
+            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ' + ", ".join([one] * rows)
+            if self._auto is not None and store.is_postgres and rows == 1:
                 sql += f' RETURNING "{self._auto.column_name}"'
             self._sql[key] = sql
         return sql
+
+    def _filled(self, values: dict[str, Any]) -> dict[peewee.Field, Any]:
+        """Every column's value: given (by field name, or a foreign key's
+        ``..._id``), else its default, as Peewee fills them."""
+        data: dict[peewee.Field, Any] = {}
+        for field in self._fields:
+            if field.name in values:
+                value = values[field.name]
+            elif isinstance(field, peewee.ForeignKeyField) and field.object_id_name in values:
+                value = values[field.object_id_name]
+            elif field.default is not None:
+                value = field.default() if callable(field.default) else field.default
+            else:
+                value = None
+            data[field] = value
+        return data
+
+    def insert_many(self, store: Store, rows: list[dict[str, Any]]) -> None:
+        """Several new rows in one INSERT (in chunks of ``_MANY``); their
+        numbered keys are not answered."""
+        for start in range(0, len(rows), _MANY):
+            chunk = rows[start : start + _MANY]
+            params: list[Any] = []
+            for values in chunk:
+                params.extend(
+                    field.db_value(value) for field, value in self._filled(values).items()
+                )
+            store.execute(self._text(store, len(chunk)), tuple(params))
 
     def save_new(self, store: Store, instance: M) -> None:
         """``instance.save(force_insert=True)``: a new row of an instance
@@ -116,18 +147,9 @@ class NamedInsert(Generic[M]):
         return int(cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid)
 
     def create(self, store: Store, **values: Any) -> M:
-        data: dict[str, Any] = {}
-        for field in self._fields:
-            if field.name in values:
-                value = values[field.name]
-            elif isinstance(field, peewee.ForeignKeyField) and field.object_id_name in values:
-                value = values[field.object_id_name]
-            elif field.default is not None:
-                value = field.default() if callable(field.default) else field.default
-            else:
-                value = None
-            data[field.name] = value
-        params = tuple(field.db_value(data[field.name]) for field in self._fields)
+        filled = self._filled(values)
+        data = {field.name: value for field, value in filled.items()}
+        params = tuple(field.db_value(value) for field, value in filled.items())
         cursor = store.execute(self._text(store), params)
         if self._auto is not None:
             data[self._auto.name] = self._numbered(store, cursor)

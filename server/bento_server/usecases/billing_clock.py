@@ -59,13 +59,13 @@ class _Batch:
         # A row or invoice the store cannot turn into values must fail only
         # its own subscription: then each reads its own, in its savepoint.
         try:
-            with deps.store.db.atomic():
+            with deps.store.savepoint():
                 self.rows = {r.id: r for r in Subscription.select().where(Subscription.id.in_(ids))}
         except Exception:
             log.warning("a batch's subscriptions could not be read together", exc_info=True)
             return
         try:
-            with deps.store.db.atomic():
+            with deps.store.savepoint():
                 self.loaded = accounts.load_many(list(self.rows.values()))
         except Exception:
             log.warning("a batch's invoices could not be read together", exc_info=True)
@@ -143,7 +143,7 @@ def _each_due(
                 if progressed and time.monotonic() - began > BATCH_SECONDS:
                     break  # the rest stays due, for the next batch
                 try:
-                    with deps.store.db.atomic():
+                    with deps.store.savepoint():
                         loaded = batch.take(subscription_id, due)
                         if loaded is None:
                             continue  # done meanwhile
