@@ -133,6 +133,7 @@ def _each_due(
     while limit is None or done < limit:
         size = fits if limit is None else min(fits, limit - done)
         progressed = 0
+        cut_short = False
         began = time.monotonic()
         with deps.store.write():
             ids = _claim(deps, due, order, skip, size)
@@ -141,6 +142,7 @@ def _each_due(
             batch = _Batch(deps, ids)
             for subscription_id in ids:
                 if progressed and time.monotonic() - began > BATCH_SECONDS:
+                    cut_short = True
                     break  # the rest stays due, for the next batch
                 try:
                     with deps.store.savepoint():
@@ -156,9 +158,13 @@ def _each_due(
                         "due work on %s failed; skipped until the next sweep", subscription_id
                     )
                     skip.add(subscription_id)
+        done += progressed
         if progressed == 0 and skip.isdisjoint(ids):
             return done  # what was claimed was done meanwhile
-        done += progressed
+        if len(ids) < size and not cut_short:
+            # That was all there was: no transaction more only to find
+            # nothing. What the batch itself made due, the sweep sees next.
+            return done
         if progressed:
             pace = (time.monotonic() - began) / progressed
             fits = max(1, min(BATCH, int(BATCH_SECONDS / pace)))
