@@ -140,10 +140,12 @@ class EventFeed:
         self._grew = asyncio.Event()
         self._keys_changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.newest = 0
         self.closed = False
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         tail = await self._run(functools.partial(self._read_tail, 0, 0, WIDEST_READ))
         self._start = self.newest = max(tail.newest, tail.pruned_through)
         self._tasks.append(asyncio.create_task(self._follow()))
@@ -285,7 +287,8 @@ class EventFeed:
         fell behind the window, it must end, the feed closes, or time is up."""
         if self._due(stream):
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None, "the feed has not started"
         stream.waiter = waiter = loop.create_future()
         timer = loop.call_later(timeout, stream.wake)
         try:
@@ -299,6 +302,8 @@ class EventFeed:
         to the head: the window holds nothing after it that it would send."""
         if self.closed or stream.ended is not None or stream.cursor < self._start:
             return True
+        if stream.cursor >= self.newest:
+            return False
         entries = self._entries
         matches = stream.matches
         for n in range(bisect.bisect_right(entries, stream.cursor, key=_sequence), len(entries)):
