@@ -7,6 +7,8 @@ event loop in this process. Three measures, in one run:
   concurrent callers: what one server process answers with nothing to do;
 - GetSubscription from 16 concurrent callers, with no stream open, then
   with 200 WatchEvents streams open (idle: they watch one subscription);
+  these three take turns, each with its slice of every round, so that the
+  machine's slow spells weigh on them alike;
 - delivery: with 200 streams watching one subscription, each write's event
   is timed from the moment the write was sent to each stream's receipt.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +31,8 @@ from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import cores, scale, seed
-from bench.measure import Rate, basic_auth, rate, summary
+from bench.cores import ClientCpu
+from bench.measure import Rate, basic_auth, summary
 from bento.v1 import (
     event_pb2,
     event_pb2_grpc,
@@ -40,6 +44,8 @@ from tests.support import start_server
 
 WATCHERS = 200
 CALLERS = 16
+# Turns of the baseline and the unary measures, alone and beside the watchers.
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,24 @@ class Result:
     unary_alone: Rate
     unary_with_watchers: Rate
     delivery: Rate
+
+
+async def _timed(
+    call: Callable[[], Awaitable[None]], seconds: float, latencies: list[float]
+) -> float:
+    """``CALLERS`` loops calling ``call`` back to back for ``seconds``; each
+    call's latency goes to ``latencies``. Returns the time it took."""
+    stop = time.perf_counter() + seconds
+
+    async def caller() -> None:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(CALLERS)))
+    return time.perf_counter() - started
 
 
 async def _measure(address: str, admin: str, seconds: float) -> Result:
@@ -67,22 +91,39 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
                 metadata=a,
             )
 
-        baseline = await rate(noop, seconds, CALLERS)
-        alone = await rate(get, seconds, CALLERS)
+        # Taken in turns, each with its slice of every round, so that a slow
+        # spell of the machine weighs on all three alike.
+        timed: dict[str, tuple[list[float], list[float], ClientCpu]] = {
+            label: ([], [], ClientCpu()) for label in ("baseline", "alone", "with")
+        }
 
-        # Idle watchers: they watch a subscription nobody touches.
-        idle = [
-            events.WatchEvents(
-                event_pb2.WatchEventsRequest(subscription_id=quiet.subscription_id), metadata=a
-            )
-            for _ in range(WATCHERS)
-        ]
-        for stream in idle:
-            while not (await stream.read()).HasField("heartbeat"):
-                pass
-        with_watchers = await rate(get, seconds, CALLERS)
-        for stream in idle:
-            stream.cancel()
+        async def measure(label: str, call: Callable[[], Awaitable[None]]) -> None:
+            latencies, elapsed, cpu = timed[label]
+            with cpu.span():
+                elapsed.append(await _timed(call, seconds / ROUNDS, latencies))
+
+        for _ in range(ROUNDS):
+            await measure("baseline", noop)
+            await measure("alone", get)
+            # Idle watchers: they watch a subscription nobody touches.
+            idle = [
+                events.WatchEvents(
+                    event_pb2.WatchEventsRequest(subscription_id=quiet.subscription_id),
+                    metadata=a,
+                )
+                for _ in range(WATCHERS)
+            ]
+            for stream in idle:
+                while not (await stream.read()).HasField("heartbeat"):
+                    pass
+            await measure("with", get)
+            for stream in idle:
+                stream.cancel()
+            await asyncio.sleep(0.5)  # the server closes them before the next turn
+        baseline, alone, with_watchers = (
+            summary(latencies, len(latencies) / sum(elapsed), cpu.share)
+            for latencies, elapsed, cpu in timed.values()
+        )
 
         watchers = [
             events.WatchEvents(
@@ -108,7 +149,7 @@ async def _measure(address: str, admin: str, seconds: float) -> Result:
                     received += 1
 
         readers = [asyncio.create_task(drain(stream)) for stream in watchers]
-        cpu = cores.ClientCpu()
+        cpu = ClientCpu()
         with cpu.span():
             started = time.perf_counter()
             for n in range(writes):
