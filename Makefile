@@ -25,7 +25,13 @@ run: $(STAMP) ## Serve on 127.0.0.1:50051 with ./bento.db (SQLite)
 	$(BIN)/bento serve $(ARGS)
 
 test: $(STAMP) ## Run the tests (PostgreSQL half when BENTO_TEST_POSTGRES_URL is set)
-	$(BIN)/pytest $(ARGS)
+	@# The SQLite and PostgreSQL halves run side by side; each prints when done.
+	@BENTO_TEST_BACKENDS=sqlite $(BIN)/pytest $(ARGS) > .test-sqlite.log 2>&1 & sqlite=$$!; \
+	BENTO_TEST_BACKENDS=postgresql $(BIN)/pytest $(ARGS) > .test-postgresql.log 2>&1; pg=$$?; \
+	wait $$sqlite; lite=$$?; \
+	echo "=== SQLite half (and the tests that need no store)"; cat .test-sqlite.log; \
+	echo "=== PostgreSQL half"; cat .test-postgresql.log; \
+	test $$lite -eq 0 && { test $$pg -eq 0 || test $$pg -eq 5; }
 
 test-long: $(STAMP) ## The tests with the crash, fuzz, race and load suites in full
 	BENTO_TEST_LONG=1 $(BIN)/pytest $(ARGS)

@@ -38,8 +38,25 @@ settings.register_profile(
 settings.load_profile("long" if LONG else "short")
 
 
+# `make test` runs the two halves side by side, one process each: the
+# SQLite one also runs the tests that need no store, the PostgreSQL one only
+# those of its store. Unset: one process runs both.
+BACKENDS_ENV = "BENTO_TEST_BACKENDS"
+BACKENDS = ("sqlite", "postgresql")
+
+
 def _backends() -> list[str]:
-    return ["sqlite", "postgresql"]
+    chosen = os.environ.get(BACKENDS_ENV)
+    return [chosen] if chosen in BACKENDS else list(BACKENDS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(BACKENDS_ENV) != "postgresql":
+        return
+    kept = [item for item in items if "backend_url" in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
 
 
 def pytest_report_header(config: pytest.Config) -> str:
