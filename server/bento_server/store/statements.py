@@ -1,5 +1,5 @@
-"""Named statements: reads a hot path makes on every call, their SQL built by
-Peewee once per database and then kept as text.
+"""Named statements: the reads and writes a hot path makes on every call,
+their SQL built once per kind of database and then kept as text.
 
 Peewee builds a query's SQL anew on every execution, and for a row of
 sixty columns that costs twenty times what running it does (ARCHITECTURE.md,
@@ -9,6 +9,9 @@ markers fell among its parameters, and from then on only substitutes the
 arguments and runs it through the driver's cursor (``Store.fetch``). Rows
 become model instances the way Peewee's own cursor makes them, column
 values converted by their fields, so callers see no difference.
+``NamedInsert`` and ``save_changes`` do the same for ``Model.create`` and
+``Model.save``. The text depends only on the kind of database (its quoting
+and placeholders), so that is what it is kept by.
 
 Arguments are text (IDs): the marker is a string that no ID can be.
 """
@@ -26,9 +29,13 @@ from bento_server.store.database import Store
 M = TypeVar("M", bound=peewee.Model)
 
 _MARK = "\x00bento-argument-"
-# Rows per multi-row INSERT: SQLite allows 32,766 parameters, and a handful
-# of texts cached per model is enough.
+# Rows per multi-row INSERT: within the 999 parameters older SQLite allows
+# for tables of up to 19 columns, and few texts kept per model.
 _MANY = 50
+
+
+def _kind(store: Store) -> str:
+    return "postgresql" if store.is_postgres else "sqlite"
 
 
 def argument(name: str) -> str:
@@ -42,11 +49,11 @@ class NamedSelect(Generic[M]):
     def __init__(self, model: type[M], build: Callable[[], peewee.ModelSelect]) -> None:
         self._model = model
         self._build = build
-        self._built: dict[int, tuple[str, list[Any], list[peewee.Field]]] = {}
+        self._built: dict[str, tuple[str, list[Any], list[peewee.Field]]] = {}
         self._lock = threading.Lock()
 
     def _prepared(self, store: Store) -> tuple[str, list[Any], list[peewee.Field]]:
-        key = id(store.db)
+        key = _kind(store)
         built = self._built.get(key)
         if built is None:
             with self._lock:
@@ -88,10 +95,10 @@ class NamedInsert(Generic[M]):
         meta = model._meta  # type: ignore[attr-defined]
         self._auto = meta.primary_key if meta.auto_increment else None
         self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
-        self._sql: dict[tuple[int, int], str] = {}
+        self._sql: dict[tuple[str, int], str] = {}
 
     def _text(self, store: Store, rows: int = 1) -> str:
-        key = (id(store.db), rows)
+        key = (_kind(store), rows)
         sql = self._sql.get(key)
         if sql is None:
             meta = self._model._meta  # type: ignore[attr-defined]
@@ -158,7 +165,7 @@ class NamedInsert(Generic[M]):
         return instance
 
 
-_UPDATES: dict[tuple[int, type, tuple[str, ...]], str] = {}
+_UPDATES: dict[tuple[str, type, tuple[str, ...]], str] = {}
 
 
 def save_changes(store: Store, instance: peewee.Model) -> None:
@@ -171,7 +178,7 @@ def save_changes(store: Store, instance: peewee.Model) -> None:
     changed = [f for f in instance.dirty_fields if f is not primary]
     if not changed:
         return
-    key = (id(store.db), model, tuple(f.name for f in changed))
+    key = (_kind(store), model, tuple(f.name for f in changed))
     sql = _UPDATES.get(key)
     if sql is None:
         mark = "%s" if store.is_postgres else "?"
