@@ -97,22 +97,7 @@ async def _measure(
             )
 
         async def flow() -> None:
-            key = uuid.uuid4().hex
-            created = await subscriptions.CreateSubscription(
-                subscription_pb2.CreateSubscriptionRequest(
-                    session_id=f"flow-{key}", plan_id="planbench"
-                ),
-                metadata=[*metadata, ("idempotency-key", f"create-{key}")],
-            )
-            await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(
-                    subscription_id=created.subscription.subscription_id,
-                    invoice_id=created.invoice.invoice_id,
-                    amount=created.invoice.amounts.total_amount,
-                    status=enums_pb2.PAYMENT_RECORD_STATUS_SUCCEEDED,
-                ),
-                metadata=[*metadata, ("idempotency-key", f"pay-{key}")],
-            )
+            await create_then_pay(subscriptions, payments, metadata, "flow")
 
         # Warm up every path before measuring any.
         for call in (noop, check, get, flow):
@@ -126,7 +111,34 @@ async def _measure(
         return rates
 
 
-def _platform_key(database_url: str) -> str:
+async def create_then_pay(
+    subscriptions: subscription_pb2_grpc.SubscriptionServiceStub,
+    payments: payment_pb2_grpc.PaymentServiceStub,
+    metadata: list[tuple[str, str]],
+    prefix: str,
+) -> None:
+    """The create → pay flow: CreateSubscription of the bench plan for a new
+    user, then a succeeded CreatePayment of its first invoice, each with an
+    idempotency-key."""
+    key = uuid.uuid4().hex
+    created = await subscriptions.CreateSubscription(
+        subscription_pb2.CreateSubscriptionRequest(
+            session_id=f"{prefix}-{key}", plan_id="planbench"
+        ),
+        metadata=[*metadata, ("idempotency-key", f"create-{key}")],
+    )
+    await payments.CreatePayment(
+        payment_pb2.CreatePaymentRequest(
+            subscription_id=created.subscription.subscription_id,
+            invoice_id=created.invoice.invoice_id,
+            amount=created.invoice.amounts.total_amount,
+            status=enums_pb2.PAYMENT_RECORD_STATUS_SUCCEEDED,
+        ),
+        metadata=[*metadata, ("idempotency-key", f"pay-{key}")],
+    )
+
+
+def platform_key(database_url: str) -> str:
     args = ("--role", "platform", "--tenant", "PLBENCH", "--database", database_url)
     return run_cli("keys", "create", *args).stdout.strip().splitlines()[-1]
 
@@ -153,7 +165,7 @@ def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> l
         # Statistics for the planner, and on PostgreSQL the vacuum that the
         # bulk load would otherwise set off in the middle of the measures.
         store.db.execute_sql("VACUUM ANALYZE" if store.is_postgres else "ANALYZE")
-        credential = _platform_key(database_url)
+        credential = platform_key(database_url)
         # As a hot-path deployment runs it: failed calls logged, every call counted.
         server = start_server(
             database_url,

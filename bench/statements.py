@@ -20,20 +20,18 @@ from pathlib import Path
 
 import grpc
 
-from bench import renewals
+from bench import renewals, scale
 from bench.measure import basic_auth
 from bento.v1 import (
     entitlement_pb2,
     entitlement_pb2_grpc,
-    enums_pb2,
-    payment_pb2,
     payment_pb2_grpc,
     subscription_pb2,
     subscription_pb2_grpc,
 )
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
-from tests.support import free_port, run_cli, start_server
+from tests.support import free_port, start_server
 
 FLOWS = 50
 FLOW_NAMES = ("create → pay flow", "GetSubscription", "CheckAccess")
@@ -83,22 +81,7 @@ async def _measure(
         access = entitlement_pb2_grpc.EntitlementServiceStub(channel)
 
         async def flow() -> None:
-            key = uuid.uuid4().hex
-            created = await subscriptions.CreateSubscription(
-                subscription_pb2.CreateSubscriptionRequest(
-                    session_id=f"count-{key}", plan_id="planbench"
-                ),
-                metadata=[*metadata, ("idempotency-key", f"create-{key}")],
-            )
-            await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(
-                    subscription_id=created.subscription.subscription_id,
-                    invoice_id=created.invoice.invoice_id,
-                    amount=created.invoice.amounts.total_amount,
-                    status=enums_pb2.PAYMENT_RECORD_STATUS_SUCCEEDED,
-                ),
-                metadata=[*metadata, ("idempotency-key", f"pay-{key}")],
-            )
+            await scale.create_then_pay(subscriptions, payments, metadata, "count")
 
         async def get() -> None:
             await subscriptions.GetSubscription(
@@ -129,8 +112,7 @@ def run(database_url: str, workdir: Path) -> dict[str, Counted]:
     migrate(store)
     [subscription_id] = renewals.seed(store, 1)
     store.close()
-    args = ("--role", "platform", "--tenant", "PLBENCH", "--database", database_url)
-    credential = run_cli("keys", "create", *args).stdout.strip().splitlines()[-1]
+    credential = scale.platform_key(database_url)
     metrics_port = free_port()
     server = start_server(
         database_url,

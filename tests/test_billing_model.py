@@ -55,8 +55,14 @@ def _plus(sums: allocation.Split | None, change: allocation.Split) -> allocation
     """The sums of an invoice's allocations, with one more."""
     if sums is None:
         return change
-    negated = allocation.change(change, allocation.Split())
-    return allocation.change(negated, sums)
+    keys = dict.fromkeys([*sums.shares, *change.shares])
+    return allocation.Split(
+        tax=sums.tax + change.tax,
+        platform_fee=sums.platform_fee + change.platform_fee,
+        platform_share=sums.platform_share + change.platform_share,
+        shares={k: sums.shares.get(k, 0) + change.shares.get(k, 0) for k in keys},
+        cycles=sums.cycles + change.cycles,
+    )
 
 
 class BillingModel(RuleBasedStateMachine):

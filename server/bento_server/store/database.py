@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,6 @@ class Store:
     # sleep, not the work, made the latency. Other processes still meet
     # the busy timeout.
     _writer: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-    # Per thread: the outboxes of the write transaction it is in (``outbox``).
-    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -83,59 +81,22 @@ class Store:
         exception that leaves it leaves the outer one too and rolls back
         the whole. Work that must survive the failure of one of its parts
         (a batch) takes its own savepoints with ``savepoint``.
-
-        Just before COMMIT, in the transaction, each ``outbox`` is flushed.
         """
         if self.db.in_transaction():
             yield
-            return
-        self._local.outboxes = {}
-        try:
-            if isinstance(self.db, peewee.SqliteDatabase):
-                with self._writer, self.db.atomic("IMMEDIATE"):
-                    yield
-                    self._flush_outboxes()
-            else:
-                with self.db.atomic():
-                    yield
-                    self._flush_outboxes()
-        finally:
-            self._local.outboxes = None
+        elif isinstance(self.db, peewee.SqliteDatabase):
+            with self._writer, self.db.atomic("IMMEDIATE"):
+                yield
+        else:
+            with self.db.atomic():
+                yield
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A part of a write transaction that fails alone: what it wrote, and
-        what it put in the outboxes, is undone if an exception leaves it."""
-        outboxes = self._outboxes()
-        kept = {name: len(box) for name, (box, _) in outboxes.items()}
-        try:
-            with self.db.atomic():
-                yield
-        except BaseException:
-            for name, (box, _) in list(outboxes.items()):
-                del box[kept.get(name, 0) :]
-            raise
-
-    def outbox(self, name: str, flush: Callable[[list[Any]], None]) -> list[Any]:
-        """A list that lives as long as this write transaction: what is put
-        in it is written by ``flush(items)`` at the transaction's end, just
-        before COMMIT, all at once (the event log's rows: one insert and
-        the shortest hold of its lock)."""
-        outboxes = self._outboxes()
-        if name not in outboxes:
-            outboxes[name] = ([], flush)
-        return outboxes[name][0]
-
-    def _outboxes(self) -> dict[str, tuple[list[Any], Callable[[list[Any]], None]]]:
-        outboxes = getattr(self._local, "outboxes", None)
-        if outboxes is None:
-            raise RuntimeError("an outbox is for work inside Store.write()")
-        return outboxes  # type: ignore[no-any-return]
-
-    def _flush_outboxes(self) -> None:
-        for box, flush in self._local.outboxes.values():
-            if box:
-                flush(box)
+        """A part of a write transaction that fails alone: what it wrote is
+        undone if an exception leaves it, and the transaction goes on."""
+        with self.db.atomic():
+            yield
 
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:

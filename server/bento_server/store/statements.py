@@ -29,9 +29,6 @@ from bento_server.store.database import Store
 M = TypeVar("M", bound=peewee.Model)
 
 _MARK = "\x00bento-argument-"
-# Rows per multi-row INSERT: within the 999 parameters older SQLite allows
-# for tables of up to 19 columns, and few texts kept per model.
-_MANY = 50
 
 
 def _kind(store: Store) -> str:
@@ -95,18 +92,18 @@ class NamedInsert(Generic[M]):
         meta = model._meta  # type: ignore[attr-defined]
         self._auto = meta.primary_key if meta.auto_increment else None
         self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
-        self._sql: dict[tuple[str, int], str] = {}
+        self._sql: dict[str, str] = {}
 
-    def _text(self, store: Store, rows: int = 1) -> str:
-        key = (_kind(store), rows)
+    def _text(self, store: Store) -> str:
+        key = _kind(store)
         sql = self._sql.get(key)
         if sql is None:
             meta = self._model._meta  # type: ignore[attr-defined]
             mark = "%s" if store.is_postgres else "?"
             columns = ", ".join(f'"{f.column_name}"' for f in self._fields)
-            one = "(" + ", ".join([mark] * len(self._fields)) + ")"
-            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ' + ", ".join([one] * rows)
-            if self._auto is not None and store.is_postgres and rows == 1:
+            marks = ", ".join([mark] * len(self._fields))
+            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks})'
+            if self._auto is not None and store.is_postgres:
                 sql += f' RETURNING "{self._auto.column_name}"'
             self._sql[key] = sql
         return sql
@@ -126,18 +123,6 @@ class NamedInsert(Generic[M]):
                 value = None
             data[field] = value
         return data
-
-    def insert_many(self, store: Store, rows: list[dict[str, Any]]) -> None:
-        """Several new rows in one INSERT (in chunks of ``_MANY``); their
-        numbered keys are not answered."""
-        for start in range(0, len(rows), _MANY):
-            chunk = rows[start : start + _MANY]
-            params: list[Any] = []
-            for values in chunk:
-                params.extend(
-                    field.db_value(value) for field, value in self._filled(values).items()
-                )
-            store.execute(self._text(store, len(chunk)), tuple(params))
 
     def save_new(self, store: Store, instance: M) -> None:
         """``instance.save(force_insert=True)``: a new row of an instance

@@ -187,7 +187,7 @@ def write(
             invoice.id = stored.id
             loaded.invoice_rows[stored.id] = stored
         rows[id(invoice)] = stored
-    _post_allocations(deps, step, rows, held_before, payment)
+    allocations.post_step(deps, step, rows, held_before, payment)
     statements.save_changes(deps.store, row)
     app_ids: list[str] | None = None
     for emitted in step.events:
@@ -204,38 +204,6 @@ def write(
             data=emitted.data or None,
         )
     return rows
-
-
-def _post_allocations(
-    deps: Deps,
-    step: Step,
-    rows: dict[int, Invoice],
-    held_before: dict[int, allocation.Holding],
-    payment: Payment | None,
-) -> None:
-    """An allocation for each invoice whose money the step moved."""
-    now: datetime | None = None
-    for invoice in step.account.invoices:
-        before = held_before.get(id(invoice), allocation.NOTHING)
-        after = allocation.Holding.of(invoice)
-        if before == after:
-            continue
-        stored = rows[id(invoice)]
-        if now is None:
-            now = deps.clock.now()
-        allocations.post(
-            deps.store,
-            stored.subscription_id,
-            stored.platform_id,
-            stored.id,
-            invoice.plan_id,
-            stored.currency,
-            allocation.Terms.from_stored(stored.allocation_terms),
-            before,
-            after,
-            allocations.moved_at(invoice, step.events, now),
-            payment.id if payment is not None and payment.invoice_id == stored.id else "",
-        )
 
 
 def _create(

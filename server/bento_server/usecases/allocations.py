@@ -1,22 +1,22 @@
 """Posting allocations: what a step's movements of money owe each party.
 
 ``accounts.write`` calls ``post_step`` in the transaction that writes a
-step, with what each invoice held before it; an allocation is written for
-every invoice whose money moved. The split itself is
+step, with what each stored invoice held before it; an allocation is
+written for every invoice whose money moved. The split itself is
 ``bento_server.billing.allocation``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from bento_server.billing import allocation
-from bento_server.billing.account import InvoiceState, SubscriptionState
+from bento_server.billing.account import Emitted, InvoiceState, Step, SubscriptionState
 from bento_server.store import ledger
-from bento_server.store.database import Store
-from bento_server.store.models import PlanProduct, Product
+from bento_server.store.models import Invoice, Payment, PlanProduct, Product
+from bento_server.usecases.context import Deps
 
 
 def terms_for(
@@ -45,41 +45,47 @@ def terms_for(
     return allocation.Terms(months, wholesale).to_stored()
 
 
-def post(
-    store: Store,
-    subscription_id: str,
-    platform_id: str,
-    invoice_id: str,
-    plan_id: str,
-    currency: str,
-    terms: allocation.Terms,
-    before: allocation.Holding,
-    after: allocation.Holding,
-    at: datetime,
-    payment_id: str = "",
+def post_step(
+    deps: Deps,
+    step: Step,
+    rows: Mapping[int, Invoice],
+    held_before: Mapping[int, allocation.Holding],
+    payment: Payment | None,
 ) -> None:
-    """Writes the allocation of one invoice's movement, if anything moved."""
-    posting = allocation.post(before, after, terms)
-    if posting is not None:
+    """An allocation for each invoice whose money ``step`` moved. ``rows``
+    are the invoices' stored rows and ``held_before`` what the stored ones
+    held before the step, both by ``id()`` of the step's invoice; a new
+    invoice held nothing."""
+    for invoice in step.account.invoices:
+        before = held_before.get(id(invoice), allocation.NOTHING)
+        after = allocation.Holding.of(invoice)
+        if after == before:
+            continue  # most of an account's invoices: nothing moved
+        stored = rows[id(invoice)]
+        posting = allocation.post(
+            before, after, allocation.Terms.from_stored(stored.allocation_terms)
+        )
+        if posting is None:
+            continue
         ledger.write_allocation(
-            store,
+            deps.store,
             posting,
-            invoice_id=invoice_id,
-            subscription_id=subscription_id,
-            platform_id=platform_id,
-            plan_id=plan_id,
-            currency=currency,
-            posted_at=at,
-            payment_id=payment_id,
+            invoice_id=stored.id,
+            subscription_id=stored.subscription_id,
+            platform_id=stored.platform_id,
+            plan_id=invoice.plan_id,
+            currency=stored.currency,
+            posted_at=_moved_at(invoice, step.events) or deps.clock.now(),
+            payment_id=payment.id
+            if payment is not None and payment.invoice_id == stored.id
+            else "",
         )
 
 
-def moved_at(invoice: InvoiceState, events: Iterable[Any], default: datetime) -> datetime:
+def _moved_at(invoice: InvoiceState, events: Sequence[Emitted]) -> datetime | None:
     """When a step moved an invoice's money: the time of the step's first
-    event about it, else of its last event."""
-    last = None
+    event about it, else of its last event (None for a step without one)."""
     for emitted in events:
         if emitted.invoice is invoice:
-            return emitted.at  # type: ignore[no-any-return]
-        last = emitted.at
-    return last or default
+            return emitted.at
+    return events[-1].at if events else None
