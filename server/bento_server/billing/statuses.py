@@ -21,6 +21,18 @@ class SubscriptionStatus(StrEnum):
     PAUSED = "paused"
 
 
+# Statuses of a subscription the user still holds (ALREADY_EXISTS guards
+# against a second one to the same plan); canceled ones hold until ended_at.
+HELD = (
+    SubscriptionStatus.PENDING,
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.UNPAID,
+    SubscriptionStatus.PAUSED,
+)
+
+
 class PaymentStatus(StrEnum):
     """The collection state of an invoice, and of a subscription's debt."""
 

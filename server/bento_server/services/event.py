@@ -76,7 +76,9 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
         assert feed is not None
         await self.call(events.check_types, types)
         if request.subscription_id:
-            await self.call(events.check_watchable, principal, request.subscription_id)
+            await self.call(
+                events.check_watchable, self.deps.store, principal, request.subscription_id
+            )
         # The replay reaches the store's head, not only the feed's: a write
         # that committed a moment ago may not have reached the feed yet.
         high = await self.call(events.check_resume, request.after_sequence)

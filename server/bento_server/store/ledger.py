@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bento_server import ids
 from bento_server.store import statements
 from bento_server.store.database import Store
-from bento_server.store.models import Allocation, AllocationShare
+from bento_server.store.models import Allocation
 
 if TYPE_CHECKING:
     from bento_server.billing.allocation import Posting
@@ -63,6 +63,5 @@ def write_allocation(
         for (app_id, product_id), amount in changed.shares.items()
         if amount or changed.cycles
     ]
-    if shares:
-        AllocationShare.insert_many(shares).execute()
+    statements.NEW_ALLOCATION_SHARES.create_many(store, shares)
     return row

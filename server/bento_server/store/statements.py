@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import peewee
 
@@ -35,50 +35,90 @@ def _kind(store: Store) -> str:
     return "postgresql" if store.is_postgres else "sqlite"
 
 
-def argument(name: str) -> str:
-    """The marker of the argument ``name`` in a query being built."""
-    return f"{_MARK}{name}"
+def argument(name: str) -> peewee.Value:
+    """The marker of the argument ``name`` in a query being built. The
+    argument goes to the driver as given (text or a number): a value of
+    another kind is converted by the caller with its field's ``db_value``."""
+    return peewee.Value(f"{_MARK}{name}", converter=False)
 
 
-class NamedSelect(Generic[M]):
-    """A ``Model.select()`` query of one model, built once per database."""
+def _bind(params: list[Any], arguments: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        arguments[p[len(_MARK) :]] if isinstance(p, str) and p.startswith(_MARK) else p
+        for p in params
+    )
 
-    def __init__(self, model: type[M], build: Callable[[], peewee.ModelSelect]) -> None:
-        self._model = model
+
+class NamedQuery:
+    """A SELECT of any shape (joins, some columns, aggregates), built once per
+    database; answers the driver's rows as they come (text and numbers; a
+    column of another kind is the caller's to convert)."""
+
+    def __init__(self, build: Callable[[], peewee.Select], *, lock: bool = False) -> None:
         self._build = build
-        self._built: dict[str, tuple[str, list[Any], list[peewee.Field]]] = {}
-        self._lock = threading.Lock()
+        self._lock_rows = lock
+        self._built: dict[str, tuple[str, list[Any], list[Any]]] = {}
+        self._mutex = threading.Lock()
 
-    def _prepared(self, store: Store) -> tuple[str, list[Any], list[peewee.Field]]:
+    def _prepared(self, store: Store) -> tuple[str, list[Any], list[Any]]:
         key = _kind(store)
         built = self._built.get(key)
         if built is None:
-            with self._lock:
+            with self._mutex:
                 query = self._build()
+                if self._lock_rows and store.is_postgres:
+                    # Row locks on PostgreSQL; SQLite's write transaction
+                    # already holds the whole database.
+                    query = query.for_update()
                 sql, params = query.sql()
-                fields = list(query._returning)
-                for field in fields:
-                    # Only plain columns of the model: what the row maps back onto.
-                    assert isinstance(field, peewee.Field) and field.model is self._model
-                built = (sql, list(params), fields)
+                built = (sql, list(params), list(query._returning))
+                self._check(built[2])
                 self._built[key] = built
         return built
 
-    def first(self, store: Store, **arguments: str) -> M | None:
-        """The first row for ``arguments``, as a model instance, or None."""
-        sql, params, fields = self._prepared(store)
-        values = tuple(
-            arguments[p[len(_MARK) :]] if isinstance(p, str) and p.startswith(_MARK) else p
-            for p in params
-        )
-        rows = store.fetch(sql, values)
-        if not rows:
-            return None
+    def _check(self, columns: list[Any]) -> None:
+        """Refuses a query whose columns its rows cannot be made of."""
+
+    def rows(self, store: Store, **arguments: Any) -> list[tuple[Any, ...]]:
+        sql, params, _ = self._prepared(store)
+        return store.fetch(sql, _bind(params, arguments))
+
+    def first_row(self, store: Store, **arguments: Any) -> tuple[Any, ...] | None:
+        rows = self.rows(store, **arguments)
+        return rows[0] if rows else None
+
+
+class NamedSelect(NamedQuery, Generic[M]):
+    """A ``Model.select()`` query of one model's columns, built once per
+    database; answers model instances."""
+
+    def __init__(
+        self, model: type[M], build: Callable[[], peewee.ModelSelect], *, lock: bool = False
+    ) -> None:
+        super().__init__(build, lock=lock)
+        self._model = model
+
+    def _instance(self, fields: list[Any], row: tuple[Any, ...]) -> M:
         data = {
-            field.name: field.python_value(value)
-            for field, value in zip(fields, rows[0], strict=True)
+            field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)
         }
         return self._model(__no_default__=1, **data)
+
+    def _check(self, columns: list[Any]) -> None:
+        for field in columns:
+            # Only plain columns of the model: what the row maps back onto.
+            assert isinstance(field, peewee.Field) and field.model is self._model
+
+    def first(self, store: Store, **arguments: Any) -> M | None:
+        """The first row for ``arguments``, as a model instance, or None."""
+        sql, params, fields = self._prepared(store)
+        rows = store.fetch(sql, _bind(params, arguments))
+        return self._instance(fields, rows[0]) if rows else None
+
+    def all(self, store: Store, **arguments: Any) -> list[M]:
+        """Every row for ``arguments``, as model instances."""
+        sql, params, fields = self._prepared(store)
+        return [self._instance(fields, row) for row in store.fetch(sql, _bind(params, arguments))]
 
 
 class NamedInsert(Generic[M]):
@@ -94,16 +134,16 @@ class NamedInsert(Generic[M]):
         self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
         self._sql: dict[str, str] = {}
 
-    def _text(self, store: Store) -> str:
-        key = _kind(store)
+    def _text(self, store: Store, rows: int = 1) -> str:
+        key = f"{_kind(store)}/{rows}"
         sql = self._sql.get(key)
         if sql is None:
             meta = self._model._meta  # type: ignore[attr-defined]
             mark = "%s" if store.is_postgres else "?"
             columns = ", ".join(f'"{f.column_name}"' for f in self._fields)
-            marks = ", ".join([mark] * len(self._fields))
-            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks})'
-            if self._auto is not None and store.is_postgres:
+            marks = ", ".join([f"({', '.join([mark] * len(self._fields))})"] * rows)
+            sql = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES {marks}'
+            if self._auto is not None and store.is_postgres and rows == 1:
                 sql += f' RETURNING "{self._auto.column_name}"'
             self._sql[key] = sql
         return sql
@@ -138,7 +178,20 @@ class NamedInsert(Generic[M]):
         """The key the database gave the row just inserted."""
         return int(cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid)
 
+    def create_many(self, store: Store, rows: list[dict[str, Any]]) -> None:
+        """Inserts ``rows`` (values by field name, as ``create`` takes them)
+        in one statement; the keys the database numbered are not read back."""
+        if not rows:
+            return
+        params = tuple(
+            field.db_value(value) for row in rows for field, value in self._filled(row).items()
+        )
+        store.execute(self._text(store, len(rows)), params)
+
     def create(self, store: Store, **values: Any) -> M:
+        assert self._auto is None or values.get(self._auto.name) is None, (
+            "the database numbers this key: a row given its key is Model.create's"
+        )
         filled = self._filled(values)
         data = {field.name: value for field, value in filled.items()}
         params = tuple(field.db_value(value) for field, value in filled.items())
@@ -178,18 +231,28 @@ def save_changes(store: Store, instance: peewee.Model) -> None:
 
 # --- the statements ------------------------------------------------------------------
 # Imported here, below the machinery, so the models module stays free of it.
+from bento_server.billing import statuses  # noqa: E402
 from bento_server.store.models import (  # noqa: E402
     ActivationItem,
     ActivationSession,
     Allocation,
+    AllocationShare,
+    App,
+    Event,
     IdempotencyRecord,
     Invoice,
     Payment,
+    Plan,
+    PlanProduct,
+    Platform,
+    Product,
     Subscription,
+    SubscriptionFeature,
 )
 
 
 def _subscription(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
+    # The ID first: the filters that follow it only refuse a row found.
     def build() -> peewee.ModelSelect:
         query = Subscription.select().where(Subscription.id == argument("subscription_id"))
         if of_platform:
@@ -212,6 +275,16 @@ def _invoice(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
     return build
 
 
+def _plan(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
+    def build() -> peewee.ModelSelect:
+        query = Plan.select().where(Plan.id == argument("plan_id"))
+        if of_platform:
+            query = query.where(Plan.platform == argument("platform_id"))
+        return query.limit(1)
+
+    return build
+
+
 SUBSCRIPTION = NamedSelect(Subscription, _subscription(of_platform=False))
 """A subscription by ``subscription_id``."""
 SUBSCRIPTION_OF_PLATFORM = NamedSelect(Subscription, _subscription(of_platform=True))
@@ -221,10 +294,154 @@ INVOICE = NamedSelect(Invoice, _invoice(of_platform=False))
 INVOICE_OF_PLATFORM = NamedSelect(Invoice, _invoice(of_platform=True))
 """An invoice by ``invoice_id``, if it is ``subscription_id``'s and ``platform_id``'s."""
 
+# The same, locked for this transaction (row locks on PostgreSQL).
+SUBSCRIPTION_LOCKED = NamedSelect(Subscription, _subscription(of_platform=False), lock=True)
+SUBSCRIPTION_OF_PLATFORM_LOCKED = NamedSelect(
+    Subscription, _subscription(of_platform=True), lock=True
+)
+INVOICE_LOCKED = NamedSelect(Invoice, _invoice(of_platform=False), lock=True)
+INVOICE_OF_PLATFORM_LOCKED = NamedSelect(Invoice, _invoice(of_platform=True), lock=True)
+
+PLAN = NamedSelect(Plan, _plan(of_platform=False))
+"""A plan by ``plan_id``."""
+PLAN_OF_PLATFORM = NamedSelect(Plan, _plan(of_platform=True))
+"""A plan by ``plan_id``, if it is ``platform_id``'s."""
+PLATFORM = NamedSelect(Platform, lambda: Platform.select().where(Platform.id == argument("id")))
+"""A platform by ``id``."""
+
+IDEMPOTENCY_RECORD = NamedSelect(
+    IdempotencyRecord,
+    lambda: (
+        IdempotencyRecord.select()
+        .where(
+            (IdempotencyRecord.api_key_id == argument("api_key_id"))
+            & (IdempotencyRecord.key == argument("key"))
+        )
+        .limit(1)
+    ),
+)
+"""The answer stored under ``api_key_id``'s idempotency ``key``."""
+
+PLAN_PRODUCTS = NamedQuery(
+    lambda: (
+        PlanProduct.select(
+            Product.id,
+            Product.name,
+            Product.price_wholesale,
+            Product.features,
+            App.id,
+            App.name,
+            App.activation_url_template,
+        )
+        .join(Product)
+        .join(App)
+        .where(PlanProduct.plan == argument("plan_id"))
+        .order_by(PlanProduct.position)
+    )
+)
+"""A plan's products in the plan's order: (product ID, product name,
+wholesale price as stored, features as stored, app ID, app name, app's
+activation URL template)."""
+
+
+class PlanProductRow(NamedTuple):
+    product_id: str
+    product_name: str
+    price_wholesale: dict[str, Any] | None
+    features: list[dict[str, Any]]
+    app_id: str
+    app_name: str
+    activation_url_template: str
+
+
+def plan_products(store: Store, plan_id: str) -> list[PlanProductRow]:
+    """A plan's products and their apps, in the plan's order."""
+    wholesale, features = Product.price_wholesale.python_value, Product.features.python_value
+    return [
+        PlanProductRow(row[0], row[1], wholesale(row[2]), features(row[3]), *row[4:])
+        for row in PLAN_PRODUCTS.rows(store, plan_id=plan_id)
+    ]
+
+
+SUBSCRIPTION_FEATURES = NamedSelect(
+    SubscriptionFeature,
+    lambda: SubscriptionFeature.select().where(
+        SubscriptionFeature.subscription == argument("subscription_id")
+    ),
+)
+"""The features a subscription holds."""
+
+SUBSCRIPTION_HELD = NamedQuery(
+    lambda: (
+        Subscription.select(Subscription.id)
+        .where(
+            (Subscription.platform == argument("platform_id"))
+            & (Subscription.session_id == argument("session_id"))
+            & (Subscription.plan == argument("plan_id"))
+            & (
+                Subscription.status.in_(statuses.HELD)
+                | (
+                    (Subscription.status == statuses.SubscriptionStatus.CANCELED)
+                    & (Subscription.ended_at > argument("now"))
+                )
+            )
+        )
+        .limit(1)
+    )
+)
+"""The ID of a subscription of ``session_id`` to ``plan_id`` that still holds
+it: live, or canceled with service until after ``now`` (an instant as stored)."""
+
+LIVE_INVOICES = NamedSelect(
+    Invoice,
+    lambda: (
+        Invoice.select()
+        .where(
+            (Invoice.subscription == argument("subscription_id"))
+            & (
+                Invoice.status.in_((statuses.InvoiceStatus.OPEN, statuses.InvoiceStatus.DRAFT))
+                | (Invoice.billing_cycle >= argument("current_cycle"))
+            )
+        )
+        .order_by(Invoice.id)
+    ),
+)
+"""A subscription's invoices that can still change: open and draft ones,
+and those of ``current_cycle`` on."""
+
+LAST_CYCLE = NamedQuery(
+    lambda: Invoice.select(peewee.fn.MAX(Invoice.billing_cycle)).where(
+        Invoice.subscription == argument("subscription_id")
+    )
+)
+"""The highest billing cycle of a subscription's invoices (NULL: none)."""
+
+ACTIVATED_APPS = NamedQuery(
+    lambda: (
+        ActivationItem.select(ActivationItem.app)
+        .join(ActivationSession)
+        .where(ActivationSession.subscription == argument("subscription_id"))
+    )
+)
+"""The apps a subscription has an activation item for."""
+
+INVOICE_SESSION = NamedQuery(
+    lambda: (
+        ActivationSession.select(ActivationSession.id)
+        .where(ActivationSession.invoice == argument("invoice_id"))
+        .limit(1)
+    )
+)
+"""The activation session an invoice opened, if any."""
+
+LAST_EVENT = NamedQuery(lambda: Event.select(peewee.fn.MAX(Event.sequence)))
+"""The last event's sequence (NULL: the log is empty)."""
+
 NEW_SUBSCRIPTION = NamedInsert(Subscription)
 NEW_INVOICE = NamedInsert(Invoice)
 NEW_PAYMENT = NamedInsert(Payment)
 NEW_ALLOCATION = NamedInsert(Allocation)
+NEW_ALLOCATION_SHARES = NamedInsert(AllocationShare)
 NEW_IDEMPOTENCY_RECORD = NamedInsert(IdempotencyRecord)
 NEW_ACTIVATION_SESSION = NamedInsert(ActivationSession)
 NEW_ACTIVATION_ITEM = NamedInsert(ActivationItem)

@@ -27,6 +27,7 @@ from bento_server.billing.account import (
 )
 from bento_server.billing.statuses import InvoiceStatus, PaymentStatus, SubscriptionStatus
 from bento_server.store import statements
+from bento_server.store.database import Store
 from bento_server.store.models import Invoice, Payment, Plan, Platform, Subscription
 from bento_server.usecases import activation, allocations, events
 from bento_server.usecases.context import Deps
@@ -83,32 +84,20 @@ class Loaded:
         )
 
 
-def load(row: Subscription, *extra_invoices: Invoice) -> Loaded:
+def load(store: Store, row: Subscription, *extra_invoices: Invoice) -> Loaded:
     """The subscription (locked by the caller) with the invoices that can
     still change: open and draft ones, and those of the current cycle on.
     Every write to an invoice locks its subscription first, so that lock
     covers them. ``extra_invoices`` are rows the caller holds already: the
     account works on those same objects."""
-    live = (
-        Invoice.select()
-        .where(
-            (Invoice.subscription == row.id)
-            & (
-                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.DRAFT))
-                | (Invoice.billing_cycle >= row.current_cycle)
-            )
-        )
-        .order_by(Invoice.id)
+    live = statements.LIVE_INVOICES.all(
+        store, subscription_id=row.id, current_cycle=row.current_cycle
     )
     rows = {invoice.id: invoice for invoice in extra_invoices}
     for invoice in live:
         rows.setdefault(invoice.id, invoice)
-    last = (
-        Invoice.select(peewee.fn.MAX(Invoice.billing_cycle))
-        .where(Invoice.subscription == row.id)
-        .scalar()
-    )
-    return Loaded(row, list(rows.values()), int(last or 0))
+    last = statements.LAST_CYCLE.first_row(store, subscription_id=row.id)
+    return Loaded(row, list(rows.values()), int(last[0] or 0) if last else 0)
 
 
 def load_many(rows: Sequence[Subscription]) -> dict[str, Loaded]:
@@ -182,7 +171,9 @@ def write(
                     stored.updated_ip = ip
                 statements.save_changes(deps.store, stored)
         else:
-            terms = allocations.terms_for(step.account.subscription, row.currency, invoice)
+            terms = allocations.terms_for(
+                deps.store, step.account.subscription, row.currency, invoice
+            )
             stored = _create(deps, row, invoice, ip, terms)
             invoice.id = stored.id
             loaded.invoice_rows[stored.id] = stored
@@ -192,7 +183,7 @@ def write(
     app_ids: list[str] | None = None
     for emitted in step.events:
         if emitted.apps and app_ids is None:
-            app_ids = events.plan_app_ids(row.plan_id)
+            app_ids = events.plan_app_ids(deps.store, row.plan_id)
         events.append(
             deps,
             emitted.type,

@@ -26,7 +26,6 @@ from bento_server.store.models import (
     ActivationSession,
     App,
     Invoice,
-    PlanProduct,
     Platform,
     Product,
     Subscription,
@@ -87,25 +86,11 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
     serialize on the subscription's row lock, and the unique index on the
     invoice backs that up.
     """
-    held = {
-        row.app_id
-        for row in ActivationItem.select(ActivationItem.app)
-        .join(ActivationSession)
-        .where(ActivationSession.subscription == sub.id)
-    }
+    held = {row[0] for row in statements.ACTIVATED_APPS.rows(deps.store, subscription_id=sub.id)}
     rows = [
-        row
-        for row in PlanProduct.select(PlanProduct, Product, App)
-        .join(Product)
-        .join(App)
-        .where(PlanProduct.plan == sub.plan_id)
-        .order_by(PlanProduct.position)
-        if row.product.app.id not in held
+        row for row in statements.plan_products(deps.store, sub.plan_id) if row.app_id not in held
     ]
-    if (
-        not rows
-        or ActivationSession.select().where(ActivationSession.invoice == invoice.id).exists()
-    ):
+    if not rows or statements.INVOICE_SESSION.first_row(deps.store, invoice_id=invoice.id):
         return None
     session = statements.NEW_ACTIVATION_SESSION.create(
         deps.store,
@@ -122,19 +107,18 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
     codes: list[IssuedCode] = []
     seen_apps: set[str] = set()
     for row in rows:
-        app = row.product.app
-        if app.id in seen_apps:
+        if row.app_id in seen_apps:
             continue  # one item per app: a bundle may hold two products of one app
-        seen_apps.add(app.id)
+        seen_apps.add(row.app_id)
         item = ActivationItem(
             session=session.id,
-            app=app.id,
-            app_name=app.name,
-            product=row.product.id,
-            product_name=row.product.name,
+            app=row.app_id,
+            app_name=row.app_name,
+            product=row.product_id,
+            product_name=row.product_name,
             created_at=now,
         )
-        issued = _issue(item, app.activation_url_template, now)
+        issued = _issue(item, row.activation_url_template, now)
         statements.NEW_ACTIVATION_ITEM.save_new(deps.store, item)
         codes.append(issued)
     # New codes to use: the subscription's activation is pending again.

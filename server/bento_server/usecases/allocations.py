@@ -14,32 +14,27 @@ from typing import Any
 
 from bento_server.billing import allocation
 from bento_server.billing.account import Emitted, InvoiceState, Step, SubscriptionState
-from bento_server.store import ledger
-from bento_server.store.models import Invoice, Payment, PlanProduct, Product
+from bento_server.store import ledger, statements
+from bento_server.store.database import Store
+from bento_server.store.models import Invoice, Payment
 from bento_server.usecases.context import Deps
 
 
 def terms_for(
-    sub: SubscriptionState, currency: str, invoice: InvoiceState
+    store: Store, sub: SubscriptionState, currency: str, invoice: InvoiceState
 ) -> dict[str, Any] | None:
     """The wholesale terms of an invoice being issued, as stored: its plan's
     products' wholesale prices now, and its cycle's length in months. None
     for a cycle priced 0, which owes no one."""
     if invoice.subtotal <= 0:
         return None
-    products = (
-        Product.select(Product.id, Product.app, Product.price_wholesale)
-        .join(PlanProduct, on=PlanProduct.product == Product.id)
-        .where(PlanProduct.plan == invoice.plan_id)
-        .order_by(PlanProduct.position)
-    )
     wholesale = tuple(
         allocation.Wholesale(
             product.app_id,
-            product.id,
+            product.product_id,
             allocation.monthly_wholesale(product.price_wholesale, currency),
         )
-        for product in products
+        for product in statements.plan_products(store, invoice.plan_id)
     )
     months = allocation.cycle_months(sub.billing_unit, sub.billing_value)
     return allocation.Terms(months, wholesale).to_stored()

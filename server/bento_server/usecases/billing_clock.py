@@ -52,6 +52,7 @@ class _Batch:
     read once for all of them, and the platforms' fee rates."""
 
     def __init__(self, deps: Deps, ids: list[str]) -> None:
+        self._store = deps.store
         self.rows: dict[str, Subscription] = {}
         self.loaded: dict[str, accounts.Loaded] = {}
         self.handled: set[str] = set()
@@ -85,9 +86,9 @@ class _Batch:
         self.handled.add(subscription_id)
         row = self.rows.get(subscription_id)
         if row is not None and row.paused_for not in self.handled:
-            return self.loaded.get(subscription_id) or accounts.load(row)
+            return self.loaded.get(subscription_id) or accounts.load(self._store, row)
         row = Subscription.select().where((Subscription.id == subscription_id) & due).first()
-        return None if row is None else accounts.load(row)
+        return None if row is None else accounts.load(self._store, row)
 
 
 def _claim(

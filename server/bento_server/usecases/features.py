@@ -11,19 +11,16 @@ from bento_server.billing.access import decide_for
 from bento_server.billing.quota import next_reset, plan_features
 from bento_server.billing.statuses import EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, ResourceExhausted, not_found
-from bento_server.store.models import PlanProduct, Product, Subscription, SubscriptionFeature
+from bento_server.store import statements
+from bento_server.store.database import Store
+from bento_server.store.models import Subscription, SubscriptionFeature
 from bento_server.usecases import events, scoping
 from bento_server.usecases.context import Deps, Principal
 
 
-def _plan_features(plan_id: str) -> dict[str, dict[str, object]]:
-    rows = (
-        Product.select(Product.id, Product.features)
-        .join(PlanProduct)
-        .where(PlanProduct.plan == plan_id)
-        .order_by(PlanProduct.position)
-    )
-    return plan_features((row.id, row.features) for row in rows)
+def _plan_features(store: Store, plan_id: str) -> dict[str, dict[str, object]]:
+    rows = statements.plan_products(store, plan_id)
+    return plan_features((row.product_id, row.features) for row in rows)
 
 
 def _window(feature: SubscriptionFeature, sub: Subscription, start: datetime) -> None:
@@ -31,17 +28,23 @@ def _window(feature: SubscriptionFeature, sub: Subscription, start: datetime) ->
     feature.resets_at = next_reset(feature.reset_interval, start, sub.period_end)
 
 
-def sync(deps: Deps, sub: Subscription, now: datetime) -> list[SubscriptionFeature]:
+def sync(
+    deps: Deps, sub: Subscription, now: datetime, *, new: bool = False
+) -> list[SubscriptionFeature]:
     """Makes the features those of the plan again (in the caller's transaction).
 
     Overrides go back to the plan's values and custom features are removed;
-    usage of codes that stay is kept.
+    usage of codes that stay is kept. A ``new`` subscription holds none yet.
     """
-    wanted = _plan_features(sub.plan_id)
-    held = {
-        f.code: f
-        for f in SubscriptionFeature.select().where(SubscriptionFeature.subscription == sub.id)
-    }
+    wanted = _plan_features(deps.store, sub.plan_id)
+    held = (
+        {}
+        if new
+        else {
+            f.code: f
+            for f in statements.SUBSCRIPTION_FEATURES.all(deps.store, subscription_id=sub.id)
+        }
+    )
     for code, feature in held.items():
         if code not in wanted:
             feature.delete_instance()
@@ -95,7 +98,7 @@ def _changed(deps: Deps, sub: Subscription, now: datetime, change: str, code: st
         EventType.SUBSCRIPTION_UPDATED,
         sub,
         now,
-        app_ids=events.plan_app_ids(sub.plan_id),
+        app_ids=events.plan_app_ids(deps.store, sub.plan_id),
         data={"change": f"features_{change}", "feature_code": code},
     )
 

@@ -57,13 +57,8 @@ def run_once(
         try:
             with deps.store.write():
                 deps.store.lock(f"idempotency:{principal.key_id}:{key}")
-                found = (
-                    IdempotencyRecord.select()
-                    .where(
-                        (IdempotencyRecord.api_key_id == principal.key_id)
-                        & (IdempotencyRecord.key == key)
-                    )
-                    .first()
+                found = statements.IDEMPOTENCY_RECORD.first(
+                    deps.store, api_key_id=principal.key_id, key=key
                 )
                 if found is not None:
                     if found.method != method or found.request_hash != digest:

@@ -26,7 +26,7 @@ from bento_server.billing.statuses import (
 )
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store import statements
-from bento_server.store.models import Invoice, Payment, Platform, Subscription
+from bento_server.store.models import Invoice, Payment, Subscription
 from bento_server.usecases import accounts, activation, paging, plan_levels, scoping
 from bento_server.usecases.context import Deps, Principal
 
@@ -125,7 +125,7 @@ def create_payment(
             raise InvalidArgument.field(
                 "currency", f"the invoice is in {invoice.currency}, not {currency}"
             )
-        loaded = accounts.load(sub, invoice)
+        loaded = accounts.load(deps.store, sub, invoice)
         status = PaymentRecordStatus(request.status)
         if request.amount < 0:
             left = _refundable_of(invoice, request)
@@ -183,7 +183,7 @@ def _settle(
     rows = accounts.write(deps, loaded, step, ip, payment=payment)
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
-        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, now)
+        plan_levels.arbitrate(deps, scoping.platform(deps.store, sub.platform_id), sub, now)
     statements.save_changes(deps.store, invoice)
     return Settled(invoice, payment, sub, opened)
 
@@ -258,7 +258,7 @@ def update_invoice(
             invoice.payment_method_id = changes.payment_method_id
         if changes.payment_intent_id is not None:
             invoice.payment_intent_id = changes.payment_intent_id
-        loaded = accounts.load(sub, invoice)
+        loaded = accounts.load(deps.store, sub, invoice)
         step = account.Step(loaded.account)
         payment = None
         status = changes.payment_status

@@ -51,8 +51,8 @@ def arbitrate(deps: Deps, platform: Platform, sub: Subscription, now: datetime) 
     if holder is None:
         return
     if account.takes_place(sub.plan_tier, holder.plan_tier):
-        held = accounts.load(holder)
+        held = accounts.load(deps.store, holder)
         accounts.write(deps, held, account.pause(held.account, now, waits_for=sub.id))
         return
-    waiting = accounts.load(sub)
+    waiting = accounts.load(deps.store, sub)
     accounts.write(deps, waiting, account.pause(waiting.account, now, waits_for=holder.id))

@@ -12,7 +12,7 @@ import peewee
 from bento_server.errors import not_found
 from bento_server.store import statements
 from bento_server.store.database import Store
-from bento_server.store.models import Invoice, Payment, Plan, Subscription
+from bento_server.store.models import Invoice, Payment, Plan, Platform, Subscription
 from bento_server.usecases.context import PLATFORM, Principal
 
 
@@ -35,15 +35,18 @@ def subscriptions(principal: Principal) -> peewee.ModelSelect:
 def subscription(
     store: Store, principal: Principal, subscription_id: str, *, lock: bool = False
 ) -> Subscription:
-    if lock:
-        query = subscriptions(principal).where(Subscription.id == subscription_id)
-        row = _locked(store, query).first()
-    elif principal.role == PLATFORM:
-        row = statements.SUBSCRIPTION_OF_PLATFORM.first(
+    if principal.role == PLATFORM:
+        of_platform = (
+            statements.SUBSCRIPTION_OF_PLATFORM_LOCKED
+            if lock
+            else statements.SUBSCRIPTION_OF_PLATFORM
+        )
+        row = of_platform.first(
             store, subscription_id=subscription_id, platform_id=principal.tenant_id or ""
         )
     else:
-        row = statements.SUBSCRIPTION.first(store, subscription_id=subscription_id)
+        any_ = statements.SUBSCRIPTION_LOCKED if lock else statements.SUBSCRIPTION
+        row = any_.first(store, subscription_id=subscription_id)
     if row is None:
         raise not_found("subscription", subscription_id)
     return row
@@ -67,28 +70,28 @@ def locked(store: Store, subscription_id: str) -> Subscription:
     (or after updating its row): a change that commits meanwhile then shows
     in the event, which the event lock orders after that change's own.
     """
-    return _locked(store, Subscription.select().where(Subscription.id == subscription_id)).get()
+    row = statements.SUBSCRIPTION_LOCKED.first(store, subscription_id=subscription_id)
+    if row is None:
+        raise Subscription.DoesNotExist(subscription_id)
+    return row
 
 
 def invoice(
     store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
 ) -> Invoice:
-    if lock:
-        query = _scoped(Invoice.select(), Invoice, principal).where(
-            (Invoice.id == invoice_id) & (Invoice.subscription == subscription_id)
+    if principal.role == PLATFORM:
+        of_platform = (
+            statements.INVOICE_OF_PLATFORM_LOCKED if lock else statements.INVOICE_OF_PLATFORM
         )
-        row = _locked(store, query).first()
-    elif principal.role == PLATFORM:
-        row = statements.INVOICE_OF_PLATFORM.first(
+        row = of_platform.first(
             store,
             invoice_id=invoice_id,
             subscription_id=subscription_id,
             platform_id=principal.tenant_id or "",
         )
     else:
-        row = statements.INVOICE.first(
-            store, invoice_id=invoice_id, subscription_id=subscription_id
-        )
+        any_ = statements.INVOICE_LOCKED if lock else statements.INVOICE
+        row = any_.first(store, invoice_id=invoice_id, subscription_id=subscription_id)
     if row is None:
         raise not_found("invoice", invoice_id)
     return row
@@ -111,8 +114,22 @@ def payment(
     return row
 
 
-def plan(principal: Principal, plan_id: str) -> Plan:
-    row = _scoped(Plan.select(), Plan, principal).where(Plan.id == plan_id).first()
+def plan(store: Store, principal: Principal, plan_id: str) -> Plan:
+    if principal.role == PLATFORM:
+        row = statements.PLAN_OF_PLATFORM.first(
+            store, plan_id=plan_id, platform_id=principal.tenant_id or ""
+        )
+    else:
+        row = statements.PLAN.first(store, plan_id=plan_id)
     if row is None:
         raise not_found("plan", plan_id)
+    return row
+
+
+def platform(store: Store, platform_id: str) -> Platform:
+    """A platform the caller's subscription or plan is of (it exists: the
+    row refers to it)."""
+    row = statements.PLATFORM.first(store, id=platform_id)
+    if row is None:
+        raise Platform.DoesNotExist(platform_id)
     return row

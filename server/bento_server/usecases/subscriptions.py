@@ -18,7 +18,8 @@ from bento_server.billing.status import check_transition
 from bento_server.billing.statuses import EventType, PaymentStatus, PlanStatus, SubscriptionStatus
 from bento_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from bento_server.store import statements
-from bento_server.store.models import Invoice, Plan, Platform, Subscription
+from bento_server.store.database import Store
+from bento_server.store.models import Invoice, Plan, Subscription
 from bento_server.usecases import (
     accounts,
     activation,
@@ -31,10 +32,6 @@ from bento_server.usecases import (
 from bento_server.usecases.context import Deps, Principal
 
 S = SubscriptionStatus
-
-# Statuses of a subscription the user still holds (ALREADY_EXISTS guards
-# against a second one to the same plan); canceled ones hold until ended_at.
-LIVE = (S.PENDING, S.TRIALING, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,14 @@ def _touch(sub: Subscription, now: datetime, ip: str) -> None:
 
 
 def event(deps: Deps, kind: str, sub: Subscription, now: datetime, **data: Any) -> None:
-    events.append(deps, kind, sub, now, app_ids=events.plan_app_ids(sub.plan_id), data=data or None)
+    events.append(
+        deps,
+        kind,
+        sub,
+        now,
+        app_ids=events.plan_app_ids(deps.store, sub.plan_id),
+        data=data or None,
+    )
 
 
 # --- create -------------------------------------------------------------------
@@ -93,8 +97,8 @@ def event(deps: Deps, kind: str, sub: Subscription, now: datetime, **data: Any) 
 def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) -> Outcome:
     now = deps.clock.now()
     with deps.store.write():
-        plan = scoping.plan(principal, request.plan_id)
-        platform = Platform.get_by_id(plan.platform_id)
+        plan = scoping.plan(deps.store, principal, request.plan_id)
+        platform = scoping.platform(deps.store, plan.platform_id)
         if plan.status != PlanStatus.ACTIVE:
             raise FailedPrecondition(
                 f"plan {plan.id!r} is {plan.status}, not active", "plan_not_active"
@@ -112,7 +116,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         # Serializes creates for one user, so two concurrent creates cannot
         # both pass the checks below.
         deps.store.lock(f"session:{plan.platform_id}:{request.session_id}")
-        _refuse_duplicate(plan, request.session_id, now)
+        _refuse_duplicate(deps.store, plan, request.session_id, now)
 
         sub = Subscription(
             id=ids.new_id(ids.SUBSCRIPTION),
@@ -154,7 +158,7 @@ def create(deps: Deps, principal: Principal, request: NewSubscription, ip: str) 
         accounts.apply(sub, step.account.subscription)
         statements.NEW_SUBSCRIPTION.save_new(deps.store, sub)
         event(deps, EventType.SUBSCRIPTION_CREATED, sub, now)
-        features.sync(deps, sub, now)
+        features.sync(deps, sub, now, new=True)
         loaded = accounts.Loaded(sub, [], 0)
         rows = accounts.write(deps, loaded, step, ip)
         opened = None
@@ -175,25 +179,19 @@ def _take_plan(sub: Subscription, plan: Plan) -> None:
     sub.plan_type = plan.plan_type
 
 
-def _refuse_duplicate(plan: Plan, session_id: str, now: datetime) -> None:
-    held = (
-        Subscription.select(Subscription.id)
-        .where(
-            (Subscription.platform == plan.platform_id)
-            & (Subscription.session_id == session_id)
-            & (Subscription.plan == plan.id)
-            & (
-                Subscription.status.in_(LIVE)
-                | ((Subscription.status == S.CANCELED) & (Subscription.ended_at > now))
-            )
-        )
-        .first()
+def _refuse_duplicate(store: Store, plan: Plan, session_id: str, now: datetime) -> None:
+    held = statements.SUBSCRIPTION_HELD.first_row(
+        store,
+        platform_id=plan.platform_id,
+        session_id=session_id,
+        plan_id=plan.id,
+        now=Subscription.ended_at.db_value(now),
     )
     if held is not None:
         raise AlreadyExists(
-            f"session {session_id!r} already holds subscription {held.id} to plan {plan.id!r}",
+            f"session {session_id!r} already holds subscription {held[0]} to plan {plan.id!r}",
             "already_subscribed",
-            metadata={"subscription_id": held.id},
+            metadata={"subscription_id": held[0]},
         )
 
 
@@ -241,7 +239,7 @@ def _cancel(deps: Deps, sub: Subscription, now: datetime, cancel_now: bool) -> N
         raise FailedPrecondition(
             f"plan {plan.id!r} does not allow cancellation", "cancel_not_allowed"
         )
-    loaded = accounts.load(sub)
+    loaded = accounts.load(deps.store, sub)
     write_step(deps, loaded, account.cancel(loaded.account, now, cancel_now))
 
 
@@ -269,7 +267,7 @@ def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
     if not waiting:
         return
     first, *others = waiting
-    loaded = accounts.load(first)
+    loaded = accounts.load(deps.store, first)
     step = account.resume(loaded.account, now)
     rows = accounts.write(deps, loaded, step)
     accounts.open_activations(deps, loaded, step, rows, now)
@@ -280,7 +278,7 @@ def resume_waiting(deps: Deps, ended: Subscription, now: datetime) -> None:
 
 
 def _uncancel(deps: Deps, sub: Subscription, now: datetime) -> None:
-    loaded = accounts.load(sub)
+    loaded = accounts.load(deps.store, sub)
     accounts.write(deps, loaded, account.uncancel(loaded.account, now))
 
 
@@ -301,7 +299,7 @@ def _pause(deps: Deps, sub: Subscription, now: datetime) -> None:
     plan = Plan.get_by_id(sub.plan_id)
     if not plan.can_pause:
         raise FailedPrecondition(f"plan {plan.id!r} does not allow pausing", "pause_not_allowed")
-    loaded = accounts.load(sub)
+    loaded = accounts.load(deps.store, sub)
     accounts.write(deps, loaded, account.pause(loaded.account, now))
 
 
@@ -322,7 +320,7 @@ def _resume(deps: Deps, sub: Subscription, now: datetime) -> None:
             "per user on this platform)",
             "invalid_status_transition",
         )
-    loaded = accounts.load(sub)
+    loaded = accounts.load(deps.store, sub)
     accounts.write(deps, loaded, account.resume(loaded.account, now))
 
 
@@ -340,7 +338,7 @@ def renew(
             _uncancel(deps, sub, now)
         issued: list[Invoice] = []
         if cycles:
-            loaded = accounts.load(sub)
+            loaded = accounts.load(deps.store, sub)
             step = account.pay_ahead(
                 loaded.account, cycles, now, accounts.fee_rate(sub.platform_id)
             )
@@ -421,7 +419,7 @@ def _change_plan(
     deps: Deps, principal: Principal, sub: Subscription, plan_id: str, now: datetime, ip: str
 ) -> tuple[Invoice | None, activation.Opened | None]:
     """Moves to another plan now, crediting the unused part of the paid period."""
-    plan = scoping.plan(principal, plan_id)
+    plan = scoping.plan(deps.store, principal, plan_id)
     if plan.platform_id != sub.platform_id:
         raise InvalidArgument.field("plan_id", "the plan belongs to another platform")
     if plan.status != PlanStatus.ACTIVE:
@@ -433,7 +431,7 @@ def _change_plan(
         raise InvalidArgument.field("plan_id", f"the plan is not priced in {sub.region!r}")
     if phases[0]["price"]["currency_code"] != sub.currency:
         raise InvalidArgument.field("plan_id", f"the plan is not priced in {sub.currency}")
-    loaded = accounts.load(sub)
+    loaded = accounts.load(deps.store, sub)
     step = account.change_plan(
         loaded.account, accounts.terms_of(plan, sub.region), now, accounts.fee_rate(sub.platform_id)
     )
@@ -444,6 +442,6 @@ def _change_plan(
     # trial, once its first charged invoice is).
     opened = accounts.open_activations(deps, loaded, step, rows, now)
     if step.started:
-        plan_levels.arbitrate(deps, Platform.get_by_id(sub.platform_id), sub, now)
+        plan_levels.arbitrate(deps, scoping.platform(deps.store, sub.platform_id), sub, now)
     issued = rows[id(step.issued[0])] if step.issued else None
     return issued, opened
