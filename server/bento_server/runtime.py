@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bento_server.clock import TestClock
 from bento_server.infra.feed import EventFeed
 from bento_server.store.access_cache import AccessCache
+from bento_server.store.group_writer import GroupWriter
 from bento_server.usecases.context import Deps
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class Runtime:
     # Store work runs on these threads, never on the event loop: a write on
     # SQLite may wait seconds for the lock, and streams share the loop.
     executor: ThreadPoolExecutor
+    # SQLite: mutations run here, several callers' per transaction.
+    writer: GroupWriter | None = None
     # Set when the server runs with --test-clock.
     test_clock: TestClock | None = None
     # Wakes WatchEvents streams; set once the server's loop runs.

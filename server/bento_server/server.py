@@ -65,6 +65,7 @@ from bento_server.services.webhook import WebhookService
 from bento_server.store import secret_box
 from bento_server.store.access_cache import AccessCache, AccessListener
 from bento_server.store.database import DEFAULT_URL, Store, connect
+from bento_server.store.group_writer import GroupWriter
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
 from bento_server.store.secret_box import SecretBox
@@ -184,6 +185,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
             webhooks_allow_private=config.webhooks_allow_private,
         ),
         executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
+        writer=None if store.is_postgres else GroupWriter(store),
         test_clock=test_clock,
         heartbeat_interval=config.heartbeat_interval,
     )
@@ -310,5 +312,7 @@ async def serve(config: ServerConfig) -> None:
     if listener is not None:
         listener.stop()
     runtime.executor.shutdown(wait=True)
+    if runtime.writer is not None:
+        runtime.writer.close()
     runtime.deps.store.close()
     print("bento stopped", flush=True)

@@ -8,7 +8,8 @@ the rest, the same way for every RPC: it refuses the request if a check
 failed (INVALID_ARGUMENT naming each bad field), runs the use case and the
 conversion on the store's threads (a use case that is itself a coroutine
 runs on the loop, and so does a short read declared with ``use_short`` where
-the store answers it in microseconds), and for a mutation makes the whole
+the store answers it in microseconds; on SQLite a mutation runs on the
+group writer, ``store.group_writer``), and for a mutation makes the whole
 of it idempotent under the caller's ``idempotency-key``, the answer stored in
 the same transaction as the change.
 """

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee
@@ -28,6 +28,8 @@ STATEMENTS = Counter(
     "Statements this server sent to its database, BEGIN, SAVEPOINT and COMMIT included.",
 )
 COMMITS = Counter("bento_store_commits", "Transactions this server committed.")
+
+T = TypeVar("T")
 
 # Every model binds to this proxy; ``connect`` points it at the real database.
 database_proxy = peewee.DatabaseProxy()
@@ -62,6 +64,9 @@ class Store:
     # sleep, not the work, made the latency. Other processes still meet
     # the busy timeout.
     _writer: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Set on a thread while it runs one caller's part of a group transaction
+    # (``part_of_group``) and that part has not opened its write yet.
+    _parts: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -81,15 +86,44 @@ class Store:
         exception that leaves it leaves the outer one too and rolls back
         the whole. Work that must survive the failure of one of its parts
         (a batch) takes its own savepoints with ``savepoint``.
+
+        In one caller's part of a group transaction (``part_of_group``) the
+        outermost ``write`` is a savepoint: it stands for the transaction
+        the part would have had alone, and fails alone.
         """
         if self.db.in_transaction():
-            yield
+            if getattr(self._parts, "opening", False):
+                self._parts.opening = False
+                try:
+                    with self.db.atomic():
+                        yield
+                finally:
+                    self._parts.opening = True
+            else:
+                yield
         elif isinstance(self.db, peewee.SqliteDatabase):
             with self._writer, self.db.atomic("IMMEDIATE"):
                 yield
         else:
             with self.db.atomic():
                 yield
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """A SQLite write transaction that holds the work of several callers
+        (``part_of_group`` each) and commits it with one COMMIT."""
+        assert isinstance(self.db, peewee.SqliteDatabase), "groups are SQLite's"
+        with self._writer, self.db.atomic("IMMEDIATE"):
+            yield
+
+    def part_of_group(self, work: Callable[[], T]) -> T:
+        """Runs one caller's ``work`` in the group transaction this thread
+        holds, each of its writes as it would run alone (see ``write``)."""
+        self._parts.opening = True
+        try:
+            return work()
+        finally:
+            self._parts.opening = False
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
