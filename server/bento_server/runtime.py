@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bento_server.clock import TestClock
@@ -26,6 +26,14 @@ class Runtime:
     executor: ThreadPoolExecutor
     # SQLite: mutations run here, several callers' per transaction.
     writer: GroupWriter | None = None
+    # The event log's reads for streams (the feed's tail, a stream's catch
+    # up) run on this one thread: they read the same newest pages, which one
+    # connection then caches once. Spread over the pool, a burst that left
+    # stalled streams behind the window warmed a cache per connection
+    # (16 MB each on SQLite), tens of megabytes for the same pages.
+    event_reads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="bento-events")
+    )
     # Set when the server runs with --test-clock.
     test_clock: TestClock | None = None
     # Wakes WatchEvents streams; set once the server's loop runs.

@@ -267,7 +267,7 @@ async def serve(config: ServerConfig) -> None:
 
     runtime.feed = EventFeed(
         events.read_tail,
-        lambda fn: asyncio.get_running_loop().run_in_executor(runtime.executor, fn),
+        lambda fn: asyncio.get_running_loop().run_in_executor(runtime.event_reads, fn),
         config.event_poll_interval,
         config.max_streams_per_caller,
         no_longer_valid=authenticator.no_longer_valid,
@@ -312,6 +312,7 @@ async def serve(config: ServerConfig) -> None:
     if listener is not None:
         listener.stop()
     runtime.executor.shutdown(wait=True)
+    runtime.event_reads.shutdown(wait=True)
     if runtime.writer is not None:
         runtime.writer.close()
     runtime.deps.store.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, ClassVar, TypeVar
 
 import grpc
@@ -42,10 +43,14 @@ class Servicer:
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Runs store work on the worker threads."""
+        return await self.call_on(self.runtime.executor, fn, *args, **kwargs)
+
+    async def call_on(
+        self, executor: Executor, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Runs store work on ``executor``'s threads."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.runtime.executor, functools.partial(fn, *args, **kwargs)
-        )
+        return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
     async def write(self, fn: Callable[[], T]) -> T:
         """Runs a mutation's store work: on SQLite in the group writer's

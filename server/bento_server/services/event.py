@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -17,6 +18,8 @@ from bento_server.services.validate import Check
 from bento_server.store.models import Event
 from bento_server.usecases import events
 from bento_server.usecases.event_views import app_of, seen_as, seen_by
+
+T = TypeVar("T")
 
 MAX_TYPES = 50
 # Events a stream reads from the store at a time.
@@ -55,6 +58,12 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
                 next_page_token=listed.next_page_token,
             )
         )
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """The event log's reads run on the one thread of the feed's reads
+        (``Runtime.event_reads``), whose connection caches the log's newest
+        pages once for every stream."""
+        return await self.call_on(self.runtime.event_reads, fn, *args, **kwargs)
 
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext

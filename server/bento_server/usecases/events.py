@@ -153,14 +153,10 @@ def append(
         app_ids=list(app_ids),
         data=snapshot,
     )
-    # Peewee's insert, not a named one: with the named insert, the bursts the
-    # stalled-watcher memory test appends through this function (from its
-    # own process) ran several times faster and the server's memory grew by
-    # 12 MiB through them, against none with this one. Until that growth is
-    # explained, events go in this way.
-    return Event.create(  # type: ignore[no-any-return]
-        sequence=_first_sequence_after_pruning(deps), **row
-    )
+    sequence = _first_sequence_after_pruning(deps)
+    if sequence is not None:
+        return Event.create(sequence=sequence, **row)  # type: ignore[no-any-return]
+    return statements.NEW_EVENT.create(deps.store, **row)
 
 
 def append_about_endpoint(
