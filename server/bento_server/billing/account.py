@@ -241,7 +241,17 @@ class Step:
 
 
 def _begin(account: Account) -> Step:
-    return Step(copy.deepcopy(account))
+    # A copy of each state, not a deep one: their fields are values, but for
+    # the price phases, which no step changes in place (a plan change puts
+    # new ones) and which the copy shares. Deep-copying them was a third of
+    # a renewal's time in this core.
+    return Step(
+        Account(
+            copy.copy(account.subscription),
+            [copy.copy(invoice) for invoice in account.invoices],
+            account.last_cycle,
+        )
+    )
 
 
 # --- pricing -------------------------------------------------------------------

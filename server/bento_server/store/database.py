@@ -7,6 +7,8 @@ for an absolute one) or ``postgresql://user:password@host:port/name``.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -67,6 +69,10 @@ class Store:
     # Set on a thread while it runs one caller's part of a group transaction
     # (``part_of_group``) and that part has not opened its write yet.
     _parts: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    # The statements prepared on this thread's PostgreSQL connection.
+    _prepared_here: threading.local = field(
+        default_factory=threading.local, repr=False, compare=False
+    )
 
     @property
     def is_postgres(self) -> bool:
@@ -138,10 +144,13 @@ class Store:
         with self.db.atomic():
             yield
 
-    def fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def fetch(
+        self, sql: str, args: tuple[Any, ...], *, prepare: bool = False
+    ) -> list[tuple[Any, ...]]:
         """The rows of one read, through the driver's own cursor: Peewee's
         ``execute_sql`` costs as much as an indexed read, and the hot paths
-        (credentials, access checks) make one on every call.
+        (credentials, access checks) make one on every call. ``prepare``:
+        see ``_prepared``.
 
         The raw cursor bypasses the reconnect of ``execute_sql``; a read that
         meets a connection PostgreSQL dropped is sent again through it.
@@ -149,22 +158,57 @@ class Store:
         STATEMENTS.inc()
         try:
             cursor = self.db.cursor()
-            cursor.execute(sql, args)
+            if prepare and self.is_postgres:
+                cursor.execute(*self._prepared(cursor, sql, args))
+            else:
+                cursor.execute(sql, args)
             return cursor.fetchall()  # type: ignore[no-any-return]
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             if self.db.in_transaction():
                 raise
             return list(self.db.execute_sql(sql, args))
 
-    def execute(self, sql: str, args: tuple[Any, ...]) -> Any:
+    def execute(self, sql: str, args: tuple[Any, ...], *, prepare: bool = False) -> Any:
         """Runs one write through the driver's cursor (named statements:
-        ``store.statements``); answers the cursor."""
+        ``store.statements``); answers the cursor. ``prepare``: see
+        ``_prepared``."""
         STATEMENTS.inc()
         # Driver errors arrive as Peewee's (IntegrityError ...), as from any query.
         with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
             cursor = self.db.cursor()
-            cursor.execute(sql, args)
+            if prepare and self.is_postgres:
+                cursor.execute(*self._prepared(cursor, sql, args))
+            else:
+                cursor.execute(sql, args)
         return cursor
+
+    def _prepared(
+        self, cursor: Any, sql: str, args: tuple[Any, ...]
+    ) -> tuple[str, tuple[Any, ...]]:
+        """PostgreSQL: ``sql`` prepared once on this thread's connection, and
+        the EXECUTE that runs it with ``args``.
+
+        A statement sent as text is parsed, analysed and planned every time,
+        most of what a one-row read or insert costs the server; a prepared
+        one is planned once per connection. Prepared statements outlive the
+        transaction that made them, even rolled back; a new connection (a
+        reconnect) prepares its own.
+        """
+        mine = self._prepared_here
+        connection = cursor.connection
+        if getattr(mine, "connection", None) is not connection:
+            mine.connection, mine.names = connection, set()
+        name = _PREPARED_NAMES.get(sql)
+        if name is None:
+            with _PREPARED_LOCK:
+                name = _PREPARED_NAMES.setdefault(sql, f"bento_{len(_PREPARED_NAMES)}")
+        if name not in mine.names:
+            STATEMENTS.inc()
+            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+            mine.names.add(name)
+        if not args:
+            return f"EXECUTE {name}", args
+        return f"EXECUTE {name} ({', '.join(['%s'] * len(args))})", args
 
     def lock(self, name: str) -> None:
         """Serializes transactions that share ``name`` until this one ends.
@@ -189,6 +233,18 @@ class Store:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+
+
+# The name each prepared statement's text goes by, the same on every connection.
+_PREPARED_NAMES: dict[str, str] = {}
+_PREPARED_LOCK = threading.Lock()
+
+
+def _numbered(sql: str) -> str:
+    """A driver's statement (``%s`` placeholders, ``%%`` for a percent sign)
+    as PREPARE takes it (``$1``, ``$2``...)."""
+    numbers = itertools.count(1)
+    return re.sub(r"%[s%]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
 
 
 def _lock_key(name: str) -> int:

@@ -81,7 +81,7 @@ class NamedQuery:
 
     def rows(self, store: Store, **arguments: Any) -> list[tuple[Any, ...]]:
         sql, params, _ = self._prepared(store)
-        return store.fetch(sql, _bind(params, arguments))
+        return store.fetch(sql, _bind(params, arguments), prepare=True)
 
     def first_row(self, store: Store, **arguments: Any) -> tuple[Any, ...] | None:
         rows = self.rows(store, **arguments)
@@ -112,13 +112,16 @@ class NamedSelect(NamedQuery, Generic[M]):
     def first(self, store: Store, **arguments: Any) -> M | None:
         """The first row for ``arguments``, as a model instance, or None."""
         sql, params, fields = self._prepared(store)
-        rows = store.fetch(sql, _bind(params, arguments))
+        rows = store.fetch(sql, _bind(params, arguments), prepare=True)
         return self._instance(fields, rows[0]) if rows else None
 
     def all(self, store: Store, **arguments: Any) -> list[M]:
         """Every row for ``arguments``, as model instances."""
         sql, params, fields = self._prepared(store)
-        return [self._instance(fields, row) for row in store.fetch(sql, _bind(params, arguments))]
+        return [
+            self._instance(fields, row)
+            for row in store.fetch(sql, _bind(params, arguments), prepare=True)
+        ]
 
 
 class NamedInsert(Generic[M]):
@@ -168,7 +171,7 @@ class NamedInsert(Generic[M]):
         """``instance.save(force_insert=True)``: a new row of an instance
         built in memory (its defaults already filled)."""
         params = tuple(field.db_value(instance.__data__.get(field.name)) for field in self._fields)
-        cursor = store.execute(self._text(store), params)
+        cursor = store.execute(self._text(store), params, prepare=True)
         if self._auto is not None:
             instance.__data__[self._auto.name] = self._numbered(store, cursor)
         instance._dirty.clear()
@@ -186,7 +189,7 @@ class NamedInsert(Generic[M]):
         params = tuple(
             field.db_value(value) for row in rows for field, value in self._filled(row).items()
         )
-        store.execute(self._text(store, len(rows)), params)
+        store.execute(self._text(store, len(rows)), params, prepare=True)
 
     def create(self, store: Store, **values: Any) -> M:
         assert self._auto is None or values.get(self._auto.name) is None, (
@@ -195,7 +198,7 @@ class NamedInsert(Generic[M]):
         filled = self._filled(values)
         data = {field.name: value for field, value in filled.items()}
         params = tuple(field.db_value(value) for field, value in filled.items())
-        cursor = store.execute(self._text(store), params)
+        cursor = store.execute(self._text(store), params, prepare=True)
         if self._auto is not None:
             data[self._auto.name] = self._numbered(store, cursor)
         instance = self._model(__no_default__=1, **data)
@@ -225,7 +228,7 @@ def save_changes(store: Store, instance: peewee.Model) -> None:
         _UPDATES[key] = sql
     params = [f.db_value(instance.__data__.get(f.name)) for f in changed]
     params.append(primary.db_value(instance._pk))
-    store.execute(sql, tuple(params))
+    store.execute(sql, tuple(params), prepare=True)
     instance._dirty.clear()
 
 
