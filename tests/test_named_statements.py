@@ -11,7 +11,15 @@ import pytest
 
 from bento_server.store import statements
 from bento_server.store.database import connect
-from bento_server.store.models import IdempotencyRecord, Invoice, Payment, Subscription
+from bento_server.store.models import (
+    App,
+    IdempotencyRecord,
+    Invoice,
+    Payment,
+    PlanProduct,
+    Product,
+    Subscription,
+)
 from tests.support import run_cli
 from tests.test_audit import build_valid_store
 
@@ -143,5 +151,97 @@ def test_saving_changes_updates_only_what_changed(fresh_backend_url: str) -> Non
         )
         assert again.region == "CA", "columns that did not change are not written"
         assert Subscription.get_by_id(built["B"]).cycle_count == 2, "only its own row"
+    finally:
+        store.close()
+
+
+def test_the_billing_paths_named_reads_read_what_peewee_reads(fresh_backend_url: str) -> None:
+    run_cli("migrate", "--database", fresh_backend_url)
+    built = build_valid_store(fresh_backend_url)
+    store = connect(fresh_backend_url)
+    try:
+        with store.read():
+            for name in ("A", "B", "C", "D", "E"):
+                sub = Subscription.get_by_id(built[name])
+                expected = (
+                    Invoice.select()
+                    .where(
+                        (Invoice.subscription == sub.id)
+                        & (
+                            Invoice.status.in_(("open", "draft"))
+                            | (Invoice.billing_cycle >= sub.current_cycle)
+                        )
+                    )
+                    .order_by(Invoice.id)
+                )
+                live = statements.LIVE_INVOICES.all(
+                    store, subscription_id=sub.id, current_cycle=sub.current_cycle
+                )
+                assert [i.__data__ for i in live] == [i.__data__ for i in expected], name
+                last = Invoice.select(peewee.fn.MAX(Invoice.billing_cycle)).where(
+                    Invoice.subscription == sub.id
+                )
+                got = statements.LAST_CYCLE.first_row(store, subscription_id=sub.id)
+                assert got is not None and got[0] == last.scalar()
+                products = statements.plan_products(store, sub.plan_id)
+                listed = (
+                    PlanProduct.select(PlanProduct, Product, App)
+                    .join(Product)
+                    .join(App)
+                    .where(PlanProduct.plan == sub.plan_id)
+                    .order_by(PlanProduct.position)
+                )
+                assert [
+                    (p.product_id, p.price_wholesale, p.features, p.app_id) for p in products
+                ] == [
+                    (r.product.id, r.product.price_wholesale, r.product.features, r.product.app.id)
+                    for r in listed
+                ]
+                assert products, "every plan of the store sells a product"
+                # A live subscription holds its plan for its user; D ended now.
+                held = statements.SUBSCRIPTION_HELD.first_row(
+                    store,
+                    platform_id=sub.platform_id,
+                    session_id=sub.session_id,
+                    plan_id=sub.plan_id,
+                    now=Subscription.ended_at.db_value(datetime.now(UTC)),
+                )
+                assert (held is not None) == (name != "D"), name
+    finally:
+        store.close()
+
+
+def test_prepared_statements_outlive_a_rollback_and_come_back_on_a_new_connection(
+    fresh_backend_url: str,
+) -> None:
+    if not fresh_backend_url.startswith("postgresql"):
+        pytest.skip("statements prepared by the store: PostgreSQL only")
+    run_cli("migrate", "--database", fresh_backend_url)
+    built = build_valid_store(fresh_backend_url)
+    store = connect(fresh_backend_url)
+    try:
+        first = statements.SUBSCRIPTION.first(store, subscription_id=built["A"])
+        assert first is not None
+        with pytest.raises(RuntimeError), store.write():
+            assert statements.SUBSCRIPTION_LOCKED.first(store, subscription_id=built["B"])
+            raise RuntimeError("rolled back")
+        with store.write():
+            locked = statements.SUBSCRIPTION_LOCKED.first(store, subscription_id=built["B"])
+            assert locked is not None and locked.id == built["B"]
+        prepared = store.db.execute_sql("SELECT count(*) FROM pg_prepared_statements")
+        assert prepared.fetchone()[0] >= 2
+        # The server ends this connection: the next read is sent again on a
+        # new one, where the statements are prepared anew.
+        other = connect(fresh_backend_url)
+        try:
+            pid = store.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+            other.db.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+        finally:
+            other.close()
+        again = statements.SUBSCRIPTION.first(store, subscription_id=built["A"])
+        assert again is not None and again.__data__ == first.__data__
+        assert statements.SUBSCRIPTION.first(store, subscription_id=built["C"]) is not None
+        with store.write():
+            assert statements.SUBSCRIPTION_LOCKED.first(store, subscription_id=built["B"])
     finally:
         store.close()
