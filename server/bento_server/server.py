@@ -62,7 +62,7 @@ from bento_server.services.subscription import SubscriptionService
 from bento_server.services.tenant import TenantService
 from bento_server.services.test_clock import TestClockService
 from bento_server.services.webhook import WebhookService
-from bento_server.store import secret_box
+from bento_server.store import secret_box, statements
 from bento_server.store.access_cache import AccessCache, AccessListener
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.group_writer import GroupWriter
@@ -167,6 +167,20 @@ SERVICERS = {
 }
 
 
+def _loop_reads(store: Store) -> statements.LoopReads | None:
+    """PostgreSQL: GetSubscription's and GetInvoice's reads, for the event
+    loop's own connection (SQLite answers them on the loop directly)."""
+    if not store.is_postgres:
+        return None
+    short = [
+        statements.SUBSCRIPTION,
+        statements.SUBSCRIPTION_OF_PLATFORM,
+        statements.INVOICE,
+        statements.INVOICE_OF_PLATFORM,
+    ]
+    return statements.LoopReads(store, short)
+
+
 def build_runtime(config: ServerConfig) -> Runtime:
     store = connect(config.database_url)
     migrate(store)
@@ -183,6 +197,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
             event_retention=retention,
             secrets=SecretBox(secret_box.key_for(config.database_url)),
             webhooks_allow_private=config.webhooks_allow_private,
+            loop_reads=_loop_reads(store),
         ),
         executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
         writer=None if store.is_postgres else GroupWriter(store),
@@ -315,5 +330,7 @@ async def serve(config: ServerConfig) -> None:
     runtime.event_reads.shutdown(wait=True)
     if runtime.writer is not None:
         runtime.writer.close()
+    if runtime.deps.loop_reads is not None:
+        runtime.deps.loop_reads.close()
     runtime.deps.store.close()
     print("bento stopped", flush=True)

@@ -26,6 +26,7 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
         return use_short(
             self.deps,
             payments.get_invoice,
+            payments.get_invoice_on_loop,
             self.deps,
             caller.principal,
             request.subscription_id,

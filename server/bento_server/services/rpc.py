@@ -116,13 +116,22 @@ class PendingInline(Generic[R]):
 
 
 def use_short(
-    deps: Deps, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
-) -> Pending[R] | PendingInline[R]:
-    """A read of a few indexed rows (``fn(*args, **kwargs)``): on the event
-    loop where that is cheaper than a hop to a thread
-    (``Deps.short_reads_on_loop``), else on the store's threads."""
-    call = functools.partial(fn, *args, **kwargs)
-    return PendingInline(call) if deps.short_reads_on_loop else Pending(call)
+    deps: Deps,
+    fn: Callable[P, R],
+    on_loop: Callable[P, Awaitable[R]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Pending[R] | PendingInline[R] | PendingOnLoop[R]:
+    """A read of a few indexed rows (``fn(*args, **kwargs)``), kept off the
+    store's threads where a hop to one costs more than the read: SQLite
+    answers it on the event loop itself (``Deps.short_reads_on_loop``);
+    PostgreSQL through the loop's own connection (``on_loop``, the same
+    read as a coroutine, ``Deps.loop_reads``)."""
+    if deps.short_reads_on_loop:
+        return PendingInline(functools.partial(fn, *args, **kwargs))
+    if deps.loop_reads is not None:
+        return PendingOnLoop(functools.partial(on_loop, *args, **kwargs))
+    return Pending(functools.partial(fn, *args, **kwargs))
 
 
 Declared = Callable[[S, Q, Check, Caller], Work[M]]

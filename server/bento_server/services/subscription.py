@@ -65,7 +65,12 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
     ) -> Work[pb.GetSubscriptionResponse]:
         check.object_id(request.subscription_id, "subscription_id")
         return use_short(
-            self.deps, subscriptions.get, self.deps, caller.principal, request.subscription_id
+            self.deps,
+            subscriptions.get,
+            subscriptions.get_on_loop,
+            self.deps,
+            caller.principal,
+            request.subscription_id,
         ).answer(lambda row: pb.GetSubscriptionResponse(subscription=subscription_pb(row)))
 
     @query

@@ -204,7 +204,7 @@ class Store:
                 name = _PREPARED_NAMES.setdefault(sql, f"bento_{len(_PREPARED_NAMES)}")
         if name not in mine.names:
             STATEMENTS.inc()
-            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+            cursor.execute(f"PREPARE {name} AS {numbered(sql)}")
             mine.names.add(name)
         if not args:
             return f"EXECUTE {name}", args
@@ -240,7 +240,7 @@ _PREPARED_NAMES: dict[str, str] = {}
 _PREPARED_LOCK = threading.Lock()
 
 
-def _numbered(sql: str) -> str:
+def numbered(sql: str) -> str:
     """A driver's statement (``%s`` placeholders, ``%%`` for a percent sign)
     as PREPARE takes it (``$1``, ``$2``...)."""
     numbers = itertools.count(1)

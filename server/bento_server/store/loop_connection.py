@@ -41,7 +41,8 @@ TIMEOUT_SECONDS = 10.0
 
 class LoopConnection:
     """Named statements with ``$1``-style parameters, each given with the
-    types of its parameters: ``{"name": ("text[], int", "SELECT ...")}``.
+    types of its parameters: ``{"name": ("text[], int", "SELECT ...")}``
+    (None: the types PostgreSQL infers from the statement).
 
     One statement at a time: callers on one loop take turns (a
     ``ReadBatcher`` sends one batch at a time anyway).
@@ -50,7 +51,7 @@ class LoopConnection:
     def __init__(
         self,
         db: peewee.PostgresqlDatabase,
-        statements: dict[str, tuple[str, str]],
+        statements: dict[str, tuple[str | None, str]],
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         # Peewee already parsed the URL into psycopg2's arguments.
@@ -104,7 +105,10 @@ class LoopConnection:
             await _ready(connection)
             setup = [
                 "SET plan_cache_mode = force_generic_plan",
-                *(f"PREPARE {n}({types}) AS {sql}" for n, (types, sql) in self._statements.items()),
+                *(
+                    f"PREPARE {n}{'' if types is None else f'({types})'} AS {sql}"
+                    for n, (types, sql) in self._statements.items()
+                ),
             ]
             for statement in setup:
                 await self._run(connection, statement, None)

@@ -24,7 +24,8 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import peewee
 
-from bento_server.store.database import Store
+from bento_server.store.database import Store, numbered
+from bento_server.store.loop_connection import LoopConnection
 
 M = TypeVar("M", bound=peewee.Model)
 
@@ -122,6 +123,31 @@ class NamedSelect(NamedQuery, Generic[M]):
             self._instance(fields, row)
             for row in store.fetch(sql, _bind(params, arguments), prepare=True)
         ]
+
+
+class LoopReads:
+    """Named selects the event loop runs through its own PostgreSQL
+    connection (``store.loop_connection``): a read of one indexed row waits
+    on the socket like any other call, with no hop to a worker thread."""
+
+    def __init__(self, store: Store, selects: list[NamedSelect[Any]]) -> None:
+        self._names: dict[int, str] = {}
+        prepared: dict[str, tuple[str | None, str]] = {}
+        for n, named in enumerate(selects):
+            sql, _, _ = named._prepared(store)
+            self._names[id(named)] = f"short_read_{n}"
+            prepared[f"short_read_{n}"] = (None, numbered(sql))
+        self._store = store
+        self._connection = LoopConnection(store.db, prepared)  # type: ignore[arg-type]
+
+    async def first(self, named: NamedSelect[M], **arguments: Any) -> M | None:
+        """``named.first`` on the loop."""
+        _, params, fields = named._prepared(self._store)
+        rows = await self._connection.execute(self._names[id(named)], _bind(params, arguments))
+        return named._instance(fields, rows[0]) if rows else None
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class NamedInsert(Generic[M]):

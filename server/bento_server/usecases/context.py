@@ -8,6 +8,7 @@ from datetime import timedelta
 from bento_server.clock import Clock
 from bento_server.store.database import Store
 from bento_server.store.secret_box import SecretBox
+from bento_server.store.statements import LoopReads
 
 ADMIN = "admin"
 PLATFORM = "platform"
@@ -42,6 +43,8 @@ class Deps:
     # Webhooks may go to http:// and to private, loopback and link-local
     # addresses (development and tests only).
     webhooks_allow_private: bool = False
+    # PostgreSQL: the short reads the event loop runs on its own connection.
+    loop_reads: LoopReads | None = None
 
     @property
     def short_reads_on_loop(self) -> bool:

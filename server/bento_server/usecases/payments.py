@@ -77,6 +77,14 @@ def get_invoice(deps: Deps, principal: Principal, subscription_id: str, invoice_
     return scoping.invoice(deps.store, principal, subscription_id, invoice_id)
 
 
+async def get_invoice_on_loop(
+    deps: Deps, principal: Principal, subscription_id: str, invoice_id: str
+) -> Invoice:
+    """``get_invoice`` on the event loop, through its own connection (PostgreSQL)."""
+    assert deps.loop_reads is not None
+    return await scoping.invoice_on_loop(deps.loop_reads, principal, subscription_id, invoice_id)
+
+
 def list_invoices(
     deps: Deps, principal: Principal, subscription_id: str, page_size: int, page_token: str
 ) -> paging.Listed[Invoice]:

@@ -32,21 +32,38 @@ def subscriptions(principal: Principal) -> peewee.ModelSelect:
     return _scoped(Subscription.select(), Subscription, principal)
 
 
-def subscription(
-    store: Store, principal: Principal, subscription_id: str, *, lock: bool = False
-) -> Subscription:
+def _subscription_read(
+    principal: Principal, subscription_id: str, lock: bool
+) -> tuple[statements.NamedSelect[Subscription], dict[str, str]]:
+    """The read of a subscription the caller may see, and its arguments."""
     if principal.role == PLATFORM:
         of_platform = (
             statements.SUBSCRIPTION_OF_PLATFORM_LOCKED
             if lock
             else statements.SUBSCRIPTION_OF_PLATFORM
         )
-        row = of_platform.first(
-            store, subscription_id=subscription_id, platform_id=principal.tenant_id or ""
-        )
-    else:
-        any_ = statements.SUBSCRIPTION_LOCKED if lock else statements.SUBSCRIPTION
-        row = any_.first(store, subscription_id=subscription_id)
+        arguments = {"subscription_id": subscription_id, "platform_id": principal.tenant_id or ""}
+        return of_platform, arguments
+    any_ = statements.SUBSCRIPTION_LOCKED if lock else statements.SUBSCRIPTION
+    return any_, {"subscription_id": subscription_id}
+
+
+def subscription(
+    store: Store, principal: Principal, subscription_id: str, *, lock: bool = False
+) -> Subscription:
+    named, arguments = _subscription_read(principal, subscription_id, lock)
+    row = named.first(store, **arguments)
+    if row is None:
+        raise not_found("subscription", subscription_id)
+    return row
+
+
+async def subscription_on_loop(
+    reads: statements.LoopReads, principal: Principal, subscription_id: str
+) -> Subscription:
+    """``subscription`` read on the event loop (``statements.LoopReads``)."""
+    named, arguments = _subscription_read(principal, subscription_id, lock=False)
+    row = await reads.first(named, **arguments)
     if row is None:
         raise not_found("subscription", subscription_id)
     return row
@@ -76,22 +93,35 @@ def locked(store: Store, subscription_id: str) -> Subscription:
     return row
 
 
-def invoice(
-    store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
-) -> Invoice:
+def _invoice_read(
+    principal: Principal, subscription_id: str, invoice_id: str, lock: bool
+) -> tuple[statements.NamedSelect[Invoice], dict[str, str]]:
+    """The read of an invoice the caller may see, and its arguments."""
+    arguments = {"invoice_id": invoice_id, "subscription_id": subscription_id}
     if principal.role == PLATFORM:
         of_platform = (
             statements.INVOICE_OF_PLATFORM_LOCKED if lock else statements.INVOICE_OF_PLATFORM
         )
-        row = of_platform.first(
-            store,
-            invoice_id=invoice_id,
-            subscription_id=subscription_id,
-            platform_id=principal.tenant_id or "",
-        )
-    else:
-        any_ = statements.INVOICE_LOCKED if lock else statements.INVOICE
-        row = any_.first(store, invoice_id=invoice_id, subscription_id=subscription_id)
+        return of_platform, {**arguments, "platform_id": principal.tenant_id or ""}
+    return (statements.INVOICE_LOCKED if lock else statements.INVOICE), arguments
+
+
+def invoice(
+    store: Store, principal: Principal, subscription_id: str, invoice_id: str, *, lock: bool = False
+) -> Invoice:
+    named, arguments = _invoice_read(principal, subscription_id, invoice_id, lock)
+    row = named.first(store, **arguments)
+    if row is None:
+        raise not_found("invoice", invoice_id)
+    return row
+
+
+async def invoice_on_loop(
+    reads: statements.LoopReads, principal: Principal, subscription_id: str, invoice_id: str
+) -> Invoice:
+    """``invoice`` read on the event loop (``statements.LoopReads``)."""
+    named, arguments = _invoice_read(principal, subscription_id, invoice_id, lock=False)
+    row = await reads.first(named, **arguments)
     if row is None:
         raise not_found("invoice", invoice_id)
     return row

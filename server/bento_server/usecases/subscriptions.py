@@ -202,6 +202,12 @@ def get(deps: Deps, principal: Principal, subscription_id: str) -> Subscription:
     return scoping.subscription(deps.store, principal, subscription_id)
 
 
+async def get_on_loop(deps: Deps, principal: Principal, subscription_id: str) -> Subscription:
+    """``get`` on the event loop, through its own connection (PostgreSQL)."""
+    assert deps.loop_reads is not None
+    return await scoping.subscription_on_loop(deps.loop_reads, principal, subscription_id)
+
+
 def list_(
     deps: Deps,
     principal: Principal,
