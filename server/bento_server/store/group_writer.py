@@ -14,7 +14,6 @@ that holds its work returned: no answer is sent before its commit.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -25,8 +24,6 @@ from typing import Any
 import peewee
 
 from bento_server.store.database import Store
-
-log = logging.getLogger(__name__)
 
 # Callers whose work one transaction holds at most: past this a group's
 # first caller would wait on too many others' work.

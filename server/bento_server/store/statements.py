@@ -10,10 +10,15 @@ arguments and runs it through the driver's cursor (``Store.fetch``). Rows
 become model instances the way Peewee's own cursor makes them, column
 values converted by their fields, so callers see no difference.
 ``NamedInsert`` and ``save_changes`` do the same for ``Model.create`` and
-``Model.save``. The text depends only on the kind of database (its quoting
-and placeholders), so that is what it is kept by.
+``Model.save``; ``NamedQuery`` is a select of any shape answering raw rows.
+The text depends only on the kind of database (its quoting and
+placeholders), so that is what it is kept by. PostgreSQL also prepares each
+text once per connection (``Store._prepared``); ``LoopReads`` runs some on
+the event loop's own connection.
 
-Arguments are text (IDs): the marker is a string that no ID can be.
+A marker is a string no argument can be, passed to the driver unconverted;
+arguments are text and numbers, a value of another kind converted by the
+caller with its field's ``db_value``.
 """
 
 from __future__ import annotations
