@@ -11,7 +11,7 @@ import itertools
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +69,10 @@ class Store:
     # Set on a thread while it runs one caller's part of a group transaction
     # (``part_of_group``) and that part has not opened its write yet.
     _parts: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    # Per thread: the outboxes of the write transaction it is in (``outbox``).
+    _outboxes: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    # Per thread: what the caller's write has read once (``memo``).
+    _memos: threading.local = field(default_factory=threading.local, repr=False, compare=False)
     # The statements prepared on this thread's PostgreSQL connection.
     _prepared_here: threading.local = field(
         default_factory=threading.local, repr=False, compare=False
@@ -95,23 +99,28 @@ class Store:
 
         In one caller's part of a group transaction (``part_of_group``) the
         outermost ``write`` is a savepoint: it stands for the transaction
-        the part would have had alone, and fails alone.
+        the part would have had alone, and fails alone; its outboxes are
+        flushed at its end.
+
+        Just before COMMIT, in the transaction, each ``outbox`` is flushed.
         """
         if self.db.in_transaction():
             if getattr(self._parts, "opening", False):
                 self._parts.opening = False
+                self._memos.open = {}
                 try:
-                    with self.db.atomic():
+                    with self.savepoint(flush=True):
                         yield
                 finally:
                     self._parts.opening = True
+                    self._memos.open = None
             else:
                 yield
         elif isinstance(self.db, peewee.SqliteDatabase):
-            with self._writer, self.db.atomic("IMMEDIATE"):
+            with self._writer, self.db.atomic("IMMEDIATE"), self._flushed_at_end():
                 yield
         else:
-            with self.db.atomic():
+            with self.db.atomic(), self._flushed_at_end():
                 yield
 
     @contextlib.contextmanager
@@ -119,7 +128,7 @@ class Store:
         """A SQLite write transaction that holds the work of several callers
         (``part_of_group`` each) and commits it with one COMMIT."""
         assert isinstance(self.db, peewee.SqliteDatabase), "groups are SQLite's"
-        with self._writer, self.db.atomic("IMMEDIATE"):
+        with self._writer, self.db.atomic("IMMEDIATE"), self._flushed_at_end():
             yield
 
     def part_of_group(self, work: Callable[[], T]) -> T:
@@ -132,11 +141,75 @@ class Store:
             self._parts.opening = False
 
     @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A part of a write transaction that fails alone: what it wrote is
-        undone if an exception leaves it, and the transaction goes on."""
-        with self.db.atomic():
+    def savepoint(self, *, flush: bool = False) -> Iterator[None]:
+        """A part of a write transaction that fails alone: what it wrote, and
+        what it put in the outboxes, is undone if an exception leaves it, and
+        the transaction goes on. ``flush``: what it put in the outboxes is
+        written at its end, in it, so that writing it fails only this part
+        too, rather than the whole transaction at COMMIT."""
+        outboxes = getattr(self._outboxes, "open", None)
+        if outboxes is None:  # a savepoint of a transaction with no outboxes
+            outboxes = {}
+        kept = {name: len(box) for name, (box, _) in outboxes.items()}
+        try:
+            with self.db.atomic():
+                yield
+                if flush:
+                    for name, (box, write) in list(outboxes.items()):
+                        added = box[kept.get(name, 0) :]
+                        if added:
+                            del box[kept.get(name, 0) :]
+                            write(added)
+        except BaseException:
+            for name, (box, _) in list(outboxes.items()):
+                del box[kept.get(name, 0) :]
+            raise
+
+    def outbox(self, name: str, flush: Callable[[list[Any]], None]) -> list[Any]:
+        """A list that lives as long as this write transaction: what is put
+        in it is written by ``flush(items)`` at the transaction's end, just
+        before COMMIT, all at once (the event log's rows: one insert and
+        the shortest hold of its lock). A savepoint that rolls back takes
+        back what was put in it meanwhile."""
+        outboxes = self._open_outboxes()
+        if name not in outboxes:
+            outboxes[name] = ([], flush)
+        return outboxes[name][0]
+
+    def _open_outboxes(self) -> dict[str, tuple[list[Any], Callable[[list[Any]], None]]]:
+        outboxes = getattr(self._outboxes, "open", None)
+        if outboxes is None:
+            raise RuntimeError("an outbox is for work inside Store.write()")
+        return outboxes  # type: ignore[no-any-return]
+
+    def memo(self, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()``, read once per caller's write: within one ``write`` (or
+        one caller's part of a group) the same ``key`` answers what the first
+        call read. For what the callers that read it do not change: the
+        catalog (a plan's products), which the billing paths read several
+        times per subscription and a billing batch for every one of its
+        subscriptions. Outside a write it reads every time."""
+        memos = getattr(self._memos, "open", None)
+        if memos is None:
+            return read()
+        if key not in memos:
+            memos[key] = read()
+        return memos[key]  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def _flushed_at_end(self) -> Iterator[None]:
+        """Outboxes for the transaction this wraps, flushed when its work is
+        done; a memo for its caller's reads."""
+        self._outboxes.open = {}
+        self._memos.open = {}
+        try:
             yield
+            for box, flush in self._outboxes.open.values():
+                if box:
+                    flush(box)
+        finally:
+            self._outboxes.open = None
+            self._memos.open = None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
@@ -156,6 +229,7 @@ class Store:
         meets a connection PostgreSQL dropped is sent again through it.
         """
         STATEMENTS.inc()
+        self.db.send_held()  # type: ignore[attr-defined]
         try:
             cursor = self.db.cursor()
             if prepare and self.is_postgres:
@@ -168,19 +242,50 @@ class Store:
                 raise
             return list(self.db.execute_sql(sql, args))
 
-    def execute(self, sql: str, args: tuple[Any, ...], *, prepare: bool = False) -> Any:
+    def execute(
+        self, sql: str, args: tuple[Any, ...], *, prepare: bool = False, hold: bool = False
+    ) -> Any:
         """Runs one write through the driver's cursor (named statements:
         ``store.statements``); answers the cursor. ``prepare``: see
-        ``_prepared``."""
+        ``_prepared``. ``hold``: a write whose cursor the caller does not
+        read, which ``held_writes`` may hold back (then it answers None)."""
         STATEMENTS.inc()
+        db: _Counted = self.db  # type: ignore[assignment]
+        held = getattr(db.held, "writes", None) if hold else None
         # Driver errors arrive as Peewee's (IntegrityError ...), as from any query.
         with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
             cursor = self.db.cursor()
             if prepare and self.is_postgres:
-                cursor.execute(*self._prepared(cursor, sql, args))
-            else:
-                cursor.execute(sql, args)
+                sql, args = self._prepared(cursor, sql, args)
+            if held is not None:
+                held.append((sql, args))
+                return None
+            db.send_held()
+            cursor.execute(sql, args)
         return cursor
+
+    @contextlib.contextmanager
+    def held_writes(self) -> Iterator[None]:
+        """PostgreSQL: the writes of named statements made in this block wait,
+        and go to the database together, in their order, in one round trip,
+        before the next statement of any other kind (a read, a savepoint, a
+        commit) or at the block's end; a rollback drops those not sent.
+
+        For a batch whose writes are many and read nothing back (the billing
+        clock's): each write alone costs a round trip, several times what
+        PostgreSQL takes to run it. A held write's error surfaces when it is
+        sent, so the block is for work that fails as a whole. SQLite runs
+        each write at once, as it costs no round trip."""
+        if not self.is_postgres:
+            yield
+            return
+        db: _Counted = self.db  # type: ignore[assignment]
+        db.held.writes = []
+        try:
+            yield
+            db.send_held()
+        finally:
+            db.held.writes = None
 
     def _prepared(
         self, cursor: Any, sql: str, args: tuple[Any, ...]
@@ -254,18 +359,48 @@ def _lock_key(name: str) -> int:
 
 
 class _Counted:
-    """Counts what a Peewee database sends (``STATEMENTS``, ``COMMITS``)."""
+    """Counts what a Peewee database sends (``STATEMENTS``, ``COMMITS``), and
+    sends the writes ``Store.held_writes`` held before anything else."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per thread: the writes held back (``Store.held_writes``), or None.
+        self.held: threading.local = threading.local()
+
+    def send_held(self) -> None:
+        """Sends the writes held so far, in their order, in one round trip:
+        statements are text with their parameters filled in by the driver
+        (psycopg2 fills them in before sending), so one text holds them all."""
+        held = getattr(self.held, "writes", None)
+        if not held:
+            return
+        self.held.writes = []
+        sql = "; ".join(text for text, _ in held)
+        params = tuple(param for _, args in held for param in args)
+        with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+            self.cursor().execute(sql, params)  # type: ignore[attr-defined]
+
+    def drop_held(self) -> None:
+        """A rollback undoes what was held since the last statement sent."""
+        if getattr(self.held, "writes", None):
+            self.held.writes = []
 
     def execute_sql(self, sql: str, params: Any = None, commit: Any = None) -> Any:
+        if sql.startswith("ROLLBACK"):
+            self.drop_held()
+        else:
+            self.send_held()
         STATEMENTS.inc()
         return super().execute_sql(sql, params, commit)  # type: ignore[misc]
 
     def commit(self) -> None:
+        self.send_held()
         STATEMENTS.inc()
         COMMITS.inc()
         super().commit()  # type: ignore[misc]
 
     def rollback(self) -> None:
+        self.drop_held()
         STATEMENTS.inc()
         super().rollback()  # type: ignore[misc]
 

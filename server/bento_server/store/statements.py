@@ -23,6 +23,7 @@ caller with its field's ``db_value``.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -48,11 +49,59 @@ def argument(name: str) -> peewee.Value:
     return peewee.Value(f"{_MARK}{name}", converter=False)
 
 
+class _OneOf(peewee.ColumnBase):
+    """``column`` is one of the list the argument ``name`` holds: one text
+    for any length of list, so it is built once. PostgreSQL takes the list
+    as an array (``= ANY``), SQLite as a JSON array (``json_each``): pass it
+    through ``listed``."""
+
+    def __init__(self, column: peewee.Field, name: str) -> None:
+        super().__init__()
+        self._column = column
+        self._name = name
+
+    def __sql__(self, ctx: Any) -> Any:
+        ctx.sql(self._column)
+        if ctx.state.param == "%s":  # PostgreSQL's driver
+            return ctx.literal(" = ANY(").sql(argument(self._name)).literal(")")
+        return (
+            ctx.literal(" IN (SELECT value FROM json_each(").sql(argument(self._name)).literal("))")
+        )
+
+
+def one_of(column: peewee.Field, name: str) -> peewee.ColumnBase:
+    """The condition that ``column`` is one of the argument ``name``'s
+    values (given through ``listed``)."""
+    return _OneOf(column, name)
+
+
+def listed(store: Store, values: list[Any]) -> Any:
+    """A list as ``one_of`` takes it on this store."""
+    return list(values) if store.is_postgres else json.dumps(list(values))
+
+
 def _bind(params: list[Any], arguments: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(
         arguments[p[len(_MARK) :]] if isinstance(p, str) and p.startswith(_MARK) else p
         for p in params
     )
+
+
+def stored(model: type[M], data: dict[str, Any], *, given: bool = False) -> M:
+    """An instance of a stored row, ``data`` its values by field name, as
+    Peewee's cursor makes one (nothing dirty) without its per-field
+    ``setattr``: a third of reading a sixty-column row. Values a caller
+    ``given`` may hold a model instance for a foreign key, which goes
+    through its field (that keeps the instance); a row read holds none."""
+    instance: M = object.__new__(model)
+    instance.__data__ = data
+    instance.__rel__ = {}
+    if given:
+        for name, value in data.items():
+            if isinstance(value, peewee.Model):
+                setattr(instance, name, value)
+    instance._dirty = set()
+    return instance
 
 
 class NamedQuery:
@@ -108,7 +157,7 @@ class NamedSelect(NamedQuery, Generic[M]):
         data = {
             field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)
         }
-        return self._model(__no_default__=1, **data)
+        return stored(self._model, data)
 
     def _check(self, columns: list[Any]) -> None:
         for field in columns:
@@ -155,6 +204,11 @@ class LoopReads:
         self._connection.close()
 
 
+# Rows of one multi-row insert at most, and the most PostgreSQL prepares.
+MANY_ROWS = 200
+PREPARED_ROWS = 8
+
+
 class NamedInsert(Generic[M]):
     """``Model.create`` with the INSERT's text built once per database: every
     column of the model, defaults filled as Peewee fills them, values
@@ -167,6 +221,17 @@ class NamedInsert(Generic[M]):
         self._auto = meta.primary_key if meta.auto_increment else None
         self._fields: list[peewee.Field] = [f for f in meta.sorted_fields if f is not self._auto]
         self._sql: dict[str, str] = {}
+        # Per column, worked out once: its field's name, the ``..._id`` name
+        # a foreign key may be given by, its default; its converter.
+        self._columns = [
+            (
+                f.name,
+                f.object_id_name if isinstance(f, peewee.ForeignKeyField) else None,
+                f.default,
+            )
+            for f in self._fields
+        ]
+        self._converters = [(f.name, f.db_value) for f in self._fields]
 
     def _text(self, store: Store, rows: int = 1) -> str:
         key = f"{_kind(store)}/{rows}"
@@ -182,21 +247,25 @@ class NamedInsert(Generic[M]):
             self._sql[key] = sql
         return sql
 
-    def _filled(self, values: dict[str, Any]) -> dict[peewee.Field, Any]:
-        """Every column's value: given (by field name, or a foreign key's
-        ``..._id``), else its default, as Peewee fills them."""
-        data: dict[peewee.Field, Any] = {}
-        for field in self._fields:
-            if field.name in values:
-                value = values[field.name]
-            elif isinstance(field, peewee.ForeignKeyField) and field.object_id_name in values:
-                value = values[field.object_id_name]
-            elif field.default is not None:
-                value = field.default() if callable(field.default) else field.default
+    def _filled(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Every column's value by field name: given (by field name, or a
+        foreign key's ``..._id``), else its default, as Peewee fills them."""
+        data: dict[str, Any] = {}
+        for name, id_name, default in self._columns:
+            if name in values:
+                data[name] = values[name]
+            elif id_name is not None and id_name in values:
+                data[name] = values[id_name]
             else:
-                value = None
-            data[field] = value
+                data[name] = default() if callable(default) else default
         return data
+
+    def _params(self, data: dict[str, Any]) -> list[Any]:
+        # A field converts None to None (Peewee's rule, and ours in fields.py).
+        return [
+            None if (value := data[name]) is None else convert(value)
+            for name, convert in self._converters
+        ]
 
     def save_new(self, store: Store, instance: M) -> None:
         """``instance.save(force_insert=True)``: a new row of an instance
@@ -213,28 +282,35 @@ class NamedInsert(Generic[M]):
         return int(cursor.fetchone()[0] if store.is_postgres else cursor.lastrowid)
 
     def create_many(self, store: Store, rows: list[dict[str, Any]]) -> None:
-        """Inserts ``rows`` (values by field name, as ``create`` takes them)
-        in one statement; the keys the database numbered are not read back."""
-        if not rows:
-            return
-        params = tuple(
-            field.db_value(value) for row in rows for field, value in self._filled(row).items()
-        )
-        store.execute(self._text(store, len(rows)), params, prepare=True)
+        """Inserts ``rows`` (values by field name, as ``create`` takes them),
+        up to ``MANY_ROWS`` a statement; the keys the database numbered are
+        not read back.
+
+        PostgreSQL prepares the few-row shapes a transaction's events take;
+        a longer one (a billing batch's) is sent as text, so a connection
+        does not keep a prepared statement for every row count."""
+        for start in range(0, len(rows), MANY_ROWS):
+            chunk = rows[start : start + MANY_ROWS]
+            params = tuple(value for row in chunk for value in self._params(self._filled(row)))
+            store.execute(
+                self._text(store, len(chunk)),
+                params,
+                prepare=len(chunk) <= PREPARED_ROWS,
+                hold=True,
+            )
 
     def create(self, store: Store, **values: Any) -> M:
         assert self._auto is None or values.get(self._auto.name) is None, (
             "the database numbers this key: a row given its key is Model.create's"
         )
-        filled = self._filled(values)
-        data = {field.name: value for field, value in filled.items()}
-        params = tuple(field.db_value(value) for field, value in filled.items())
-        cursor = store.execute(self._text(store), params, prepare=True)
-        if self._auto is not None:
+        data = self._filled(values)
+        params = tuple(self._params(data))
+        if self._auto is None:
+            store.execute(self._text(store), params, prepare=True, hold=True)
+        else:
+            cursor = store.execute(self._text(store), params, prepare=True)
             data[self._auto.name] = self._numbered(store, cursor)
-        instance = self._model(__no_default__=1, **data)
-        instance._dirty.clear()
-        return instance
+        return stored(self._model, data, given=True)
 
 
 _UPDATES: dict[tuple[str, type, tuple[str, ...]], str] = {}
@@ -259,7 +335,7 @@ def save_changes(store: Store, instance: peewee.Model) -> None:
         _UPDATES[key] = sql
     params = [f.db_value(instance.__data__.get(f.name)) for f in changed]
     params.append(primary.db_value(instance._pk))
-    store.execute(sql, tuple(params), prepare=True)
+    store.execute(sql, tuple(params), prepare=True, hold=True)
     instance._dirty.clear()
 
 
@@ -388,13 +464,18 @@ class PlanProductRow(NamedTuple):
     activation_url_template: str
 
 
-def plan_products(store: Store, plan_id: str) -> list[PlanProductRow]:
-    """A plan's products and their apps, in the plan's order."""
+def plan_products(store: Store, plan_id: str) -> tuple[PlanProductRow, ...]:
+    """A plan's products and their apps, in the plan's order: read once per
+    caller's write (``Store.memo``)."""
+    return store.memo(("plan_products", plan_id), lambda: _plan_products(store, plan_id))
+
+
+def _plan_products(store: Store, plan_id: str) -> tuple[PlanProductRow, ...]:
     wholesale, features = Product.price_wholesale.python_value, Product.features.python_value
-    return [
+    return tuple(
         PlanProductRow(row[0], row[1], wholesale(row[2]), features(row[3]), *row[4:])
         for row in PLAN_PRODUCTS.rows(store, plan_id=plan_id)
-    ]
+    )
 
 
 SUBSCRIPTION_FEATURES = NamedSelect(
@@ -442,6 +523,38 @@ LIVE_INVOICES = NamedSelect(
 )
 """A subscription's invoices that can still change: open and draft ones,
 and those of ``current_cycle`` on."""
+
+SUBSCRIPTIONS_AMONG = NamedSelect(
+    Subscription, lambda: Subscription.select().where(one_of(Subscription.id, "ids"))
+)
+"""The subscriptions of a list of IDs (``listed``): a billing batch's."""
+
+LIVE_INVOICES_AMONG = NamedSelect(
+    Invoice,
+    lambda: (
+        Invoice.select()
+        .join(Subscription, on=(Invoice.subscription == Subscription.id))
+        .where(
+            one_of(Invoice.subscription, "ids")
+            & (
+                Invoice.status.in_((statuses.InvoiceStatus.OPEN, statuses.InvoiceStatus.DRAFT))
+                | (Invoice.billing_cycle >= Subscription.current_cycle)
+            )
+        )
+        .order_by(Invoice.id)
+    ),
+)
+"""``LIVE_INVOICES`` of a list of subscriptions (``listed``), each compared
+with its stored current cycle."""
+
+LAST_CYCLES_AMONG = NamedQuery(
+    lambda: (
+        Invoice.select(Invoice.subscription, peewee.fn.MAX(Invoice.billing_cycle))
+        .where(one_of(Invoice.subscription, "ids"))
+        .group_by(Invoice.subscription)
+    )
+)
+"""``LAST_CYCLE`` of a list of subscriptions (``listed``): (ID, cycle) rows."""
 
 LAST_CYCLE = NamedQuery(
     lambda: Invoice.select(peewee.fn.MAX(Invoice.billing_cycle)).where(

@@ -36,6 +36,27 @@ _SUBSCRIPTION_FIELDS = [f.name for f in dataclasses.fields(SubscriptionState)]
 _INVOICE_FIELDS = [f.name for f in dataclasses.fields(InvoiceState) if f.name != "id"]
 
 
+def _keys(model: type[peewee.Model], names: list[str]) -> list[tuple[str, str]]:
+    """(name in the core, key in a row's ``__data__``) for each of ``names``: a
+    foreign key's ``plan_id`` is held as ``plan``. Rows are read and compared
+    through ``__data__``: a field's accessor costs more than the comparison,
+    and the core's state has sixty fields, compared on every step."""
+    fields = model._meta.fields  # type: ignore[attr-defined]
+    keys = []
+    for name in names:
+        field = fields.get(name[: -len("_id")]) if name.endswith("_id") else None
+        if isinstance(field, peewee.ForeignKeyField):
+            keys.append((name, field.name))
+        else:
+            assert not isinstance(fields[name], peewee.ForeignKeyField)
+            keys.append((name, name))
+    return keys
+
+
+_SUBSCRIPTION_KEYS = _keys(Subscription, _SUBSCRIPTION_FIELDS)
+_INVOICE_KEYS = _keys(Invoice, _INVOICE_FIELDS)
+
+
 def invoice_number(invoice_id: str, issued: datetime) -> str:
     """The seed's human-readable number: INV-<year>-<last 8 digits of the ID>."""
     return f"INV-{issued.year}-{invoice_id[-8:]}"
@@ -60,14 +81,16 @@ def terms_of(plan: Plan, region: str) -> PlanTerms:
 
 
 def subscription_state(row: Subscription) -> SubscriptionState:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _SUBSCRIPTION_FIELDS}
+    data = row.__data__
+    values: dict[str, Any] = {name: data.get(key) for name, key in _SUBSCRIPTION_KEYS}
     values["status"] = SubscriptionStatus(row.status)
     values["payment_status"] = PaymentStatus(row.payment_status)
     return SubscriptionState(**values)
 
 
 def invoice_state(row: Invoice) -> InvoiceState:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _INVOICE_FIELDS}
+    data = row.__data__
+    values: dict[str, Any] = {name: data.get(key) for name, key in _INVOICE_KEYS}
     values["status"] = InvoiceStatus(row.status)
     values["payment_status"] = PaymentStatus(row.payment_status)
     return InvoiceState(id=row.id, **values)
@@ -100,7 +123,7 @@ def load(store: Store, row: Subscription, *extra_invoices: Invoice) -> Loaded:
     return Loaded(row, list(rows.values()), int(last[0] or 0) if last else 0)
 
 
-def load_many(rows: Sequence[Subscription]) -> dict[str, Loaded]:
+def load_many(store: Store, rows: Sequence[Subscription]) -> dict[str, Loaded]:
     """``load`` for several subscriptions at once, by subscription ID: their
     live invoices in one query and their last billing cycles in another,
     instead of two queries each.
@@ -110,40 +133,21 @@ def load_many(rows: Sequence[Subscription]) -> dict[str, Loaded]:
     the row's."""
     if not rows:
         return {}
-    ids = [row.id for row in rows]
-    live: dict[str, list[Invoice]] = {subscription_id: [] for subscription_id in ids}
-    query = (
-        Invoice.select()
-        .join(Subscription, on=(Invoice.subscription == Subscription.id))
-        .where(
-            Invoice.subscription.in_(ids)
-            & (
-                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.DRAFT))
-                | (Invoice.billing_cycle >= Subscription.current_cycle)
-            )
-        )
-        .order_by(Invoice.id)
-    )
-    for invoice in query:
+    ids = statements.listed(store, [row.id for row in rows])
+    live: dict[str, list[Invoice]] = {row.id: [] for row in rows}
+    for invoice in statements.LIVE_INVOICES_AMONG.all(store, ids=ids):
         live[invoice.subscription_id].append(invoice)
-    last = dict(
-        Invoice.select(Invoice.subscription, peewee.fn.MAX(Invoice.billing_cycle))
-        .where(Invoice.subscription.in_(ids))
-        .group_by(Invoice.subscription)
-        .tuples()
-    )
+    last = dict(statements.LAST_CYCLES_AMONG.rows(store, ids=ids))
     return {row.id: Loaded(row, live[row.id], int(last.get(row.id) or 0)) for row in rows}
 
 
 def apply(row: Subscription, state: SubscriptionState) -> None:
     """Sets the row's columns to the state's, touching only what differs."""
-    for name in _SUBSCRIPTION_FIELDS:
+    data = row.__data__
+    for name, key in _SUBSCRIPTION_KEYS:
         value = getattr(state, name)
-        if name == "plan_id":
-            if row.plan_id != value:
-                row.plan = value
-        elif getattr(row, name) != value:
-            setattr(row, name, value)
+        if data.get(key) != value:
+            setattr(row, key, value)
 
 
 def write(
@@ -160,10 +164,11 @@ def write(
             stored = loaded.invoice_rows[invoice.id]
             held_before[id(invoice)] = allocation.Holding.of(stored)
             changed = False
-            for name in _INVOICE_FIELDS:
+            data = stored.__data__
+            for name, key in _INVOICE_KEYS:
                 value = getattr(invoice, name)
-                if getattr(stored, name) != value:
-                    setattr(stored, name, value)
+                if data.get(key) != value:
+                    setattr(stored, key, value)
                     changed = True
             if changed:
                 stored.updated_at = step.events[-1].at if step.events else stored.updated_at

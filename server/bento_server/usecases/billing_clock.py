@@ -5,10 +5,11 @@ Each kind finds what fell due by an indexed column and handles it in
 batches: one write transaction claims up to ``BATCH`` due subscriptions
 with one query (on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so replicas share
 the work and never take the same row), reads their rows and accounts with
-three more, and runs each subscription's step in its own savepoint. A step
-that fails is rolled back alone, logged, and skipped until the next sweep;
-the rest of the batch commits. Every subscription is still decided by the
-billing core's own rule (``account.renew``, ``lapse``, ``expire``), on its
+three more, and runs every subscription's step, their writes sent together
+(``_Stepper``). If that fails, the batch is run again with each step in
+its own savepoint: a step that fails is rolled back alone, logged, and
+skipped until the next sweep; the rest of the batch commits. Every
+subscription is still decided by the billing core's own rule (``account.renew``, ``lapse``, ``expire``), on its
 row as read under the lock, so running the work twice, or from two
 processes at once, changes nothing the second time, and a crash leaves each
 subscription of a batch either done once or not at all. Work is done "at"
@@ -27,6 +28,7 @@ import peewee
 
 from bento_server.billing import account
 from bento_server.billing.statuses import SubscriptionStatus
+from bento_server.store import statements
 from bento_server.store.models import Subscription
 from bento_server.usecases import accounts, subscriptions
 from bento_server.usecases.context import Deps
@@ -61,13 +63,16 @@ class _Batch:
         # its own subscription: then each reads its own, in its savepoint.
         try:
             with deps.store.savepoint():
-                self.rows = {r.id: r for r in Subscription.select().where(Subscription.id.in_(ids))}
+                among = statements.listed(deps.store, ids)
+                self.rows = {
+                    r.id: r for r in statements.SUBSCRIPTIONS_AMONG.all(deps.store, ids=among)
+                }
         except Exception:
             log.warning("a batch's subscriptions could not be read together", exc_info=True)
             return
         try:
             with deps.store.savepoint():
-                self.loaded = accounts.load_many(list(self.rows.values()))
+                self.loaded = accounts.load_many(deps.store, list(self.rows.values()))
         except Exception:
             log.warning("a batch's invoices could not be read together", exc_info=True)
 
@@ -125,51 +130,103 @@ def _each_due(
     limit: int | None,
 ) -> int:
     """Runs ``transition`` "at" its time ``at`` on every subscription
-    matching ``due`` (at most ``limit``), a batch per transaction and each
-    in its own savepoint."""
+    matching ``due`` (at most ``limit``), a batch per transaction."""
     done = 0
     # As many as the last batch's pace lets one batch do in BATCH_SECONDS:
     # claiming more would read rows only to leave them to the next batch.
     fits = BATCH
     while limit is None or done < limit:
         size = fits if limit is None else min(fits, limit - done)
-        progressed = 0
-        cut_short = False
         began = time.monotonic()
         with deps.store.write():
             ids = _claim(deps, due, order, skip, size)
             if not ids:
                 return done  # nothing due, or every candidate is another process's
-            batch = _Batch(deps, ids)
-            for subscription_id in ids:
-                if progressed and time.monotonic() - began > BATCH_SECONDS:
-                    cut_short = True
-                    break  # the rest stays due, for the next batch
-                try:
-                    with deps.store.savepoint():
-                        loaded = batch.take(subscription_id, due)
-                        if loaded is None:
-                            continue  # done meanwhile
-                        step = transition(batch, loaded)
-                        loaded.row.updated_at = at(loaded.row)
-                        subscriptions.write_step(deps, loaded, step)
-                    progressed += 1
-                except Exception:
-                    log.exception(
-                        "due work on %s failed; skipped until the next sweep", subscription_id
-                    )
-                    skip.add(subscription_id)
-        done += progressed
-        if progressed == 0 and skip.isdisjoint(ids):
+            step = _Stepper(deps, due, at, transition, began)
+            try:
+                with deps.store.savepoint(flush=True), deps.store.held_writes():
+                    step.whole(_Batch(deps, ids), ids)
+            except Exception:
+                log.info(
+                    "a batch failed as a whole; its subscriptions go one by one", exc_info=True
+                )
+                # Read again: the pass that failed changed the rows in memory.
+                step.each(_Batch(deps, ids), ids, skip)
+        done += step.progressed
+        if step.progressed == 0 and skip.isdisjoint(ids):
             return done  # what was claimed was done meanwhile
-        if len(ids) < size and not cut_short:
+        if len(ids) < size and not step.cut_short:
             # That was all there was: no transaction more only to find
             # nothing. What the batch itself made due, the sweep sees next.
             return done
-        if progressed:
-            pace = (time.monotonic() - began) / progressed
+        if step.progressed:
+            pace = (time.monotonic() - began) / step.progressed
             fits = max(1, min(BATCH, int(BATCH_SECONDS / pace)))
     return done
+
+
+class _Stepper:
+    """Runs one batch's transitions: ``whole`` all in one piece, the way a
+    batch nearly always goes (no savepoint per subscription, its writes held
+    and sent together: ``Store.held_writes``), or, when that failed, ``each``
+    in its own savepoint, so a subscription that fails is rolled back
+    alone, logged, and skipped until the next sweep."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        due: peewee.Expression,
+        at: Callable[[Subscription], datetime],
+        transition: Transition,
+        began: float,
+    ) -> None:
+        self._deps = deps
+        self._due = due
+        self._at = at
+        self._transition = transition
+        self._began = began
+        self.progressed = 0
+        self.cut_short = False
+
+    def whole(self, batch: _Batch, ids: list[str]) -> None:
+        if len(batch.rows) < len(ids):
+            raise LookupError("the batch's rows could not all be read together")
+        for subscription_id in ids:
+            if self._out_of_time():
+                break
+            if self._one(batch, subscription_id):
+                self.progressed += 1
+
+    def each(self, batch: _Batch, ids: list[str], skip: set[str]) -> None:
+        self.progressed = 0
+        self.cut_short = False
+        for subscription_id in ids:
+            if self._out_of_time():
+                break
+            try:
+                with self._deps.store.savepoint(flush=True):
+                    if self._one(batch, subscription_id):
+                        self.progressed += 1
+            except Exception:
+                log.exception(
+                    "due work on %s failed; skipped until the next sweep", subscription_id
+                )
+                skip.add(subscription_id)
+
+    def _out_of_time(self) -> bool:
+        if self.progressed and time.monotonic() - self._began > BATCH_SECONDS:
+            self.cut_short = True  # the rest stays due, for the next batch
+        return self.cut_short
+
+    def _one(self, batch: _Batch, subscription_id: str) -> bool:
+        """The subscription's transition, written; False if it was not due any more."""
+        loaded = batch.take(subscription_id, self._due)
+        if loaded is None:
+            return False  # done meanwhile
+        step = self._transition(batch, loaded)
+        loaded.row.updated_at = self._at(loaded.row)
+        subscriptions.write_step(self._deps, loaded, step)
+        return True
 
 
 def _next(due_column: peewee.Field, where: peewee.Expression, skip: set[str]) -> datetime | None:

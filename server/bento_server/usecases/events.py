@@ -2,14 +2,20 @@
 
 Sequence order must be commit order, or a watcher reading "everything after
 N" would skip an event whose transaction took a lower number but committed
-later. PostgreSQL hands out serial numbers at insert time, so appends take
-one transaction-scoped advisory lock: the next writer's number is taken only
-after this transaction commits. SQLite needs nothing: its write lock already
-serializes writers from BEGIN IMMEDIATE to COMMIT.
+later. PostgreSQL hands out serial numbers at insert time, so the insert
+takes one transaction-scoped advisory lock: the next writer's number is
+taken only after this transaction commits. SQLite needs nothing: its write
+lock already serializes writers from BEGIN IMMEDIATE to COMMIT.
+
+A transaction's events wait in the store's outbox and are written together
+just before COMMIT (``_write``): one insert, and the lock held only for it
+and the commit, where taking it at the first event held it through all the
+transaction did after.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,12 +133,9 @@ def append(
     app_ids: Iterable[str] = (),
     data: dict[str, Any] | None = None,
     activation_session_id: str | None = None,
-) -> Event:
-    """Appends one event about ``subscription`` (in the caller's transaction)."""
-    deps.store.lock(_LOCK)
-    # Every change of a subscription comes through here: access caches of
-    # every server drop what they knew when it commits.
-    deps.store.notify_access_changed()
+) -> None:
+    """Appends one event about ``subscription`` to the caller's transaction
+    (``_write`` writes it at the transaction's end)."""
     snapshot: dict[str, Any] = {"subscription": subscription_snapshot(subscription)}
     if invoice is not None:
         snapshot["invoice"] = invoice_snapshot(invoice)
@@ -153,10 +156,9 @@ def append(
         app_ids=list(app_ids),
         data=snapshot,
     )
-    sequence = _first_sequence_after_pruning(deps)
-    if sequence is not None:
-        return Event.create(sequence=sequence, **row)  # type: ignore[no-any-return]
-    return statements.NEW_EVENT.create(deps.store, **row)
+    # Every change of a subscription comes through here: access caches of
+    # every server drop what they knew when it commits.
+    _pending(deps).append(_Pending(row, changes_access=True))
 
 
 def append_about_endpoint(
@@ -166,16 +168,14 @@ def append_about_endpoint(
     now: datetime,
     *,
     data: dict[str, Any] | None = None,
-) -> Event:
-    """Appends one event about a webhook endpoint (in the caller's
-    transaction), seen by the endpoint's owner as ``visible_to`` reads the
+) -> None:
+    """Appends one event about a webhook endpoint to the caller's
+    transaction, seen by the endpoint's owner as ``visible_to`` reads the
     log: a platform's endpoint carries its platform, an app's its app, an
     admin's neither (only admins see it)."""
-    deps.store.lock(_LOCK)
     snapshot: dict[str, Any] = {"webhook_endpoint": endpoint_snapshot(endpoint)}
     snapshot.update(data or {})
-    return Event.create(
-        sequence=_first_sequence_after_pruning(deps),
+    row = dict(
         event_id=ids.new_id(ids.EVENT),
         type=event_type,
         occurred_at=now,
@@ -183,18 +183,48 @@ def append_about_endpoint(
         app_ids=[endpoint.tenant_id] if endpoint.role == PUBLISHER else [],
         data=snapshot,
     )
+    _pending(deps).append(_Pending(row, changes_access=False))
 
 
-def _first_sequence_after_pruning(deps: Deps) -> int | None:
-    """The sequence of an event appended to an empty SQLite log; None otherwise.
+@dataclass(frozen=True)
+class _Pending:
+    row: dict[str, Any]
+    changes_access: bool
+
+
+def _pending(deps: Deps) -> list[_Pending]:
+    return deps.store.outbox("events", functools.partial(_write, deps.store))
+
+
+def _write(store: Store, pending: list[_Pending]) -> None:
+    """A transaction's events, in the order appended, at its end.
+
+    The log's lock is taken here, just before COMMIT, and held through it:
+    sequences then commit in their order (a reader that saw n + 1 has every
+    event up to n), and writers wait on each other only for this insert and
+    the commit, not for all they do before it.
+    """
+    store.lock(_LOCK)
+    if any(p.changes_access for p in pending):
+        store.notify_access_changed()
+    rows = [p.row for p in pending]
+    first = _first_sequence_after_pruning(store)
+    if first is None:
+        statements.NEW_EVENT.create_many(store, rows)
+    else:
+        Event.insert_many([{**row, "sequence": first + n} for n, row in enumerate(rows)]).execute()
+
+
+def _first_sequence_after_pruning(store: Store) -> int | None:
+    """The first sequence of events appended to an empty SQLite log; None otherwise.
 
     SQLite numbers a new row one past the largest row left in the table, so
     after retention pruned the whole log it would start again at 1, below
     sequences watchers have already seen. PostgreSQL's serial never goes back.
     """
-    if deps.store.is_postgres:
+    if store.is_postgres:
         return None
-    last = statements.LAST_EVENT.first_row(deps.store)
+    last = statements.LAST_EVENT.first_row(store)
     if last is not None and last[0] is not None:
         return None
     pruned = pruned_through()
