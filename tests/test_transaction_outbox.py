@@ -14,7 +14,7 @@ import pytest
 
 from bento_server.clock import TestClock
 from bento_server.store import statements
-from bento_server.store.database import STATEMENTS, Store, connect
+from bento_server.store.database import SEND_AHEAD, STATEMENTS, Store, connect
 from bento_server.store.models import Event, PlanProduct, Subscription
 from bento_server.usecases import events
 from bento_server.usecases.context import Deps
@@ -169,3 +169,37 @@ def test_a_plans_products_are_read_once_per_write(valid: tuple[Deps, Built]) -> 
     assert first, "the plan sells products"
     with store.write():
         assert statements.plan_products(store, plan_id) == (), "a new write reads again"
+
+
+def test_held_writes_sent_ahead_arrive_in_order_and_a_rollback_takes_them_back(
+    valid: tuple[Deps, Built],
+) -> None:
+    """More than ``SEND_AHEAD`` writes: batches go on from a sender thread
+    while more are held, and still arrive one after another, in order."""
+    deps, built = valid
+    store = deps.store
+    a, b = Subscription.get_by_id(built["A"]), Subscription.get_by_id(built["B"])
+    count = 3 * SEND_AHEAD + 5
+    with store.write(), store.held_writes():
+        for n in range(1, count + 1):
+            a.cycle_count = n
+            statements.save_changes(store, a)
+        with pytest.raises(LookupError), store.savepoint():
+            for n in range(count):
+                b.cycle_count = 1000 + n
+                statements.save_changes(store, b)
+            raise LookupError("this part fails after its writes went on")
+    assert (_cycle(built["A"]), _cycle(built["B"])) == (count, 2)
+
+
+def test_a_write_that_fails_on_its_way_fails_the_block(valid: tuple[Deps, Built]) -> None:
+    deps, built = valid
+    store = deps.store
+    existing = Subscription.get_by_id(built["A"])
+    a = Subscription.get_by_id(built["A"])
+    with pytest.raises(peewee.IntegrityError), store.write(), store.held_writes():
+        statements.NEW_SUBSCRIPTION.create(store, **{**existing.__data__, "status": "x"})
+        for n in range(2 * SEND_AHEAD):  # the failed batch goes on meanwhile
+            a.cycle_count = 100 + n
+            statements.save_changes(store, a)
+    assert _cycle(built["A"]) == existing.cycle_count

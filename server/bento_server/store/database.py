@@ -6,6 +6,7 @@ for an absolute one) or ``postgresql://user:password@host:port/name``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import itertools
 import re
@@ -251,41 +252,48 @@ class Store:
         read, which ``held_writes`` may hold back (then it answers None)."""
         STATEMENTS.inc()
         db: _Counted = self.db  # type: ignore[assignment]
-        held = getattr(db.held, "writes", None) if hold else None
+        held = db.holding() if hold else None
         # Driver errors arrive as Peewee's (IntegrityError ...), as from any query.
         with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+            if held is not None:
+                if prepare:
+                    sql, args = self._prepared(held.connection.cursor(), sql, args)
+                held.hold(sql, args)
+                return None
+            db.send_held()
             cursor = self.db.cursor()
             if prepare and self.is_postgres:
                 sql, args = self._prepared(cursor, sql, args)
-            if held is not None:
-                held.append((sql, args))
-                return None
-            db.send_held()
             cursor.execute(sql, args)
         return cursor
 
     @contextlib.contextmanager
     def held_writes(self) -> Iterator[None]:
-        """PostgreSQL: the writes of named statements made in this block wait,
-        and go to the database together, in their order, in one round trip,
+        """PostgreSQL: the writes of named statements made in this block are
+        held back and sent together, in their order, in one round trip:
         before the next statement of any other kind (a read, a savepoint, a
-        commit) or at the block's end; a rollback drops those not sent.
+        commit), at the block's end, or, once ``SEND_AHEAD`` wait, from a
+        sender thread while the block goes on. A rollback drops those not
+        yet done.
 
         For a batch whose writes are many and read nothing back (the billing
         clock's): each write alone costs a round trip, several times what
-        PostgreSQL takes to run it. A held write's error surfaces when it is
-        sent, so the block is for work that fails as a whole. SQLite runs
-        each write at once, as it costs no round trip."""
+        PostgreSQL takes to run it, and meanwhile the caller could have
+        worked out the next. A held write's error surfaces later, when it is
+        sent or its batch is waited for, so the block is for work that fails
+        as a whole. SQLite runs each write at once: it costs no round trip.
+        """
         if not self.is_postgres:
             yield
             return
         db: _Counted = self.db  # type: ignore[assignment]
-        db.held.writes = []
+        db.held.state = held = _Held(self.db.connection())
         try:
             yield
-            db.send_held()
+            held.send()
         finally:
-            db.held.writes = None
+            held.drop()
+            db.held.state = None
 
     def _prepared(
         self, cursor: Any, sql: str, args: tuple[Any, ...]
@@ -303,17 +311,21 @@ class Store:
         connection = cursor.connection
         if getattr(mine, "connection", None) is not connection:
             mine.connection, mine.names = connection, set()
-        name = _PREPARED_NAMES.get(sql)
-        if name is None:
+        named = _PREPARED_NAMES.get(sql)
+        if named is None:
             with _PREPARED_LOCK:
-                name = _PREPARED_NAMES.setdefault(sql, f"bento_{len(_PREPARED_NAMES)}")
+                name = f"bento_{len(_PREPARED_NAMES)}"
+                marks = sum(m.group() == "%s" for m in _MARKS.finditer(sql))
+                execute = (
+                    f"EXECUTE {name} ({', '.join(['%s'] * marks)})" if marks else f"EXECUTE {name}"
+                )
+                named = _PREPARED_NAMES.setdefault(sql, (name, execute))
+        name, execute = named
         if name not in mine.names:
             STATEMENTS.inc()
             cursor.execute(f"PREPARE {name} AS {numbered(sql)}")
             mine.names.add(name)
-        if not args:
-            return f"EXECUTE {name}", args
-        return f"EXECUTE {name} ({', '.join(['%s'] * len(args))})", args
+        return execute, args
 
     def lock(self, name: str) -> None:
         """Serializes transactions that share ``name`` until this one ends.
@@ -340,16 +352,21 @@ class Store:
             self.db.close()
 
 
-# The name each prepared statement's text goes by, the same on every connection.
-_PREPARED_NAMES: dict[str, str] = {}
+# The name each prepared statement's text goes by, the same on every
+# connection, and the EXECUTE that runs it.
+_PREPARED_NAMES: dict[str, tuple[str, str]] = {}
 _PREPARED_LOCK = threading.Lock()
+
+
+# A driver's placeholder (``%s``) or escaped percent sign (``%%``).
+_MARKS = re.compile(r"%[s%]")
 
 
 def numbered(sql: str) -> str:
     """A driver's statement (``%s`` placeholders, ``%%`` for a percent sign)
     as PREPARE takes it (``$1``, ``$2``...)."""
     numbers = itertools.count(1)
-    return re.sub(r"%[s%]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
+    return _MARKS.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
 
 
 def _lock_key(name: str) -> int:
@@ -358,38 +375,97 @@ def _lock_key(name: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+# Held writes (``Store.held_writes``) go on to the database once this many
+# wait, while their caller goes on with the next ones.
+SEND_AHEAD = 64
+_senders: concurrent.futures.ThreadPoolExecutor | None = None
+_senders_lock = threading.Lock()
+
+
+def _sender() -> concurrent.futures.ThreadPoolExecutor:
+    global _senders
+    with _senders_lock:
+        if _senders is None:
+            _senders = concurrent.futures.ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="bento-held-writes"
+            )
+        return _senders
+
+
+def _send(connection: Any, writes: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Writes in their order, in one round trip: statements are text with
+    their parameters filled in by the driver (psycopg2 fills them in before
+    sending), so one text holds them all."""
+    sql = "; ".join(text for text, _ in writes)
+    params = tuple(param for _, args in writes for param in args)
+    connection.cursor().execute(sql, params)
+
+
+class _Held:
+    """One thread's writes held back (``Store.held_writes``), and those of
+    them on their way to the database on a sender thread: one batch at a
+    time, so they arrive in order. The connection is the holding thread's;
+    psycopg2 lets another thread run a cursor of it, and the holding thread
+    sends nothing else on it until that batch is done (``done_sending``)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.writes: list[tuple[str, tuple[Any, ...]]] = []
+        self.sending: concurrent.futures.Future[None] | None = None
+
+    def hold(self, sql: str, args: tuple[Any, ...]) -> None:
+        self.writes.append((sql, args))
+        if len(self.writes) >= SEND_AHEAD:
+            self.done_sending()
+            writes, self.writes = self.writes, []
+            self.sending = _sender().submit(_send, self.connection, writes)
+
+    def done_sending(self) -> None:
+        """Waits for the batch on its way; its error is raised here."""
+        if self.sending is not None:
+            sending, self.sending = self.sending, None
+            with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+                sending.result()
+
+    def send(self) -> None:
+        self.done_sending()
+        if self.writes:
+            writes, self.writes = self.writes, []
+            with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+                _send(self.connection, writes)
+
+    def drop(self) -> None:
+        """A rollback undoes every write held or on its way: each came after
+        the last statement sent, a savepoint among them."""
+        with contextlib.suppress(Exception):
+            self.done_sending()  # the rollback undoes it, failed or not
+        self.writes = []
+
+
 class _Counted:
     """Counts what a Peewee database sends (``STATEMENTS``, ``COMMITS``), and
     sends the writes ``Store.held_writes`` held before anything else."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per thread: the writes held back (``Store.held_writes``), or None.
+        # Per thread: the writes held back (``Store.held_writes``), if any.
         self.held: threading.local = threading.local()
 
-    def send_held(self) -> None:
-        """Sends the writes held so far, in their order, in one round trip:
-        statements are text with their parameters filled in by the driver
-        (psycopg2 fills them in before sending), so one text holds them all."""
-        held = getattr(self.held, "writes", None)
-        if not held:
-            return
-        self.held.writes = []
-        sql = "; ".join(text for text, _ in held)
-        params = tuple(param for _, args in held for param in args)
-        with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
-            self.cursor().execute(sql, params)  # type: ignore[attr-defined]
+    def holding(self) -> _Held | None:
+        return getattr(self.held, "state", None)  # type: ignore[no-any-return]
 
-    def drop_held(self) -> None:
-        """A rollback undoes what was held since the last statement sent."""
-        if getattr(self.held, "writes", None):
-            self.held.writes = []
+    def send_held(self) -> None:
+        held = self.holding()
+        if held is not None:
+            held.send()
 
     def execute_sql(self, sql: str, params: Any = None, commit: Any = None) -> Any:
-        if sql.startswith("ROLLBACK"):
-            self.drop_held()
-        else:
-            self.send_held()
+        held = self.holding()
+        if held is not None:
+            if sql.startswith("ROLLBACK"):
+                held.drop()
+            else:
+                held.send()
         STATEMENTS.inc()
         return super().execute_sql(sql, params, commit)  # type: ignore[misc]
 
@@ -400,7 +476,9 @@ class _Counted:
         super().commit()  # type: ignore[misc]
 
     def rollback(self) -> None:
-        self.drop_held()
+        held = self.holding()
+        if held is not None:
+            held.drop()
         STATEMENTS.inc()
         super().rollback()  # type: ignore[misc]
 

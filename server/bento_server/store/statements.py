@@ -87,19 +87,42 @@ def _bind(params: list[Any], arguments: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def stored(model: type[M], data: dict[str, Any], *, given: bool = False) -> M:
+# Fields whose conversions hand a value of these exact types back unchanged,
+# both ways; subclasses (documents, instants) convert theirs.
+_PASSED_AS_IS: dict[type[peewee.Field], frozenset[type]] = {
+    peewee.CharField: frozenset({str}),
+    peewee.TextField: frozenset({str}),
+    peewee.IntegerField: frozenset({int}),
+    peewee.BigIntegerField: frozenset({int}),
+    peewee.AutoField: frozenset({int}),
+    peewee.BigAutoField: frozenset({int}),
+    peewee.DoubleField: frozenset({float}),
+    peewee.FloatField: frozenset({float}),
+    peewee.BooleanField: frozenset({bool}),
+}
+
+
+def passed_as_is(field: peewee.Field) -> frozenset[type]:
+    """The types of value ``field`` converts to themselves (``db_value`` and
+    ``python_value`` alike): a row's conversion skips those calls, two
+    function calls for each of sixty columns."""
+    if isinstance(field, peewee.ForeignKeyField):
+        return passed_as_is(field.rel_field)
+    return _PASSED_AS_IS.get(type(field), frozenset())
+
+
+def stored(model: type[M], data: dict[str, Any], foreign_keys: tuple[str, ...] = ()) -> M:
     """An instance of a stored row, ``data`` its values by field name, as
     Peewee's cursor makes one (nothing dirty) without its per-field
-    ``setattr``: a third of reading a sixty-column row. Values a caller
-    ``given`` may hold a model instance for a foreign key, which goes
+    ``setattr``: a third of reading a sixty-column row. A caller's values
+    may hold a model instance for one of the ``foreign_keys``, which goes
     through its field (that keeps the instance); a row read holds none."""
     instance: M = object.__new__(model)
     instance.__data__ = data
     instance.__rel__ = {}
-    if given:
-        for name, value in data.items():
-            if isinstance(value, peewee.Model):
-                setattr(instance, name, value)
+    for name in foreign_keys:
+        if isinstance(data[name], peewee.Model):
+            setattr(instance, name, data[name])
     instance._dirty = set()
     return instance
 
@@ -152,10 +175,19 @@ class NamedSelect(NamedQuery, Generic[M]):
     ) -> None:
         super().__init__(build, lock=lock)
         self._model = model
+        # Per list of columns (one per kind of database, kept in ``_built``):
+        # each column's name, converter and the types it passes as they are.
+        self._readers: dict[int, list[tuple[str, Callable[[Any], Any], frozenset[type]]]] = {}
 
     def _instance(self, fields: list[Any], row: tuple[Any, ...]) -> M:
+        readers = self._readers.get(id(fields))
+        if readers is None:
+            readers = self._readers[id(fields)] = [
+                (field.name, field.python_value, passed_as_is(field)) for field in fields
+            ]
         data = {
-            field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)
+            name: value if value is None or type(value) in plain else convert(value)
+            for (name, convert, plain), value in zip(readers, row, strict=True)
         }
         return stored(self._model, data)
 
@@ -231,7 +263,10 @@ class NamedInsert(Generic[M]):
             )
             for f in self._fields
         ]
-        self._converters = [(f.name, f.db_value) for f in self._fields]
+        self._converters = [(f.name, f.db_value, passed_as_is(f)) for f in self._fields]
+        self._foreign_keys = tuple(
+            f.name for f in self._fields if isinstance(f, peewee.ForeignKeyField)
+        )
 
     def _text(self, store: Store, rows: int = 1) -> str:
         key = f"{_kind(store)}/{rows}"
@@ -263,8 +298,8 @@ class NamedInsert(Generic[M]):
     def _params(self, data: dict[str, Any]) -> list[Any]:
         # A field converts None to None (Peewee's rule, and ours in fields.py).
         return [
-            None if (value := data[name]) is None else convert(value)
-            for name, convert in self._converters
+            value if (value := data[name]) is None or type(value) in plain else convert(value)
+            for name, convert, plain in self._converters
         ]
 
     def save_new(self, store: Store, instance: M) -> None:
@@ -310,7 +345,7 @@ class NamedInsert(Generic[M]):
         else:
             cursor = store.execute(self._text(store), params, prepare=True)
             data[self._auto.name] = self._numbered(store, cursor)
-        return stored(self._model, data, given=True)
+        return stored(self._model, data, self._foreign_keys)
 
 
 _UPDATES: dict[tuple[str, type, tuple[str, ...]], str] = {}

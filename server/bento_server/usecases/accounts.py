@@ -143,9 +143,9 @@ def load_many(store: Store, rows: Sequence[Subscription]) -> dict[str, Loaded]:
 
 def apply(row: Subscription, state: SubscriptionState) -> None:
     """Sets the row's columns to the state's, touching only what differs."""
-    data = row.__data__
+    data, values = row.__data__, vars(state)
     for name, key in _SUBSCRIPTION_KEYS:
-        value = getattr(state, name)
+        value = values[name]
         if data.get(key) != value:
             setattr(row, key, value)
 
@@ -164,9 +164,9 @@ def write(
             stored = loaded.invoice_rows[invoice.id]
             held_before[id(invoice)] = allocation.Holding.of(stored)
             changed = False
-            data = stored.__data__
+            data, values = stored.__data__, vars(invoice)
             for name, key in _INVOICE_KEYS:
-                value = getattr(invoice, name)
+                value = values[name]
                 if data.get(key) != value:
                     setattr(stored, key, value)
                     changed = True
@@ -186,6 +186,7 @@ def write(
     allocations.post_step(deps, step, rows, held_before, payment)
     statements.save_changes(deps.store, row)
     app_ids: list[str] | None = None
+    snapshots = events.Snapshots()
     for emitted in step.events:
         if emitted.apps and app_ids is None:
             app_ids = events.plan_app_ids(deps.store, row.plan_id)
@@ -198,6 +199,7 @@ def write(
             payment=payment if emitted.type.startswith("payment.") else None,
             app_ids=(app_ids or []) if emitted.apps else (),
             data=emitted.data or None,
+            snapshots=snapshots,
         )
     return rows
 

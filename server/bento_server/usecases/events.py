@@ -122,6 +122,27 @@ def plan_app_ids(store: Store, plan_id: str) -> list[str]:
     return list(dict.fromkeys(row.app_id for row in statements.plan_products(store, plan_id)))
 
 
+class Snapshots:
+    """The snapshots of rows that several events of one change carry, each
+    made once: a change appends its events after it wrote its rows, so each
+    of them sees the same values."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, dict[str, Any]] = {}
+
+    def subscription(self, sub: Subscription) -> dict[str, Any]:
+        made = self._made.get(id(sub))
+        if made is None:
+            made = self._made[id(sub)] = subscription_snapshot(sub)
+        return made
+
+    def invoice(self, invoice: Invoice) -> dict[str, Any]:
+        made = self._made.get(id(invoice))
+        if made is None:
+            made = self._made[id(invoice)] = invoice_snapshot(invoice)
+        return made
+
+
 def append(
     deps: Deps,
     event_type: str,
@@ -133,12 +154,15 @@ def append(
     app_ids: Iterable[str] = (),
     data: dict[str, Any] | None = None,
     activation_session_id: str | None = None,
+    snapshots: Snapshots | None = None,
 ) -> None:
     """Appends one event about ``subscription`` to the caller's transaction
-    (``_write`` writes it at the transaction's end)."""
-    snapshot: dict[str, Any] = {"subscription": subscription_snapshot(subscription)}
+    (``_write`` writes it at the transaction's end). ``snapshots``: those of
+    the other events of the same change, which this one shares."""
+    made = snapshots or Snapshots()
+    snapshot: dict[str, Any] = {"subscription": made.subscription(subscription)}
     if invoice is not None:
-        snapshot["invoice"] = invoice_snapshot(invoice)
+        snapshot["invoice"] = made.invoice(invoice)
     if payment is not None:
         snapshot["payment"] = payment_snapshot(payment)
     snapshot.update(data or {})
