@@ -4,6 +4,7 @@ that is not there or not the caller's."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ import peewee
 import pytest
 
 from bento_server.store import statements
-from bento_server.store.database import Store, connect
+from bento_server.store.database import STATEMENTS, Store, connect
 from bento_server.store.models import (
     App,
     IdempotencyRecord,
@@ -232,3 +233,33 @@ def test_prepared_statements_outlive_a_rollback_and_come_back_on_a_new_connectio
     assert statements.SUBSCRIPTION.first(store, subscription_id=built["C"]) is not None
     with store.write():
         assert statements.SUBSCRIPTION_LOCKED.first(store, subscription_id=built["B"])
+
+
+def test_reads_by_id_on_the_loop_go_in_batches_and_answer_each_its_own(
+    fresh_backend_url: str, valid: tuple[Store, Built]
+) -> None:
+    """Reads asked together share a round trip; each caller gets its row (a
+    copy of its own when two ask for the same), or None for an unknown ID."""
+    if not fresh_backend_url.startswith("postgresql"):
+        pytest.skip("the loop's own connection: PostgreSQL only")
+    store, built = valid
+    reads = statements.LoopReads(store, [statements.SUBSCRIPTIONS_AMONG])
+    asked = [built["A"], built["B"], "SUB404", built["A"], built["C"], built["D"], built["E"]]
+
+    async def scenario() -> list[Subscription | None]:
+        return await asyncio.gather(
+            *(reads.by_id(statements.SUBSCRIPTIONS_AMONG, key) for key in asked)
+        )
+
+    sent = STATEMENTS._value.get()
+    try:
+        got = asyncio.run(scenario())
+    finally:
+        reads.close()
+    assert STATEMENTS._value.get() - sent < len(asked), "fewer reads than callers"
+    for key, row in zip(asked, got, strict=True):
+        if key == "SUB404":
+            assert row is None
+        else:
+            assert row is not None and row.__data__ == Subscription.get_by_id(key).__data__
+    assert got[0] is not got[3] and got[0].__data__ is not got[3].__data__  # type: ignore[union-attr]

@@ -627,7 +627,14 @@ def test_unknown_payments_are_not_found(server: RunningServer) -> None:
     assert_fails(
         lambda: list_payments(p, sid, other_invoice.invoice_id), NOT_FOUND, "invoice_not_found"
     )
+    # GetInvoice (read by ID alone, on PostgreSQL in a batch) holds it to
+    # the subscription asked about and to the caller's platform.
+    assert_fails(
+        lambda: get_invoice(p, sid, other_invoice.invoice_id), NOT_FOUND, "invoice_not_found"
+    )
     foreign = shop.tenancy.other_platform
+    assert_fails(lambda: get_invoice(foreign, sid, iid), NOT_FOUND, "invoice_not_found")
+    assert get_invoice(shop.admin, sid, iid) == get_invoice(p, sid, iid)
     assert_fails(
         lambda: get_payment(foreign, sid, iid, paid.payment_id), NOT_FOUND, "payment_not_found"
     )

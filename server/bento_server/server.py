@@ -172,13 +172,7 @@ def _loop_reads(store: Store) -> statements.LoopReads | None:
     loop's own connection (SQLite answers them on the loop directly)."""
     if not store.is_postgres:
         return None
-    short = [
-        statements.SUBSCRIPTION,
-        statements.SUBSCRIPTION_OF_PLATFORM,
-        statements.INVOICE,
-        statements.INVOICE_OF_PLATFORM,
-    ]
-    return statements.LoopReads(store, short)
+    return statements.LoopReads(store, [statements.SUBSCRIPTIONS_AMONG, statements.INVOICES_AMONG])
 
 
 def build_runtime(config: ServerConfig) -> Runtime:

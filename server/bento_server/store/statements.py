@@ -23,13 +23,15 @@ caller with its field's ``db_value``.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import peewee
 
+from bento_server.infra.read_batch import ReadBatcher
 from bento_server.store.database import Store, numbered
 from bento_server.store.loop_connection import LoopConnection
 
@@ -212,9 +214,12 @@ class NamedSelect(NamedQuery, Generic[M]):
 
 
 class LoopReads:
-    """Named selects the event loop runs through its own PostgreSQL
-    connection (``store.loop_connection``): a read of one indexed row waits
-    on the socket like any other call, with no hop to a worker thread."""
+    """Reads by ID the event loop runs through its own PostgreSQL connection
+    (``store.loop_connection``): a read of one indexed row waits on the
+    socket like any other call, with no hop to a worker thread. Reads of one
+    kind asked while one is in flight go to the database together, in one
+    round trip (``ReadBatcher``): the connection runs one statement at a
+    time, and under load they queued on it one by one."""
 
     def __init__(self, store: Store, selects: list[NamedSelect[Any]]) -> None:
         self._names: dict[int, str] = {}
@@ -225,12 +230,30 @@ class LoopReads:
             prepared[f"short_read_{n}"] = (None, numbered(sql))
         self._store = store
         self._connection = LoopConnection(store.db, prepared)  # type: ignore[arg-type]
+        self._batchers: dict[int, ReadBatcher[str, Any]] = {}
 
-    async def first(self, named: NamedSelect[M], **arguments: Any) -> M | None:
-        """``named.first`` on the loop."""
-        _, params, fields = named._prepared(self._store)
-        rows = await self._connection.execute(self._names[id(named)], _bind(params, arguments))
-        return named._instance(fields, rows[0]) if rows else None
+    async def by_id(self, among: NamedSelect[M], key: str) -> M | None:
+        """The row whose primary key is ``key``, read by ``among`` (a select
+        of the rows whose key is ``one_of`` the argument ``ids``), in a batch
+        with the other reads by ``among`` asked meanwhile."""
+        batcher = self._batchers.get(id(among))
+        if batcher is None:
+            batcher = self._batchers[id(among)] = ReadBatcher(functools.partial(self._among, among))
+        return await batcher.read(key)  # type: ignore[no-any-return]
+
+    async def _among(self, among: NamedSelect[M], keys: Sequence[str]) -> list[M | None]:
+        _, params, fields = among._prepared(self._store)
+        arguments = {"ids": sorted(set(keys))}
+        rows = await self._connection.execute(self._names[id(among)], _bind(params, arguments))
+        found = {}
+        for row in rows:
+            instance = among._instance(fields, row)
+            found[instance._pk] = instance
+        # A key asked twice in one batch gets a copy each: callers may change theirs.
+        return [
+            None if key not in found else stored(type(found[key]), dict(found[key].__data__))
+            for key in keys
+        ]
 
     def close(self) -> None:
         self._connection.close()
@@ -562,7 +585,12 @@ and those of ``current_cycle`` on."""
 SUBSCRIPTIONS_AMONG = NamedSelect(
     Subscription, lambda: Subscription.select().where(one_of(Subscription.id, "ids"))
 )
-"""The subscriptions of a list of IDs (``listed``): a billing batch's."""
+"""The subscriptions of a list of IDs (``listed``): a billing batch's, or
+GetSubscription's on the event loop (``LoopReads.by_id``)."""
+
+INVOICES_AMONG = NamedSelect(Invoice, lambda: Invoice.select().where(one_of(Invoice.id, "ids")))
+"""The invoices of a list of IDs (``listed``): GetInvoice's on the event
+loop (``LoopReads.by_id``)."""
 
 LIVE_INVOICES_AMONG = NamedSelect(
     Invoice,

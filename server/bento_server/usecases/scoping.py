@@ -61,12 +61,17 @@ def subscription(
 async def subscription_on_loop(
     reads: statements.LoopReads, principal: Principal, subscription_id: str
 ) -> Subscription:
-    """``subscription`` read on the event loop (``statements.LoopReads``)."""
-    named, arguments = _subscription_read(principal, subscription_id, lock=False)
-    row = await reads.first(named, **arguments)
-    if row is None:
+    """``subscription`` read on the event loop (``statements.LoopReads``):
+    read by ID in a batch with others', then held to the caller's scope."""
+    row = await reads.by_id(statements.SUBSCRIPTIONS_AMONG, subscription_id)
+    if row is None or not _in_scope(principal, row.platform_id):
         raise not_found("subscription", subscription_id)
     return row
+
+
+def _in_scope(principal: Principal, platform_id: str) -> bool:
+    """Whether the caller may see an object of ``platform_id`` (``_scoped``'s rule)."""
+    return principal.role != PLATFORM or platform_id == principal.tenant_id
 
 
 def lock_rows(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
@@ -119,10 +124,15 @@ def invoice(
 async def invoice_on_loop(
     reads: statements.LoopReads, principal: Principal, subscription_id: str, invoice_id: str
 ) -> Invoice:
-    """``invoice`` read on the event loop (``statements.LoopReads``)."""
-    named, arguments = _invoice_read(principal, subscription_id, invoice_id, lock=False)
-    row = await reads.first(named, **arguments)
-    if row is None:
+    """``invoice`` read on the event loop (``statements.LoopReads``): read
+    by ID in a batch with others', then held to its subscription and the
+    caller's scope."""
+    row = await reads.by_id(statements.INVOICES_AMONG, invoice_id)
+    if (
+        row is None
+        or row.subscription_id != subscription_id
+        or not _in_scope(principal, row.platform_id)
+    ):
         raise not_found("invoice", invoice_id)
     return row
 
