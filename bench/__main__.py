@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cores, renewals, revocation, scale, statements, streams, webhooks
+from bench import charts, cores, renewals, revocation, scale, statements, streams, webhooks
 from bench.measure import Rate
 from bento_server.store.database import connect
 from bento_server.store.migrations import migrate
@@ -27,6 +27,7 @@ STREAM_SECONDS = float(os.environ.get("BENTO_BENCH_STREAM_SECONDS", "6"))
 SIZES = [int(n) for n in os.environ.get("BENTO_BENCH_SIZES", "10000,100000,1000000").split(",")]
 SCALE_SECONDS = float(os.environ.get("BENTO_BENCH_SCALE_SECONDS", "5"))
 SUMMARY_SIZE = 100_000
+CHARTS = ROOT / "bench" / "charts"
 
 
 def _postgres_url() -> str | None:
@@ -198,6 +199,60 @@ def _webhooks_table(rows: list[tuple[str, webhooks.Result]]) -> str:
     return "\n".join(lines)
 
 
+def _compared(
+    scale_rows: list[tuple[str, list[scale.Step]]],
+    renewal_rows: list[tuple[str, renewals.Result]],
+    stream_rows: list[tuple[str, streams.Result]],
+) -> list[charts.Compared]:
+    """Each speed target's measure: before the work on it, in this run, and the target."""
+    compared = []
+    for store, steps in scale_rows:
+        step = next((s for s in steps if s.subscriptions == SUMMARY_SIZE), steps[-1])
+        baseline = step.rates[scale.MEASURES[0]]
+        for measure in ("CheckAccess, any user", "GetSubscription, any", "create → pay flow"):
+            compared.append(
+                charts.Compared(
+                    f"{store}: {measure}",
+                    charts.BEFORE.get((store, measure)),
+                    step.rates[measure].ratio(baseline),
+                    charts.target_of(store, measure),
+                )
+            )
+    for store, sweep in renewal_rows:
+        compared.append(
+            charts.Compared(
+                f"{store}: renewals/s",
+                charts.BEFORE.get((store, "renewals/s")),
+                sweep.per_second,
+                charts.target_of(store, "renewals/s"),
+            )
+        )
+    for store, run in stream_rows:
+        compared.append(
+            charts.Compared(
+                f"{store}: delivery p99 ms",
+                charts.BEFORE.get((store, "delivery p99 ms")),
+                run.delivery.p99_ms,
+                charts.target_of(store, "delivery p99 ms"),
+                higher_is_better=False,
+            )
+        )
+    return compared
+
+
+def _targets_table(compared: list[charts.Compared]) -> str:
+    lines = ["| measure | before | now | target | met |", "|---|---|---|---|---|"]
+    for c in compared:
+        met = c.now is not None and (c.now >= c.target if c.higher_is_better else c.now <= c.target)
+        before = "n/a" if c.before is None else f"{c.before:,.3g}"
+        now = "n/a" if c.now is None else f"{c.now:,.3g}"
+        sign = "≥" if c.higher_is_better else "≤"
+        lines.append(
+            f"| {c.label} | {before} | {now} | {sign} {c.target:,.3g} | {'yes' if met else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
 PINNING = (
     "The server and PostgreSQL run on core 0 and the bench's client on core 1 "
     "(`taskset`), in the summary and growth tables."
@@ -222,7 +277,12 @@ def main() -> int:
     revoked = _revocation_table(revocation_rows)
     hooks = _webhooks_table(webhook_rows)
     counted = _statements_table(statement_rows)
-    for table in (summary, counted, growth, renewal, stream, revoked, hooks):
+    compared = _compared(scale_rows, renewal_rows, stream_rows)
+    targets = _targets_table(compared)
+    CHARTS.mkdir(exist_ok=True)
+    charts.growth(scale_rows, CHARTS / "growth.png")
+    charts.before_after(compared, CHARTS / "targets.png")
+    for table in (summary, targets, counted, growth, renewal, stream, revoked, hooks):
         print(table, end="\n\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"{minutes:.1f} minutes")
@@ -255,6 +315,17 @@ more of the baseline.
 
 {summary}
 
+## Speed targets
+
+Each target of the speed work beside the figure measured before it began
+(server and client on separate cores, ratios to the health Check of the same
+run) and this run's; renewals and delivery are absolute on this machine
+class. "n/a": not measured then.
+
+{targets}
+
+![Before, now and target of each measure](bench/charts/targets.png)
+
 ## Statements and commits per flow
 
 What the server sent its database per flow, counted by the server itself
@@ -271,6 +342,8 @@ The same store grown in place; a fresh server at each size. The last column is
 the largest size's rate over the smallest's: 1.00 is flat.
 
 {growth}
+
+![Each measure's ratio to the baseline as the store grows](bench/charts/growth.png)
 
 ## Renewal sweep
 

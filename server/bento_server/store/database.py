@@ -283,10 +283,10 @@ class Store:
         sent or its batch is waited for, so the block is for work that fails
         as a whole. SQLite runs each write at once: it costs no round trip.
         """
-        if not self.is_postgres:
-            yield
-            return
         db: _Counted = self.db  # type: ignore[assignment]
+        if not self.is_postgres or db.holding() is not None:
+            yield  # (a block in a block: the outer one sends)
+            return
         db.held.state = held = _Held(self.db.connection())
         try:
             yield
@@ -330,11 +330,13 @@ class Store:
     def lock(self, name: str) -> None:
         """Serializes transactions that share ``name`` until this one ends.
 
-        PostgreSQL takes a transaction-scoped advisory lock. SQLite needs
-        nothing: ``write`` already holds the database's single write lock.
+        PostgreSQL takes a transaction-scoped advisory lock (held back with
+        the writes in a ``held_writes`` block: it is taken before them, when
+        they are sent). SQLite needs nothing: ``write`` already holds the
+        database's single write lock.
         """
         if self.is_postgres:
-            self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
+            self.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),), hold=True)
 
     def notify_access_changed(self, what: str = "") -> None:
         """Tells every server on this database that who-may-use-what changed
@@ -345,7 +347,7 @@ class Store:
         it. SQLite servers keep no such cache, so there is nothing to tell.
         """
         if self.is_postgres:
-            self.db.execute_sql("SELECT pg_notify(%s, %s)", (ACCESS_CHANGED, what))
+            self.execute("SELECT pg_notify(%s, %s)", (ACCESS_CHANGED, what), hold=True)
 
     def close(self) -> None:
         if not self.db.is_closed():

@@ -228,15 +228,19 @@ def _write(store: Store, pending: list[_Pending]) -> None:
     event up to n), and writers wait on each other only for this insert and
     the commit, not for all they do before it.
     """
-    store.lock(_LOCK)
-    if any(p.changes_access for p in pending):
-        store.notify_access_changed()
     rows = [p.row for p in pending]
     first = _first_sequence_after_pruning(store)
-    if first is None:
-        statements.NEW_EVENT.create_many(store, rows)
-    else:
-        Event.insert_many([{**row, "sequence": first + n} for n, row in enumerate(rows)]).execute()
+    # On PostgreSQL the lock, the notice and the insert go in one round trip.
+    with store.held_writes():
+        store.lock(_LOCK)
+        if any(p.changes_access for p in pending):
+            store.notify_access_changed()
+        if first is None:
+            statements.NEW_EVENT.create_many(store, rows)
+        else:
+            Event.insert_many(
+                [{**row, "sequence": first + n} for n, row in enumerate(rows)]
+            ).execute()
 
 
 def _first_sequence_after_pruning(store: Store) -> int | None:
