@@ -467,3 +467,51 @@ def test_a_lapse_that_resumes_a_waiter_due_in_the_same_batch(
     period_end = datetime.fromisoformat(snapshot["period_end"].replace("Z", "+00:00"))
     assert period_end == ended_low.period.end.ToDatetime(tzinfo=UTC)
     assert_audit_clean(fresh_backend_url)
+
+
+def test_a_sweep_of_many_batches_renews_each_due_subscription_once(
+    fresh_backend_url: str,
+) -> None:
+    """More due than several batches hold, swept with a budget: on
+    PostgreSQL by sweepers side by side. Each subscription renews once:
+    one new invoice and one invoice.created event each, nothing twice."""
+    from datetime import timedelta
+
+    import peewee
+
+    from bench import renewals
+    from bento_server.clock import TestClock
+    from bento_server.infra import scheduler
+    from bento_server.store.database import connect
+    from bento_server.store.migrations import migrate
+    from bento_server.store.models import Event, Invoice
+    from bento_server.usecases import billing_clock
+    from bento_server.usecases.context import Deps
+
+    store = connect(fresh_backend_url)
+    try:
+        migrate(store)
+        due = renewals.seed(store, 3 * billing_clock.BATCH + 17)
+        deps = Deps(store=store, clock=TestClock(renewals.START + timedelta(days=31, minutes=1)))
+        swept = []
+        while done := scheduler.run_due(deps, budget=2 * billing_clock.BATCH + 10):
+            swept.append(done)
+        assert sum(swept) == len(due) and len(swept) > 1
+        invoices = dict(
+            Invoice.select(Invoice.subscription, peewee.fn.COUNT(Invoice.id))
+            .where(Invoice.billing_cycle == 2)
+            .group_by(Invoice.subscription)
+            .tuples()
+        )
+        assert invoices == {subscription_id: 1 for subscription_id in due}
+        created = (
+            Event.select(Event.subscription_id, peewee.fn.COUNT(Event.sequence))
+            .where(Event.type == "invoice.created")
+            .group_by(Event.subscription_id)
+            .tuples()
+        )
+        assert dict(created) == {subscription_id: 1 for subscription_id in due}
+        sequences = [e.sequence for e in Event.select(Event.sequence).order_by(Event.sequence)]
+        assert len(sequences) == len(set(sequences))
+    finally:
+        store.close()

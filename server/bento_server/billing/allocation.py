@@ -248,6 +248,16 @@ class Posting:
     change: Split
 
 
+def moves_nothing(before: Holding, after: Holding) -> bool:
+    """Whether a change from ``before`` to ``after`` posts nothing whatever
+    the terms: no money or credit moved, and the invoice held no value
+    before or after, so every line of its split is zero both times (an
+    invoice issued and not yet paid)."""
+    return (
+        movement(before, after) == Movement() and before.value_held <= 0 and after.value_held <= 0
+    )
+
+
 def post(before: Holding, after: Holding, terms: Terms) -> Posting | None:
     """The allocation for a movement from ``before`` to ``after``; None when
     nothing moved and no line changed."""

@@ -54,8 +54,8 @@ def post_step(
     for invoice in step.account.invoices:
         before = held_before.get(id(invoice), allocation.NOTHING)
         after = allocation.Holding.of(invoice)
-        if after == before:
-            continue  # most of an account's invoices: nothing moved
+        if after == before or allocation.moves_nothing(before, after):
+            continue  # most of an account's invoices, and a new unpaid one
         stored = rows[id(invoice)]
         posting = allocation.post(
             before, after, allocation.Terms.from_stored(stored.allocation_terms)

@@ -19,9 +19,12 @@ events it would have written on time.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import peewee
@@ -130,39 +133,109 @@ def _each_due(
     limit: int | None,
 ) -> int:
     """Runs ``transition`` "at" its time ``at`` on every subscription
-    matching ``due`` (at most ``limit``), a batch per transaction."""
-    done = 0
+    matching ``due`` (at most ``limit``), a batch per transaction.
+
+    On PostgreSQL ``POSTGRES_WORKERS`` sweep side by side, each claiming
+    its own batches as replicas do (``FOR UPDATE SKIP LOCKED``), so that
+    one's waits on the database overlap another's work; SQLite has one
+    writer at a time, so one sweeps."""
+    quota = _Quota(limit)
+    sweep = functools.partial(_sweep, deps, due, order, at, transition, skip, quota)
+    if deps.store.is_postgres and (limit is None or limit > BATCH):
+        others = [_workers().submit(sweep) for _ in range(POSTGRES_WORKERS - 1)]
+        try:
+            sweep()
+        finally:
+            for other in others:
+                other.result()
+    else:
+        sweep()
+    return quota.done
+
+
+# Sweepers side by side on PostgreSQL (the calling thread among them).
+POSTGRES_WORKERS = 2
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """Threads kept for the sweeps: each keeps its connection (and the
+    statements prepared on it) from one sweep to the next."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(POSTGRES_WORKERS - 1, thread_name_prefix="bento-sweep")
+        return _pool
+
+
+class _Quota:
+    """How many of ``limit`` the sweepers of one kind may still claim."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._claimed = 0
+        self.done = 0
+
+    def claim(self, size: int) -> int:
+        with self._lock:
+            if self._limit is not None:
+                size = min(size, self._limit - self._claimed)
+            self._claimed += max(size, 0)
+            return max(size, 0)
+
+    def settle(self, claimed: int, done: int) -> None:
+        """A batch took ``claimed`` of the quota and did ``done``: the rest goes back."""
+        with self._lock:
+            self._claimed -= claimed - done
+            self.done += done
+
+
+def _sweep(
+    deps: Deps,
+    due: peewee.Expression,
+    order: peewee.Field,
+    at: Callable[[Subscription], datetime],
+    transition: Transition,
+    skip: set[str],
+    quota: _Quota,
+) -> None:
     # As many as the last batch's pace lets one batch do in BATCH_SECONDS:
     # claiming more would read rows only to leave them to the next batch.
     fits = BATCH
-    while limit is None or done < limit:
-        size = fits if limit is None else min(fits, limit - done)
+    while size := quota.claim(fits):
         began = time.monotonic()
-        with deps.store.write():
-            ids = _claim(deps, due, order, skip, size)
-            if not ids:
-                return done  # nothing due, or every candidate is another process's
-            step = _Stepper(deps, due, at, transition, began)
-            try:
-                with deps.store.savepoint(flush=True), deps.store.held_writes():
-                    step.whole(_Batch(deps, ids), ids)
-            except Exception:
-                log.info(
-                    "a batch failed as a whole; its subscriptions go one by one", exc_info=True
-                )
-                # Read again: the pass that failed changed the rows in memory.
-                step.each(_Batch(deps, ids), ids, skip)
-        done += step.progressed
+        step = _Stepper(deps, due, at, transition, began)
+        ids: list[str] = []
+        committed = False
+        try:
+            with deps.store.write():
+                ids = _claim(deps, due, order, skip, size)
+                if not ids:
+                    return  # nothing due, or every candidate is another process's
+                try:
+                    with deps.store.savepoint(flush=True), deps.store.held_writes():
+                        step.whole(_Batch(deps, ids), ids)
+                except Exception:
+                    log.info(
+                        "a batch failed as a whole; its subscriptions go one by one",
+                        exc_info=True,
+                    )
+                    # Read again: the pass that failed changed the rows in memory.
+                    step.each(_Batch(deps, ids), ids, skip)
+            committed = True
+        finally:
+            quota.settle(size, step.progressed if committed else 0)
         if step.progressed == 0 and skip.isdisjoint(ids):
-            return done  # what was claimed was done meanwhile
+            return  # what was claimed was done meanwhile
         if len(ids) < size and not step.cut_short:
             # That was all there was: no transaction more only to find
             # nothing. What the batch itself made due, the sweep sees next.
-            return done
+            return
         if step.progressed:
             pace = (time.monotonic() - began) / step.progressed
             fits = max(1, min(BATCH, int(BATCH_SECONDS / pace)))
-    return done
 
 
 class _Stepper:
