@@ -240,15 +240,21 @@ def _compared(
     return compared
 
 
+def _figure(value: float | None) -> str:
+    """Rates as whole numbers, ratios to three significant digits."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _targets_table(compared: list[charts.Compared]) -> str:
     lines = ["| measure | before | now | target | met |", "|---|---|---|---|---|"]
     for c in compared:
         met = c.now is not None and (c.now >= c.target if c.higher_is_better else c.now <= c.target)
-        before = "n/a" if c.before is None else f"{c.before:,.3g}"
-        now = "n/a" if c.now is None else f"{c.now:,.3g}"
         sign = "≥" if c.higher_is_better else "≤"
         lines.append(
-            f"| {c.label} | {before} | {now} | {sign} {c.target:,.3g} | {'yes' if met else 'no'} |"
+            f"| {c.label} | {_figure(c.before)} | {_figure(c.now)} "
+            f"| {sign} {_figure(c.target)} | {'yes' if met else 'no'} |"
         )
     return "\n".join(lines)
 
