@@ -500,3 +500,25 @@ def plan_request(
     )
     apply_overrides(plan, overrides)
     return catalog_pb2.CreatePlanRequest(plan=plan)
+
+
+def refuse_events(store: Any, event_type: str, subscription_id: str = "") -> None:
+    """A trigger that makes the store refuse events of ``event_type`` (of
+    one subscription, if given) from now on; dropped with ``DROP TRIGGER
+    refuse_event`` (``ON event`` on PostgreSQL)."""
+    of = f" AND NEW.subscription_id = '{subscription_id}'" if subscription_id else ""
+    if store.is_postgres:
+        store.db.execute_sql(
+            "CREATE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.type = '{event_type}'{of} THEN RAISE EXCEPTION 'refused'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        store.db.execute_sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_event()"
+        )
+    else:
+        store.db.execute_sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
+            f"WHEN NEW.type = '{event_type}'{of} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )

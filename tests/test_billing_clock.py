@@ -20,7 +20,14 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
-from tests.support import Caller, RunningServer, assert_audit_clean, phases, start_server
+from tests.support import (
+    Caller,
+    RunningServer,
+    assert_audit_clean,
+    phases,
+    refuse_events,
+    start_server,
+)
 from tests.test_billing_consistency import events_of
 
 E = enums_pb2
@@ -307,28 +314,6 @@ def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_peri
     assert f"due work on {broken.subscription.subscription_id} failed" in running.log()
 
 
-def _refuse_events_of(store: Any, subscription_id: str) -> None:
-    """A trigger that makes the store refuse the invoices' events of one
-    subscription: its renewal fails after writing its invoice and its row."""
-    if store.is_postgres:
-        store.db.execute_sql(
-            "CREATE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN "
-            f"IF NEW.subscription_id = '{subscription_id}' AND NEW.type = 'invoice.created' "
-            "THEN RAISE EXCEPTION 'refused'; "
-            "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
-        )
-        store.db.execute_sql(
-            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_event()"
-        )
-    else:
-        store.db.execute_sql(
-            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
-            f"WHEN NEW.subscription_id = '{subscription_id}' AND NEW.type = 'invoice.created' "
-            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
-
-
 @pytest.mark.parametrize("failure", ["core", "store", "unreadable"])
 def test_a_subscription_that_fails_in_a_batch_is_left_untouched_and_the_others_renew(
     fresh_backend_url: str, tmp_path: Path, failure: str
@@ -373,7 +358,7 @@ def test_a_subscription_that_fails_in_a_batch_is_left_untouched_and_the_others_r
                     f"DELETE FROM subscription_feature WHERE subscription_id = {mark}", (broken,)
                 )
             else:
-                _refuse_events_of(store, broken)
+                refuse_events(store, "invoice.created", broken)
 
             def stored() -> tuple[Any, ...]:
                 cursor = store.db.execute_sql(

@@ -14,11 +14,11 @@ import pytest
 
 from bento_server.clock import TestClock
 from bento_server.store import statements
-from bento_server.store.database import SEND_AHEAD, STATEMENTS, Store, connect
+from bento_server.store.database import SEND_AHEAD, STATEMENTS, connect
 from bento_server.store.models import Event, PlanProduct, Subscription
 from bento_server.usecases import events
 from bento_server.usecases.context import Deps
-from tests.support import run_cli
+from tests.support import refuse_events, run_cli
 from tests.test_audit import Built, build_valid_store
 
 NOW = datetime(2031, 3, 1, tzinfo=UTC)
@@ -45,25 +45,6 @@ def _logged(subscription_id: str) -> list[str]:
 
 def _append(deps: Deps, subscription_id: str, event_type: str) -> None:
     events.append(deps, event_type, Subscription.get_by_id(subscription_id), NOW)
-
-
-def _refuse(store: Store, event_type: str) -> None:
-    """The store refuses events of ``event_type`` from now on."""
-    if store.is_postgres:
-        store.db.execute_sql(
-            "CREATE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN "
-            f"IF NEW.type = '{event_type}' THEN RAISE EXCEPTION 'refused'; END IF; "
-            "RETURN NEW; END $$ LANGUAGE plpgsql"
-        )
-        store.db.execute_sql(
-            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_event()"
-        )
-    else:
-        store.db.execute_sql(
-            "CREATE TRIGGER refuse_event BEFORE INSERT ON event "
-            f"WHEN NEW.type = '{event_type}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
 
 
 def test_a_transactions_events_are_written_at_its_end_in_the_order_appended(
@@ -108,7 +89,7 @@ def test_a_savepoint_that_flushes_fails_alone_when_its_events_are_refused(
     """Its events are written at its end, in it: a refused insert fails that
     part only, where at COMMIT it would fail the whole transaction."""
     deps, built = valid
-    _refuse(deps.store, "subscription.expired")
+    refuse_events(deps.store, "subscription.expired")
     with deps.store.write():
         _append(deps, built["A"], "subscription.paused")
         with pytest.raises(peewee.DatabaseError), deps.store.savepoint(flush=True):

@@ -371,27 +371,42 @@ class NamedInsert(Generic[M]):
         return stored(self._model, data, self._foreign_keys)
 
 
-_UPDATES: dict[tuple[str, type, tuple[str, ...]], str] = {}
+# By database, model and the names of the columns that changed: the UPDATE,
+# each changed column's converter, and the primary key.
+_UPDATES: dict[
+    tuple[str, type, frozenset[str]],
+    tuple[str, list[tuple[str, Callable[[Any], Any], frozenset[type]]], peewee.Field],
+] = {}
 
 
 def save_changes(store: Store, instance: peewee.Model) -> None:
     """``instance.save()`` of a stored row: an UPDATE of the columns that
     changed (the models save only those), its text built once per database,
     model and set of columns. Nothing changed, nothing sent."""
-    model = type(instance)
-    meta = model._meta  # type: ignore[attr-defined]
-    primary = meta.primary_key
-    changed = [f for f in instance.dirty_fields if f is not primary]
-    if not changed:
+    dirty = instance._dirty
+    if not dirty:
         return
-    key = (_kind(store), model, tuple(f.name for f in changed))
-    sql = _UPDATES.get(key)
-    if sql is None:
+    model = type(instance)
+    key = (_kind(store), model, frozenset(dirty))
+    update = _UPDATES.get(key)
+    if update is None:
+        meta = model._meta  # type: ignore[attr-defined]
+        primary = meta.primary_key
+        changed = [f for f in meta.sorted_fields if f.name in dirty and f is not primary]
         mark = "%s" if store.is_postgres else "?"
         columns = ", ".join(f'"{f.column_name}" = {mark}' for f in changed)
         sql = f'UPDATE "{meta.table_name}" SET {columns} WHERE "{primary.column_name}" = {mark}'
-        _UPDATES[key] = sql
-    params = [f.db_value(instance.__data__.get(f.name)) for f in changed]
+        converters = [(f.name, f.db_value, passed_as_is(f)) for f in changed]
+        update = _UPDATES[key] = (sql, converters, primary)
+    sql, converters, primary = update
+    if not converters:  # only the key was set
+        instance._dirty.clear()
+        return
+    data = instance.__data__
+    params = [
+        value if (value := data.get(name)) is None or type(value) in plain else convert(value)
+        for name, convert, plain in converters
+    ]
     params.append(primary.db_value(instance._pk))
     store.execute(sql, tuple(params), prepare=True, hold=True)
     instance._dirty.clear()

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 import peewee
@@ -123,24 +124,28 @@ def _claim(
 Transition = Callable[[_Batch, accounts.Loaded], account.Step]
 
 
-def _each_due(
-    deps: Deps,
-    due: peewee.Expression,
-    order: peewee.Field,
-    at: Callable[[Subscription], datetime],
-    transition: Transition,
-    skip: set[str],
-    limit: int | None,
-) -> int:
-    """Runs ``transition`` "at" its time ``at`` on every subscription
-    matching ``due`` (at most ``limit``), a batch per transaction.
+@dataclass(frozen=True)
+class _Work:
+    """One kind of due work: which subscriptions are due (``due``, by the
+    column ``order``), the time each one's work is done "at", and the
+    core's transition that does it."""
+
+    due: peewee.Expression
+    order: peewee.Field
+    at: Callable[[Subscription], datetime]
+    transition: Transition
+
+
+def _each_due(deps: Deps, work: _Work, skip: set[str], limit: int | None) -> int:
+    """Runs ``work`` on every subscription it finds due (at most ``limit``),
+    a batch per transaction.
 
     On PostgreSQL ``POSTGRES_WORKERS`` sweep side by side, each claiming
     its own batches as replicas do (``FOR UPDATE SKIP LOCKED``), so that
     one's waits on the database overlap another's work; SQLite has one
     writer at a time, so one sweeps."""
     quota = _Quota(limit)
-    sweep = functools.partial(_sweep, deps, due, order, at, transition, skip, quota)
+    sweep = functools.partial(_sweep, deps, work, skip, quota)
     if deps.store.is_postgres and (limit is None or limit > BATCH):
         others = [_workers().submit(sweep) for _ in range(POSTGRES_WORKERS - 1)]
         try:
@@ -192,26 +197,18 @@ class _Quota:
             self.done += done
 
 
-def _sweep(
-    deps: Deps,
-    due: peewee.Expression,
-    order: peewee.Field,
-    at: Callable[[Subscription], datetime],
-    transition: Transition,
-    skip: set[str],
-    quota: _Quota,
-) -> None:
+def _sweep(deps: Deps, work: _Work, skip: set[str], quota: _Quota) -> None:
     # As many as the last batch's pace lets one batch do in BATCH_SECONDS:
     # claiming more would read rows only to leave them to the next batch.
     fits = BATCH
     while size := quota.claim(fits):
         began = time.monotonic()
-        step = _Stepper(deps, due, at, transition, began)
+        step = _Stepper(deps, work, began)
         ids: list[str] = []
         committed = False
         try:
             with deps.store.write():
-                ids = _claim(deps, due, order, skip, size)
+                ids = _claim(deps, work.due, work.order, skip, size)
                 if not ids:
                     return  # nothing due, or every candidate is another process's
                 try:
@@ -245,18 +242,9 @@ class _Stepper:
     in its own savepoint, so a subscription that fails is rolled back
     alone, logged, and skipped until the next sweep."""
 
-    def __init__(
-        self,
-        deps: Deps,
-        due: peewee.Expression,
-        at: Callable[[Subscription], datetime],
-        transition: Transition,
-        began: float,
-    ) -> None:
+    def __init__(self, deps: Deps, work: _Work, began: float) -> None:
         self._deps = deps
-        self._due = due
-        self._at = at
-        self._transition = transition
+        self._work = work
         self._began = began
         self.progressed = 0
         self.cut_short = False
@@ -293,11 +281,11 @@ class _Stepper:
 
     def _one(self, batch: _Batch, subscription_id: str) -> bool:
         """The subscription's transition, written; False if it was not due any more."""
-        loaded = batch.take(subscription_id, self._due)
+        loaded = batch.take(subscription_id, self._work.due)
         if loaded is None:
             return False  # done meanwhile
-        step = self._transition(batch, loaded)
-        loaded.row.updated_at = self._at(loaded.row)
+        step = self._work.transition(batch, loaded)
+        loaded.row.updated_at = self._work.at(loaded.row)
         subscriptions.write_step(self._deps, loaded, step)
         return True
 
@@ -328,15 +316,13 @@ def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = N
     def renew(batch: _Batch, loaded: accounts.Loaded) -> account.Step:
         return account.renew(loaded.account, batch.fee_rate(loaded.row.platform_id))
 
-    return _each_due(
-        deps,
+    work = _Work(
         _renewal_due(at),
         Subscription.next_billing_date,
         lambda sub: sub.next_billing_date,
         renew,
-        skip,
-        limit,
     )
+    return _each_due(deps, work, skip, limit)
 
 
 # --- grace lapses ---------------------------------------------------------------
@@ -353,15 +339,13 @@ def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
 
 
 def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    return _each_due(
-        deps,
+    work = _Work(
         _lapse_due(at),
         Subscription.grace_period_end,
         lambda sub: sub.grace_period_end,
         lambda batch, loaded: account.lapse(loaded.account),
-        skip,
-        limit,
     )
+    return _each_due(deps, work, skip, limit)
 
 
 # --- ends of cancels at period end ----------------------------------------------
@@ -381,12 +365,10 @@ def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
 
 
 def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    return _each_due(
-        deps,
+    work = _Work(
         _end_due(at),
         Subscription.ended_at,
         lambda sub: sub.ended_at,
         lambda batch, loaded: account.expire(loaded.account),
-        skip,
-        limit,
     )
+    return _each_due(deps, work, skip, limit)
