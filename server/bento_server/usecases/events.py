@@ -10,7 +10,9 @@ lock already serializes writers from BEGIN IMMEDIATE to COMMIT.
 A transaction's events wait in the store's outbox and are written together
 just before COMMIT (``_write``): one insert, and the lock held only for it
 and the commit, where taking it at the first event held it through all the
-transaction did after.
+transaction did after. A part of a transaction that must fail alone (a
+caller's part of a SQLite group, a billing batch) writes its own at its
+end, in its savepoint (``Store.savepoint(flush=True)``).
 """
 
 from __future__ import annotations
@@ -221,7 +223,8 @@ def _pending(deps: Deps) -> list[_Pending]:
 
 
 def _write(store: Store, pending: list[_Pending]) -> None:
-    """A transaction's events, in the order appended, at its end.
+    """A transaction's events, in the order appended, at its end (or at the
+    end of a savepoint that flushes, the COMMIT soon after).
 
     The log's lock is taken here, just before COMMIT, and held through it:
     sequences then commit in their order (a reader that saw n + 1 has every
