@@ -245,15 +245,20 @@ class LoopReads:
         _, params, fields = among._prepared(self._store)
         arguments = {"ids": sorted(set(keys))}
         rows = await self._connection.execute(self._names[id(among)], _bind(params, arguments))
-        found = {}
+        found: dict[str, M | None] = {}
         for row in rows:
-            instance = among._instance(fields, row)
-            found[instance._pk] = instance
-        # A key asked twice in one batch gets a copy each: callers may change theirs.
-        return [
-            None if key not in found else stored(type(found[key]), dict(found[key].__data__))
-            for key in keys
-        ]
+            read = among._instance(fields, row)
+            found[read._pk] = read
+        answers: list[M | None] = []
+        given: set[str] = set()
+        for key in keys:
+            instance = found.get(key)
+            if instance is not None and key in given:
+                # Asked twice in one batch: a copy of its own, callers may change theirs.
+                instance = stored(type(instance), dict(instance.__data__))
+            given.add(key)
+            answers.append(instance)
+        return answers
 
     def close(self) -> None:
         self._connection.close()
