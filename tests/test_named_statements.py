@@ -5,6 +5,7 @@ that is not there or not the caller's."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import pytest
 
 from bento_server.store import statements
 from bento_server.store.database import STATEMENTS, Store, connect
+from bento_server.store.fields import EncodedJSON, encode_json
 from bento_server.store.models import (
     App,
     IdempotencyRecord,
@@ -263,3 +265,23 @@ def test_reads_by_id_on_the_loop_go_in_batches_and_answer_each_its_own(
         else:
             assert row is not None and row.__data__ == Subscription.get_by_id(key).__data__
     assert got[0] is not got[3] and got[0].__data__ is not got[3].__data__  # type: ignore[union-attr]
+
+
+def test_a_document_encoded_member_by_member_is_the_document_encoded_whole() -> None:
+    """Events store their data encoded member by member (the members they
+    share encoded once): the text must be the one encoding it whole gives,
+    keys sorted the same way, whatever the keys and values."""
+    document = {
+        "subscription": {"b": 1, "a": [1, 2.5, None], "é": 'ü\n"q"'},
+        "Invoice": {"amount": "12.30", "nested": {"z": True, "y": False}},
+        "invoice": {},
+        "_data": "x",
+        "1": [],
+    }
+    members = {key: encode_json(value) for key, value in document.items()}
+
+    encoded = EncodedJSON.of_members(members)
+
+    assert encoded.text == encode_json(document)
+    assert Invoice.metadata.db_value(encoded) == encode_json(document)
+    assert json.loads(encoded.text) == document

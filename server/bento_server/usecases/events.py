@@ -30,6 +30,7 @@ from bento_server.billing.statuses import EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, OutOfRange, not_found
 from bento_server.store import statements
 from bento_server.store.database import Store
+from bento_server.store.fields import EncodedJSON, encode_json
 from bento_server.store.models import (
     Event,
     EventLogState,
@@ -126,22 +127,22 @@ def plan_app_ids(store: Store, plan_id: str) -> list[str]:
 
 class Snapshots:
     """The snapshots of rows that several events of one change carry, each
-    made once: a change appends its events after it wrote its rows, so each
-    of them sees the same values."""
+    made and encoded once: a change appends its events after it wrote its
+    rows, so each of them sees the same values."""
 
     def __init__(self) -> None:
-        self._made: dict[int, dict[str, Any]] = {}
+        self._made: dict[int, str] = {}
 
-    def subscription(self, sub: Subscription) -> dict[str, Any]:
+    def subscription(self, sub: Subscription) -> str:
         made = self._made.get(id(sub))
         if made is None:
-            made = self._made[id(sub)] = subscription_snapshot(sub)
+            made = self._made[id(sub)] = encode_json(subscription_snapshot(sub))
         return made
 
-    def invoice(self, invoice: Invoice) -> dict[str, Any]:
+    def invoice(self, invoice: Invoice) -> str:
         made = self._made.get(id(invoice))
         if made is None:
-            made = self._made[id(invoice)] = invoice_snapshot(invoice)
+            made = self._made[id(invoice)] = encode_json(invoice_snapshot(invoice))
         return made
 
 
@@ -162,12 +163,15 @@ def append(
     (``_write`` writes it at the transaction's end). ``snapshots``: those of
     the other events of the same change, which this one shares."""
     made = snapshots or Snapshots()
-    snapshot: dict[str, Any] = {"subscription": made.subscription(subscription)}
+    # The event's data member by member, each encoded: what it shares with
+    # the change's other events is encoded once for all of them.
+    members = {"subscription": made.subscription(subscription)}
     if invoice is not None:
-        snapshot["invoice"] = made.invoice(invoice)
+        members["invoice"] = made.invoice(invoice)
     if payment is not None:
-        snapshot["payment"] = payment_snapshot(payment)
-    snapshot.update(data or {})
+        members["payment"] = encode_json(payment_snapshot(payment))
+    for key, value in (data or {}).items():
+        members[key] = encode_json(value)
     row = dict(
         event_id=ids.new_id(ids.EVENT),
         type=event_type,
@@ -180,7 +184,7 @@ def append(
         payment_id=payment.id if payment is not None else None,
         activation_session_id=activation_session_id,
         app_ids=list(app_ids),
-        data=snapshot,
+        data=EncodedJSON.of_members(members),
     )
     # Every change of a subscription comes through here: access caches of
     # every server drop what they knew when it commits.
