@@ -22,29 +22,41 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from bento.v1 import activation_pb2 as bento_dot_v1_dot_activation__pb2
+from bento.v1 import entitlement_pb2 as bento_dot_v1_dot_entitlement__pb2
+from bento.v1 import invoice_pb2 as bento_dot_v1_dot_invoice__pb2
+from bento.v1 import payment_pb2 as bento_dot_v1_dot_payment__pb2
+from bento.v1 import subscription_pb2 as bento_dot_v1_dot_subscription__pb2
+from bento.v1 import webhook_pb2 as bento_dot_v1_dot_webhook__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x62\x65nto/v1/event.proto\x12\x08\x62\x65nto.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n\x05\x45vent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fsubscription_id\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x0f\n\x07plan_id\x18\x07 \x01(\t\x12\x13\n\x0bplatform_id\x18\x08 \x01(\t\x12\x12\n\ninvoice_id\x18\t \x01(\t\x12\x12\n\npayment_id\x18\n \x01(\t\x12\x1d\n\x15\x61\x63tivation_session_id\x18\x0b \x01(\t\x12\x0f\n\x07\x61pp_ids\x18\x0c \x03(\t\x12%\n\x04\x64\x61ta\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"Q\n\tHeartbeat\x12\x17\n\x0fnewest_sequence\x18\x01 \x01(\x03\x12+\n\x07sent_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x11ListEventsRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07plan_id\x18\x03 \x01(\t\x12\r\n\x05types\x18\x04 \x03(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"N\n\x12ListEventsResponse\x12\x1f\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0f.bento.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05types\x18\x02 \x03(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\"i\n\x13WatchEventsResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0f.bento.v1.EventH\x00\x12(\n\theartbeat\x18\x02 \x01(\x0b\x32\x13.bento.v1.HeartbeatH\x00\x42\x06\n\x04kind2\xa5\x01\n\x0c\x45ventService\x12G\n\nListEvents\x12\x1b.bento.v1.ListEventsRequest\x1a\x1c.bento.v1.ListEventsResponse\x12L\n\x0bWatchEvents\x12\x1c.bento.v1.WatchEventsRequest\x1a\x1d.bento.v1.WatchEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x62\x65nto/v1/event.proto\x12\x08\x62\x65nto.v1\x1a\x19\x62\x65nto/v1/activation.proto\x1a\x1a\x62\x65nto/v1/entitlement.proto\x1a\x16\x62\x65nto/v1/invoice.proto\x1a\x16\x62\x65nto/v1/payment.proto\x1a\x1b\x62\x65nto/v1/subscription.proto\x1a\x16\x62\x65nto/v1/webhook.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x05\n\x05\x45vent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fsubscription_id\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x0f\n\x07plan_id\x18\x07 \x01(\t\x12\x13\n\x0bplatform_id\x18\x08 \x01(\t\x12\x12\n\ninvoice_id\x18\t \x01(\t\x12\x12\n\npayment_id\x18\n \x01(\t\x12\x1d\n\x15\x61\x63tivation_session_id\x18\x0b \x01(\t\x12\x0f\n\x07\x61pp_ids\x18\x0c \x03(\t\x12)\n\x04\x64\x61ta\x18\r \x01(\x0b\x32\x17.google.protobuf.StructB\x02\x18\x01\x12.\n\x0csubscription\x18\x0e \x01(\x0b\x32\x16.bento.v1.SubscriptionH\x00\x12$\n\x07invoice\x18\x0f \x01(\x0b\x32\x11.bento.v1.InvoiceH\x00\x12$\n\x07payment\x18\x10 \x01(\x0b\x32\x11.bento.v1.PaymentH\x00\x12\x39\n\x12\x61\x63tivation_session\x18\x11 \x01(\x0b\x32\x1b.bento.v1.ActivationSessionH\x00\x12\x33\n\x0f\x61\x63tivation_item\x18\x12 \x01(\x0b\x32\x18.bento.v1.ActivationItemH\x00\x12\'\n\x05usage\x18\x13 \x01(\x0b\x32\x16.bento.v1.FeatureUsageH\x00\x12\x35\n\x10webhook_endpoint\x18\x14 \x01(\x0b\x32\x19.bento.v1.WebhookEndpointH\x00\x42\t\n\x07payload\"Q\n\tHeartbeat\x12\x17\n\x0fnewest_sequence\x18\x01 \x01(\x03\x12+\n\x07sent_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x11ListEventsRequest\x12\x17\n\x0fsubscription_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07plan_id\x18\x03 \x01(\t\x12\r\n\x05types\x18\x04 \x03(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"N\n\x12ListEventsResponse\x12\x1f\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0f.bento.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05types\x18\x02 \x03(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\"i\n\x13WatchEventsResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0f.bento.v1.EventH\x00\x12(\n\theartbeat\x18\x02 \x01(\x0b\x32\x13.bento.v1.HeartbeatH\x00\x42\x06\n\x04kind2\xaf\x01\n\x0c\x45ventService\x12L\n\nListEvents\x12\x1b.bento.v1.ListEventsRequest\x1a\x1c.bento.v1.ListEventsResponse\"\x03\x90\x02\x01\x12Q\n\x0bWatchEvents\x12\x1c.bento.v1.WatchEventsRequest\x1a\x1d.bento.v1.WatchEventsResponse\"\x03\x90\x02\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bento.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENT']._serialized_start=98
-  _globals['_EVENT']._serialized_end=414
-  _globals['_HEARTBEAT']._serialized_start=416
-  _globals['_HEARTBEAT']._serialized_end=497
-  _globals['_LISTEVENTSREQUEST']._serialized_start=500
-  _globals['_LISTEVENTSREQUEST']._serialized_end=659
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=661
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=739
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=741
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=825
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=827
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=932
-  _globals['_EVENTSERVICE']._serialized_start=935
-  _globals['_EVENTSERVICE']._serialized_end=1100
+  _globals['_EVENT'].fields_by_name['data']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['data']._serialized_options = b'\030\001'
+  _globals['_EVENTSERVICE'].methods_by_name['ListEvents']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['ListEvents']._serialized_options = b'\220\002\001'
+  _globals['_EVENTSERVICE'].methods_by_name['WatchEvents']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\220\002\001'
+  _globals['_EVENT']._serialized_start=254
+  _globals['_EVENT']._serialized_end=917
+  _globals['_HEARTBEAT']._serialized_start=919
+  _globals['_HEARTBEAT']._serialized_end=1000
+  _globals['_LISTEVENTSREQUEST']._serialized_start=1003
+  _globals['_LISTEVENTSREQUEST']._serialized_end=1162
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=1164
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=1242
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=1244
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=1328
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=1330
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=1435
+  _globals['_EVENTSERVICE']._serialized_start=1438
+  _globals['_EVENTSERVICE']._serialized_end=1613
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,11 @@
 import datetime
 
+from bento.v1 import activation_pb2 as _activation_pb2
+from bento.v1 import entitlement_pb2 as _entitlement_pb2
+from bento.v1 import invoice_pb2 as _invoice_pb2
+from bento.v1 import payment_pb2 as _payment_pb2
+from bento.v1 import subscription_pb2 as _subscription_pb2
+from bento.v1 import webhook_pb2 as _webhook_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -11,7 +17,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "event_id", "type", "occurred_at", "subscription_id", "session_id", "plan_id", "platform_id", "invoice_id", "payment_id", "activation_session_id", "app_ids", "data")
+    __slots__ = ("sequence", "event_id", "type", "occurred_at", "subscription_id", "session_id", "plan_id", "platform_id", "invoice_id", "payment_id", "activation_session_id", "app_ids", "data", "subscription", "invoice", "payment", "activation_session", "activation_item", "usage", "webhook_endpoint")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +31,13 @@ class Event(_message.Message):
     ACTIVATION_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     APP_IDS_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_SESSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ITEM_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_id: str
     type: str
@@ -38,7 +51,14 @@ class Event(_message.Message):
     activation_session_id: str
     app_ids: _containers.RepeatedScalarFieldContainer[str]
     data: _struct_pb2.Struct
-    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., activation_session_id: _Optional[str] = ..., app_ids: _Optional[_Iterable[str]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    subscription: _subscription_pb2.Subscription
+    invoice: _invoice_pb2.Invoice
+    payment: _payment_pb2.Payment
+    activation_session: _activation_pb2.ActivationSession
+    activation_item: _activation_pb2.ActivationItem
+    usage: _entitlement_pb2.FeatureUsage
+    webhook_endpoint: _webhook_pb2.WebhookEndpoint
+    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., subscription_id: _Optional[str] = ..., session_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., platform_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., activation_session_id: _Optional[str] = ..., app_ids: _Optional[_Iterable[str]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., subscription: _Optional[_Union[_subscription_pb2.Subscription, _Mapping]] = ..., invoice: _Optional[_Union[_invoice_pb2.Invoice, _Mapping]] = ..., payment: _Optional[_Union[_payment_pb2.Payment, _Mapping]] = ..., activation_session: _Optional[_Union[_activation_pb2.ActivationSession, _Mapping]] = ..., activation_item: _Optional[_Union[_activation_pb2.ActivationItem, _Mapping]] = ..., usage: _Optional[_Union[_entitlement_pb2.FeatureUsage, _Mapping]] = ..., webhook_endpoint: _Optional[_Union[_webhook_pb2.WebhookEndpoint, _Mapping]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("newest_sequence", "sent_at")

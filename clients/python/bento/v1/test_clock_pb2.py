@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x62\x65nto/v1/test_clock.proto\x12\x08\x62\x65nto.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x10\n\x0eGetTimeRequest\":\n\x0fGetTimeResponse\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x12\x41\x64vanceTimeRequest\x12(\n\x02to\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x11\n\x07seconds\x18\x02 \x01(\x03H\x00\x42\x08\n\x06target\"P\n\x13\x41\x64vanceTimeResponse\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08jobs_run\x18\x02 \x01(\x03\x32\x9e\x01\n\x10TestClockService\x12>\n\x07GetTime\x12\x18.bento.v1.GetTimeRequest\x1a\x19.bento.v1.GetTimeResponse\x12J\n\x0b\x41\x64vanceTime\x12\x1c.bento.v1.AdvanceTimeRequest\x1a\x1d.bento.v1.AdvanceTimeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x62\x65nto/v1/test_clock.proto\x12\x08\x62\x65nto.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x10\n\x0eGetTimeRequest\":\n\x0fGetTimeResponse\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x12\x41\x64vanceTimeRequest\x12(\n\x02to\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x11\n\x07seconds\x18\x02 \x01(\x03H\x00\x42\x08\n\x06target\"P\n\x13\x41\x64vanceTimeResponse\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08jobs_run\x18\x02 \x01(\x03\x32\xa3\x01\n\x10TestClockService\x12\x43\n\x07GetTime\x12\x18.bento.v1.GetTimeRequest\x1a\x19.bento.v1.GetTimeResponse\"\x03\x90\x02\x01\x12J\n\x0b\x41\x64vanceTime\x12\x1c.bento.v1.AdvanceTimeRequest\x1a\x1d.bento.v1.AdvanceTimeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bento.v1.test_clock_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TESTCLOCKSERVICE'].methods_by_name['GetTime']._loaded_options = None
+  _globals['_TESTCLOCKSERVICE'].methods_by_name['GetTime']._serialized_options = b'\220\002\001'
   _globals['_GETTIMEREQUEST']._serialized_start=72
   _globals['_GETTIMEREQUEST']._serialized_end=88
   _globals['_GETTIMERESPONSE']._serialized_start=90
@@ -41,5 +43,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADVANCETIMERESPONSE']._serialized_start=243
   _globals['_ADVANCETIMERESPONSE']._serialized_end=323
   _globals['_TESTCLOCKSERVICE']._serialized_start=326
-  _globals['_TESTCLOCKSERVICE']._serialized_end=484
+  _globals['_TESTCLOCKSERVICE']._serialized_end=489
 # @@protoc_insertion_point(module_scope)

@@ -203,7 +203,9 @@ class WebhookServiceServicer:
 
     def SendTestWebhook(self, request, context):
         """SendTestWebhook sends a `webhook.test` message to the endpoint now and
-        answers what the endpoint answered.
+        answers what the endpoint answered. It records the attempt as a
+        delivery; sending a test twice is harmless, so it is safe to retry and
+        takes no idempotency key.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
