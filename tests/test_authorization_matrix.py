@@ -4,8 +4,8 @@ The callers: an admin key; the platform key of the platform that owns the
 world below and the key of another platform; the publisher key of the app
 whose product the world sells and the key of another app; and callers with
 no, a revoked, or a wrong credential. The expected outcome of each (RPC,
-caller) pair is written down here, from CONTRACT.md's roles and tenants and
-the seed, independently of the server's own role matrix:
+caller) pair is written down here, from the roles and tenants the protos'
+doc comments and the README describe, independently of the server's own role matrix:
 
 - ``OK``: the call succeeds and its answer is about the world's object;
 - ``DENIED``: the role may never call the RPC: PERMISSION_DENIED;
@@ -60,6 +60,7 @@ from bento.v1 import (
     test_clock_pb2,
     webhook_pb2,
 )
+from bento_server.services import base as services_base
 from tests.billing_support import pay, subscribe
 from tests.support import (
     Caller,
@@ -1151,6 +1152,19 @@ def test_the_table_names_every_rpc_once() -> None:
     )
 
 
+def test_every_read_is_declared_a_read_in_the_protos() -> None:
+    """The protos are the one place that says which RPCs change state: the
+    server, the clients and this matrix read ``idempotency_level`` from the
+    descriptors. A read that forgot the option would run as a mutation (a
+    write transaction, its answer stored under the caller's key), so every
+    RPC whose name says it reads must declare it, and nothing else may."""
+    reads = {m for m in RPCS if m.rsplit("/", 1)[1].startswith(("Get", "List", "Check", "Watch"))}
+    declared = {m for m in RPCS if not services_base.is_mutation(m)}
+    # Sending a test webhook twice is harmless: it is declared IDEMPOTENT.
+    assert declared == reads | {f"{PACKAGE}.WebhookService/SendTestWebhook"}
+    assert len(reads) > 20
+
+
 def test_the_table_agrees_with_the_servers_roles() -> None:
     """Which roles may call what, as the table says and as the server's own
     matrix says: two accounts that must agree."""
@@ -1226,13 +1240,6 @@ def test_every_rpc_for_every_caller(world: World) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-MUTATIONS = (
-    "Create", "Update", "Cancel", "Pause", "Resume", "Renew", "Set", "Remove", "Sync",
-    "Revoke", "Exchange", "Regenerate", "Record", "Advance", "Rotate", "Delete",
-    "Retry", "Replay",
-)  # fmt: skip
-
-
 def without_secrets(answer: Message) -> Message:
     """An answer as a replay gives it: codes and secrets are shown only once."""
     replayed = type(answer)()
@@ -1244,4 +1251,5 @@ def without_secrets(answer: Message) -> Message:
 
 
 def is_mutating(method: str) -> bool:
-    return method.rsplit("/", 1)[1].startswith(MUTATIONS)
+    """As the protos declare it: the same rule as the server's and clients'."""
+    return services_base.is_mutation(method)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
 from bento.errors import BentoError
 from bento.v1 import (
@@ -49,20 +50,25 @@ __all__ = ["BentoError", "Client"]
 # away; a restarted Bento is found again within seconds.
 CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 5_000)]
 
-# RPCs that read; every other RPC changes something and gets a key.
-_READS = ("Get", "List", "Check", "Watch")
+
+def is_mutation(method: descriptor.MethodDescriptor) -> bool:
+    """Whether a call of ``method`` changes something and gets a key: the
+    protos declare every read ``idempotency_level = NO_SIDE_EFFECTS``."""
+    level = method.GetOptions().idempotency_level
+    return bool(level != descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS)
 
 
 class _Service:
     """A service's methods, called through the client's policy."""
 
-    def __init__(self, client: Client, stub: Any) -> None:
+    def __init__(self, client: Client, stub: Any, name: str) -> None:
         self._client = client
         self._stub = stub
+        self._descriptor = descriptor_pool.Default().FindServiceByName(f"bento.v1.{name}")
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self._stub, name)
-        mutating = not name.startswith(_READS)
+        mutating = is_mutation(self._descriptor.methods_by_name[name])
 
         def call(
             request: Any, *, idempotency_key: str | None = None, timeout: float | None = None
@@ -105,21 +111,37 @@ class Client:
             self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         self.timeout = timeout
         self.retries = retries
-        self.tenants = _Service(self, tenant_pb2_grpc.TenantServiceStub(self.channel))
-        self.catalog = _Service(self, catalog_pb2_grpc.CatalogServiceStub(self.channel))
+        self.tenants = _Service(
+            self, tenant_pb2_grpc.TenantServiceStub(self.channel), "TenantService"
+        )
+        self.catalog = _Service(
+            self, catalog_pb2_grpc.CatalogServiceStub(self.channel), "CatalogService"
+        )
         self.subscriptions = _Service(
-            self, subscription_pb2_grpc.SubscriptionServiceStub(self.channel)
+            self, subscription_pb2_grpc.SubscriptionServiceStub(self.channel), "SubscriptionService"
         )
-        self.invoices = _Service(self, invoice_pb2_grpc.InvoiceServiceStub(self.channel))
-        self.payments = _Service(self, payment_pb2_grpc.PaymentServiceStub(self.channel))
-        self.activation = _Service(self, activation_pb2_grpc.ActivationServiceStub(self.channel))
+        self.invoices = _Service(
+            self, invoice_pb2_grpc.InvoiceServiceStub(self.channel), "InvoiceService"
+        )
+        self.payments = _Service(
+            self, payment_pb2_grpc.PaymentServiceStub(self.channel), "PaymentService"
+        )
+        self.activation = _Service(
+            self, activation_pb2_grpc.ActivationServiceStub(self.channel), "ActivationService"
+        )
         self.entitlements = _Service(
-            self, entitlement_pb2_grpc.EntitlementServiceStub(self.channel)
+            self, entitlement_pb2_grpc.EntitlementServiceStub(self.channel), "EntitlementService"
         )
-        self.events = _Service(self, event_pb2_grpc.EventServiceStub(self.channel))
-        self.test_clock = _Service(self, test_clock_pb2_grpc.TestClockServiceStub(self.channel))
-        self.webhooks = _Service(self, webhook_pb2_grpc.WebhookServiceStub(self.channel))
-        self.settlement = _Service(self, settlement_pb2_grpc.SettlementServiceStub(self.channel))
+        self.events = _Service(self, event_pb2_grpc.EventServiceStub(self.channel), "EventService")
+        self.test_clock = _Service(
+            self, test_clock_pb2_grpc.TestClockServiceStub(self.channel), "TestClockService"
+        )
+        self.webhooks = _Service(
+            self, webhook_pb2_grpc.WebhookServiceStub(self.channel), "WebhookService"
+        )
+        self.settlement = _Service(
+            self, settlement_pb2_grpc.SettlementServiceStub(self.channel), "SettlementService"
+        )
         self._event_stub = event_pb2_grpc.EventServiceStub(self.channel)
 
     def __enter__(self) -> Client:

@@ -8,7 +8,7 @@ from bento_server.services.base import Servicer
 from bento_server.services.convert import from_timestamp, struct, timestamp
 from bento_server.services.messages.activation import activation_urls_pb, item_pb, session_pb
 from bento_server.services.messages.enums import ITEM_STATUSES, PRODUCT_STATUSES, SESSION_STATUSES
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.store.models import ActivationItem, ActivationSession
 from bento_server.usecases import activation
@@ -18,7 +18,7 @@ MAX_CODE = 64
 
 
 class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer):
-    @query
+    @rpc
     def GetActivationSession(
         self, request: pb.GetActivationSessionRequest, check: Check, caller: Caller
     ) -> Work[pb.GetActivationSessionResponse]:
@@ -27,7 +27,7 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
             activation.get_session, self.deps, caller.principal, request.activation_session_id
         ).answer(lambda view: pb.GetActivationSessionResponse(activation_session=session_pb(view)))
 
-    @mutation
+    @rpc
     def ExchangeActivationCode(
         self, request: pb.ExchangeActivationCodeRequest, check: Check, caller: Caller
     ) -> Work[pb.ExchangeActivationCodeResponse]:
@@ -60,7 +60,7 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
 
         return use(activation.exchange, self.deps, caller.principal, code).answer(answer)
 
-    @mutation
+    @rpc
     def UpdateActivationItem(
         self, request: pb.UpdateActivationItemRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateActivationItemResponse]:
@@ -105,7 +105,7 @@ class ActivationService(Servicer, activation_pb2_grpc.ActivationServiceServicer)
             request.error_reason,
         ).answer(answer)
 
-    @mutation
+    @rpc
     def RegenerateActivationCodes(
         self, request: pb.RegenerateActivationCodesRequest, check: Check, caller: Caller
     ) -> Work[pb.RegenerateActivationCodesResponse]:

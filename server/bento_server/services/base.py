@@ -10,7 +10,7 @@ from concurrent.futures import Executor
 from typing import Any, ClassVar, TypeVar
 
 import grpc
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from bento_server.runtime import Runtime
@@ -125,13 +125,33 @@ def _storable(response: M) -> M:
     return stored
 
 
+def _method(method: str) -> Any:
+    """The descriptor of ``/package.Service/Method``, as the stubs registered it."""
+    service, _, name = method.strip("/").rpartition("/")
+    return descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+
+
 @functools.cache
 def answer_type(method: str) -> type[Message]:
-    """The response message class of ``/package.Service/Method``, from the
-    descriptors the stubs registered."""
-    service, _, name = method.strip("/").rpartition("/")
-    found = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
-    return message_factory.GetMessageClass(found.output_type)
+    """The response message class of ``/package.Service/Method``."""
+    return message_factory.GetMessageClass(_method(method).output_type)
+
+
+# The protos declare what a call does to state, once for the server and
+# every client: NO_SIDE_EFFECTS on a read, IDEMPOTENT on a call that is safe
+# to repeat as it is; anything else is a mutation, done once per key.
+_ONCE_PER_KEY_NOT_NEEDED = (
+    descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
+    descriptor_pb2.MethodOptions.IDEMPOTENT,
+)
+
+
+@functools.cache
+def is_mutation(method: str) -> bool:
+    """Whether ``/package.Service/Method`` changes state in a way a retry
+    must not repeat: whether it runs once per ``idempotency-key``."""
+    level = _method(method).GetOptions().idempotency_level
+    return level not in _ONCE_PER_KEY_NOT_NEEDED
 
 
 def client_ip(context: grpc.aio.ServicerContext) -> str:

@@ -19,7 +19,7 @@ from bento_server.services.messages.enums import (
     PRODUCT_STATUSES,
     RESET_INTERVALS,
 )
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import catalog
 
@@ -252,7 +252,7 @@ def plan_values(
 
 
 class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
-    @mutation
+    @rpc
     def CreateProduct(
         self, request: pb.CreateProductRequest, check: Check, caller: Caller
     ) -> Work[pb.CreateProductResponse]:
@@ -264,7 +264,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             catalog.create_product, self.deps, caller.principal, request.product.app_id, values
         ).answer(lambda row: pb.CreateProductResponse(product=product_pb(row)))
 
-    @query
+    @rpc
     def GetProduct(
         self, request: pb.GetProductRequest, check: Check, caller: Caller
     ) -> Work[pb.GetProductResponse]:
@@ -273,7 +273,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             lambda row: pb.GetProductResponse(product=product_pb(row))
         )
 
-    @query
+    @rpc
     def ListProducts(
         self, request: pb.ListProductsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListProductsResponse]:
@@ -292,7 +292,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def UpdateProduct(
         self, request: pb.UpdateProductRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateProductResponse]:
@@ -307,7 +307,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             changes,
         ).answer(lambda row: pb.UpdateProductResponse(product=product_pb(row)))
 
-    @mutation
+    @rpc
     def CreatePlan(
         self, request: pb.CreatePlanRequest, check: Check, caller: Caller
     ) -> Work[pb.CreatePlanResponse]:
@@ -324,7 +324,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             product_ids or [],
         ).answer(lambda view: pb.CreatePlanResponse(plan=plan_pb(view)))
 
-    @query
+    @rpc
     def GetPlan(
         self, request: pb.GetPlanRequest, check: Check, caller: Caller
     ) -> Work[pb.GetPlanResponse]:
@@ -335,7 +335,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             lambda view: pb.GetPlanResponse(plan=plan_pb(view, item_region=region))
         )
 
-    @query
+    @rpc
     def ListPlans(
         self, request: pb.ListPlansRequest, check: Check, caller: Caller
     ) -> Work[pb.ListPlansResponse]:
@@ -364,7 +364,7 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def UpdatePlan(
         self, request: pb.UpdatePlanRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdatePlanResponse]:

@@ -10,7 +10,7 @@ from bento_server.services.base import Servicer
 from bento_server.services.convert import timestamp
 from bento_server.services.messages.entitlements import usage_pb
 from bento_server.services.messages.enums import FEATURE_KINDS, REASONS, RESET_INTERVALS
-from bento_server.services.rpc import Caller, Work, mutation, query, use, use_on_loop
+from bento_server.services.rpc import Caller, Work, rpc, use, use_on_loop
 from bento_server.services.validate import Check
 from bento_server.usecases import entitlements, features
 
@@ -29,7 +29,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
             batch = ReadBatcher(self._checker.subscriptions_of_many)
             self._checker.read_subscriptions = batch.read
 
-    @query
+    @rpc
     def CheckAccess(
         self, request: pb.CheckAccessRequest, check: Check, caller: Caller
     ) -> Work[pb.CheckAccessResponse]:
@@ -68,7 +68,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
             )
         )
 
-    @query
+    @rpc
     def ListEntitlements(
         self, request: pb.ListEntitlementsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListEntitlementsResponse]:
@@ -116,7 +116,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
             request.session_id,
         ).answer(answer)
 
-    @mutation
+    @rpc
     def RecordUsage(
         self, request: pb.RecordUsageRequest, check: Check, caller: Caller
     ) -> Work[pb.RecordUsageResponse]:
@@ -144,7 +144,7 @@ class EntitlementService(Servicer, entitlement_pb2_grpc.EntitlementServiceServic
             )
         )
 
-    @query
+    @rpc
     def GetUsage(
         self, request: pb.GetUsageRequest, check: Check, caller: Caller
     ) -> Work[pb.GetUsageResponse]:

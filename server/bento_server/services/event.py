@@ -13,7 +13,7 @@ from bento.v1 import event_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import timestamp
 from bento_server.services.messages.events import event_pb
-from bento_server.services.rpc import Caller, Work, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.store.models import Event
 from bento_server.usecases import events
@@ -30,7 +30,7 @@ SHARED_PAGE = 16
 
 
 class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
-    @query
+    @rpc
     def ListEvents(
         self, request: pb.ListEventsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListEventsResponse]:

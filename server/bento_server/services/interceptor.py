@@ -47,7 +47,7 @@ MAX_AUTHORIZATION = 512
 
 def _malformed(what: str) -> Unauthenticated:
     # The message says what is wrong with the value, never the value. The
-    # reason stays CONTRACT.md's `unauthenticated`, as for a missing or an
+    # reason stays `unauthenticated`, as for a missing or an
     # unknown key: clients already act on it.
     return Unauthenticated(f"malformed authorization: {what}")
 

@@ -8,7 +8,7 @@ from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import PAYMENT_STATUSES
 from bento_server.services.messages.invoices import invoice_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use, use_short
+from bento_server.services.rpc import Caller, Work, rpc, use, use_short
 from bento_server.services.validate import Check
 from bento_server.usecases import payments
 
@@ -17,7 +17,7 @@ SETTABLE_PAYMENT_STATUSES = ("unpaid", "paid", "failed", "processing", "canceled
 
 
 class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
-    @query
+    @rpc
     def GetInvoice(
         self, request: pb.GetInvoiceRequest, check: Check, caller: Caller
     ) -> Work[pb.GetInvoiceResponse]:
@@ -33,7 +33,7 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
             request.invoice_id,
         ).answer(lambda row: pb.GetInvoiceResponse(invoice=invoice_pb(row)))
 
-    @query
+    @rpc
     def ListInvoices(
         self, request: pb.ListInvoicesRequest, check: Check, caller: Caller
     ) -> Work[pb.ListInvoicesResponse]:
@@ -52,7 +52,7 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def UpdateInvoice(
         self, request: pb.UpdateInvoiceRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateInvoiceResponse]:

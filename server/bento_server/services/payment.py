@@ -10,13 +10,13 @@ from bento_server.services.base import Servicer
 from bento_server.services.messages.activation import activation_urls_pb
 from bento_server.services.messages.enums import PAYMENT_RECORD_STATUSES
 from bento_server.services.messages.payments import payment_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.usecases import payments
 
 
 class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
-    @mutation
+    @rpc
     def CreatePayment(
         self, request: pb.CreatePaymentRequest, check: Check, caller: Caller
     ) -> Work[pb.CreatePaymentResponse]:
@@ -82,7 +82,7 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
             caller.ip,
         ).answer(answer)
 
-    @query
+    @rpc
     def GetPayment(
         self, request: pb.GetPaymentRequest, check: Check, caller: Caller
     ) -> Work[pb.GetPaymentResponse]:
@@ -98,7 +98,7 @@ class PaymentService(Servicer, payment_pb2_grpc.PaymentServiceServicer):
             request.payment_id,
         ).answer(lambda row: pb.GetPaymentResponse(payment=payment_pb(row)))
 
-    @query
+    @rpc
     def ListPayments(
         self, request: pb.ListPaymentsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListPaymentsResponse]:

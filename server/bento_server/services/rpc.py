@@ -1,7 +1,7 @@
 """Servicer methods as declarations: check the request, name the use case,
 convert its answer.
 
-A method decorated with ``query`` or ``mutation`` takes the request, a
+A method decorated with ``rpc`` takes the request, a
 ``Check`` to record what is wrong with it, and the ``Caller``; it returns
 the use case to run (``use(fn, *args).answer(convert)``). The decorator does
 the rest, the same way for every RPC: it refuses the request if a check
@@ -24,7 +24,8 @@ from typing import Generic, ParamSpec, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from bento_server.services.base import Servicer, client_ip
+from bento_server.services.base import Servicer, client_ip, is_mutation
+from bento_server.services.interceptor import current_method
 from bento_server.services.validate import Check
 from bento_server.usecases.context import Deps, Principal
 
@@ -147,30 +148,22 @@ def _prepare(
     return work
 
 
-def query(declared: Declared[S, Q, M]) -> Handler[S, Q, M]:
-    """An RPC that changes nothing."""
+def rpc(declared: Declared[S, Q, M]) -> Handler[S, Q, M]:
+    """An RPC, run as its proto declares it (``base.is_mutation``): a read
+    as it is; a mutation in a write transaction, once per ``idempotency-key``."""
 
     @functools.wraps(declared)
     async def handler(servicer: S, request: Q, context: grpc.aio.ServicerContext) -> M:
         work = _prepare(declared, servicer, request, context)
+        if is_mutation(current_method.get()):
+            assert work.run is not None, "a mutation runs in a transaction, on the store's threads"
+            answer = await servicer.mutate(context, request, work.run)
+            if work.committed is not None:
+                work.committed(answer)
+            return answer
         if work.run_on_loop is not None:
             return await work.run_on_loop()
         assert work.run is not None
         return await servicer.call(work.run)
-
-    return handler
-
-
-def mutation(declared: Declared[S, Q, M]) -> Handler[S, Q, M]:
-    """An RPC that changes something: once per ``idempotency-key``."""
-
-    @functools.wraps(declared)
-    async def handler(servicer: S, request: Q, context: grpc.aio.ServicerContext) -> M:
-        work = _prepare(declared, servicer, request, context)
-        assert work.run is not None, "a mutation runs in a transaction, on the store's threads"
-        answer = await servicer.mutate(context, request, work.run)
-        if work.committed is not None:
-            work.committed(answer)
-        return answer
 
     return handler

@@ -12,7 +12,7 @@ from bento.v1 import settlement_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.convert import from_timestamp
 from bento_server.services.messages.settlement import allocation_pb, statement_pb
-from bento_server.services.rpc import Caller, Work, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.usecases import statements
 
@@ -62,7 +62,7 @@ def asked(request: _Filters, check: Check) -> statements.Asked:
 
 
 class SettlementService(Servicer, settlement_pb2_grpc.SettlementServiceServicer):
-    @query
+    @rpc
     def GetStatement(
         self, request: pb.GetStatementRequest, check: Check, caller: Caller
     ) -> Work[pb.GetStatementResponse]:
@@ -70,7 +70,7 @@ class SettlementService(Servicer, settlement_pb2_grpc.SettlementServiceServicer)
             statements.get_statement, self.deps, caller.principal, asked(request, check)
         ).answer(lambda found: pb.GetStatementResponse(statement=statement_pb(found)))
 
-    @query
+    @rpc
     def ListAllocations(
         self, request: pb.ListAllocationsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListAllocationsResponse]:

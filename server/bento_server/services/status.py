@@ -1,7 +1,8 @@
 """The one place where errors become gRPC statuses.
 
 Every error leaves as a ``google.rpc.Status`` with an ``ErrorInfo`` (domain
-``bento``, a reason from CONTRACT.md) and, for bad arguments, a
+``bento``, a reason from ``bento_server.errors``, as each RPC's doc
+comment in ``protos/bento/v1/`` lists them) and, for bad arguments, a
 ``BadRequest`` listing each bad field. Store errors that mean "try again"
 become UNAVAILABLE or ABORTED; anything else is a bug and becomes INTERNAL
 (logged with its stack).

@@ -15,7 +15,7 @@ from bento_server.services.messages.enums import (
 )
 from bento_server.services.messages.invoices import invoice_pb
 from bento_server.services.messages.subscriptions import feature_pb, subscription_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use, use_short
+from bento_server.services.rpc import Caller, Work, rpc, use, use_short
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import features, subscriptions
 
@@ -24,7 +24,7 @@ MAX_SESSION_ID = 200
 
 
 class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceServicer):
-    @mutation
+    @rpc
     def CreateSubscription(
         self, request: pb.CreateSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.CreateSubscriptionResponse]:
@@ -59,7 +59,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
 
         return use(subscriptions.create, self.deps, caller.principal, new, caller.ip).answer(answer)
 
-    @query
+    @rpc
     def GetSubscription(
         self, request: pb.GetSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.GetSubscriptionResponse]:
@@ -73,7 +73,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             request.subscription_id,
         ).answer(lambda row: pb.GetSubscriptionResponse(subscription=subscription_pb(row)))
 
-    @query
+    @rpc
     def ListSubscriptions(
         self, request: pb.ListSubscriptionsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListSubscriptionsResponse]:
@@ -94,7 +94,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             )
         )
 
-    @mutation
+    @rpc
     def UpdateSubscription(
         self, request: pb.UpdateSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateSubscriptionResponse]:
@@ -149,7 +149,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             caller.ip,
         ).answer(answer)
 
-    @mutation
+    @rpc
     def CancelSubscription(
         self, request: pb.CancelSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.CancelSubscriptionResponse]:
@@ -167,7 +167,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             )
         )
 
-    @mutation
+    @rpc
     def PauseSubscription(
         self, request: pb.PauseSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.PauseSubscriptionResponse]:
@@ -178,7 +178,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             lambda out: pb.PauseSubscriptionResponse(subscription=subscription_pb(out.subscription))
         )
 
-    @mutation
+    @rpc
     def ResumeSubscription(
         self, request: pb.ResumeSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.ResumeSubscriptionResponse]:
@@ -191,7 +191,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             )
         )
 
-    @mutation
+    @rpc
     def RenewSubscription(
         self, request: pb.RenewSubscriptionRequest, check: Check, caller: Caller
     ) -> Work[pb.RenewSubscriptionResponse]:
@@ -215,7 +215,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             )
         )
 
-    @query
+    @rpc
     def ListSubscriptionFeatures(
         self, request: pb.ListSubscriptionFeaturesRequest, check: Check, caller: Caller
     ) -> Work[pb.ListSubscriptionFeaturesResponse]:
@@ -226,7 +226,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             lambda rows: pb.ListSubscriptionFeaturesResponse(features=[feature_pb(r) for r in rows])
         )
 
-    @mutation
+    @rpc
     def SetSubscriptionFeature(
         self, request: pb.SetSubscriptionFeatureRequest, check: Check, caller: Caller
     ) -> Work[pb.SetSubscriptionFeatureResponse]:
@@ -251,7 +251,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             reset,
         ).answer(lambda row: pb.SetSubscriptionFeatureResponse(feature=feature_pb(row)))
 
-    @mutation
+    @rpc
     def RemoveSubscriptionFeature(
         self, request: pb.RemoveSubscriptionFeatureRequest, check: Check, caller: Caller
     ) -> Work[pb.RemoveSubscriptionFeatureResponse]:
@@ -265,7 +265,7 @@ class SubscriptionService(Servicer, subscription_pb2_grpc.SubscriptionServiceSer
             request.feature_code,
         ).answer(lambda row: pb.RemoveSubscriptionFeatureResponse(feature=feature_pb(row)))
 
-    @mutation
+    @rpc
     def SyncSubscriptionFeatures(
         self, request: pb.SyncSubscriptionFeaturesRequest, check: Check, caller: Caller
     ) -> Work[pb.SyncSubscriptionFeaturesResponse]:

@@ -9,7 +9,7 @@ from bento.v1 import tenant_pb2_grpc
 from bento_server.services.base import Servicer
 from bento_server.services.messages.enums import ROLES
 from bento_server.services.messages.tenants import api_key_pb, app_pb, platform_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.usecases import tenants
 
@@ -25,7 +25,7 @@ def check_url_template(check: Check, value: str, field: str) -> None:
 
 
 class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
-    @mutation
+    @rpc
     def CreatePlatform(
         self, request: pb.CreatePlatformRequest, check: Check, caller: Caller
     ) -> Work[pb.CreatePlatformResponse]:
@@ -40,7 +40,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             request.single_active_subscription,
         ).answer(lambda row: pb.CreatePlatformResponse(platform=platform_pb(row)))
 
-    @query
+    @rpc
     def GetPlatform(
         self, request: pb.GetPlatformRequest, check: Check, caller: Caller
     ) -> Work[pb.GetPlatformResponse]:
@@ -49,7 +49,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             lambda row: pb.GetPlatformResponse(platform=platform_pb(row))
         )
 
-    @query
+    @rpc
     def ListPlatforms(
         self, request: pb.ListPlatformsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListPlatformsResponse]:
@@ -66,7 +66,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def CreateApp(
         self, request: pb.CreateAppRequest, check: Check, caller: Caller
     ) -> Work[pb.CreateAppResponse]:
@@ -80,7 +80,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             request.activation_url_template,
         ).answer(lambda row: pb.CreateAppResponse(app=app_pb(row)))
 
-    @query
+    @rpc
     def GetApp(
         self, request: pb.GetAppRequest, check: Check, caller: Caller
     ) -> Work[pb.GetAppResponse]:
@@ -89,7 +89,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             lambda row: pb.GetAppResponse(app=app_pb(row))
         )
 
-    @query
+    @rpc
     def ListApps(
         self, request: pb.ListAppsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListAppsResponse]:
@@ -102,7 +102,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def CreateApiKey(
         self, request: pb.CreateApiKeyRequest, check: Check, caller: Caller
     ) -> Work[pb.CreateApiKeyResponse]:
@@ -122,7 +122,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             )
         )
 
-    @mutation
+    @rpc
     def RevokeApiKey(
         self, request: pb.RevokeApiKeyRequest, check: Check, caller: Caller
     ) -> Work[pb.RevokeApiKeyResponse]:
@@ -133,7 +133,7 @@ class TenantService(Servicer, tenant_pb2_grpc.TenantServiceServicer):
             .then(lambda answer: self.runtime.key_revoked(request.key_id))
         )
 
-    @query
+    @rpc
     def ListApiKeys(
         self, request: pb.ListApiKeysRequest, check: Check, caller: Caller
     ) -> Work[pb.ListApiKeysResponse]:

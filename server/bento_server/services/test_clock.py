@@ -17,7 +17,7 @@ from bento_server.infra import scheduler
 from bento_server.runtime import Runtime
 from bento_server.services.base import M, Servicer
 from bento_server.services.convert import from_timestamp, timestamp
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.store.models import TestClockState
 
@@ -52,13 +52,13 @@ class TestClockService(Servicer, test_clock_pb2_grpc.TestClockServiceServicer):
             )
         return self.runtime.test_clock
 
-    @query
+    @rpc
     def GetTime(
         self, request: pb.GetTimeRequest, check: Check, caller: Caller
     ) -> Work[pb.GetTimeResponse]:
         return use(self._clock().now).answer(lambda now: pb.GetTimeResponse(now=timestamp(now)))
 
-    @mutation
+    @rpc
     def AdvanceTime(
         self, request: pb.AdvanceTimeRequest, check: Check, caller: Caller
     ) -> Work[pb.AdvanceTimeResponse]:

@@ -7,14 +7,14 @@ from bento_server.infra import webhooks
 from bento_server.services.base import Servicer
 from bento_server.services.messages.enums import DELIVERY_STATES
 from bento_server.services.messages.webhooks import delivery_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use, use_on_loop
+from bento_server.services.rpc import Caller, Work, rpc, use, use_on_loop
 from bento_server.services.validate import Check
 from bento_server.usecases import webhook_deliveries
 from bento_server.usecases.webhook_deliveries import Outcome
 
 
 class WebhookDeliveryRpcs(Servicer):
-    @query
+    @rpc
     def ListWebhookDeliveries(
         self, request: pb.ListWebhookDeliveriesRequest, check: Check, caller: Caller
     ) -> Work[pb.ListWebhookDeliveriesResponse]:
@@ -37,7 +37,7 @@ class WebhookDeliveryRpcs(Servicer):
             )
         )
 
-    @mutation
+    @rpc
     def RetryWebhookDelivery(
         self, request: pb.RetryWebhookDeliveryRequest, check: Check, caller: Caller
     ) -> Work[pb.RetryWebhookDeliveryResponse]:
@@ -48,7 +48,7 @@ class WebhookDeliveryRpcs(Servicer):
             .then(lambda _: self.runtime.webhooks_due())
         )
 
-    @mutation
+    @rpc
     def ReplayWebhookEvents(
         self, request: pb.ReplayWebhookEventsRequest, check: Check, caller: Caller
     ) -> Work[pb.ReplayWebhookEventsResponse]:
@@ -70,7 +70,7 @@ class WebhookDeliveryRpcs(Servicer):
             .then(lambda _: self.runtime.webhooks_due())
         )
 
-    @query
+    @rpc
     def SendTestWebhook(
         self, request: pb.SendTestWebhookRequest, check: Check, caller: Caller
     ) -> Work[pb.SendTestWebhookResponse]:

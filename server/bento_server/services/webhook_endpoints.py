@@ -8,7 +8,7 @@ from bento.v1 import webhook_pb2 as pb
 from bento_server.errors import InvalidArgument
 from bento_server.services.base import Servicer
 from bento_server.services.messages.webhooks import endpoint_pb
-from bento_server.services.rpc import Caller, Work, mutation, query, use
+from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import Check
 from bento_server.usecases import events, webhook_endpoints
 from bento_server.usecases.webhook_urls import refuse_bad_url
@@ -25,7 +25,7 @@ class WebhookEndpointRpcs(Servicer):
             check.violations.extend(error.field_violations)
         return url
 
-    @mutation
+    @rpc
     def CreateWebhookEndpoint(
         self, request: pb.CreateWebhookEndpointRequest, check: Check, caller: Caller
     ) -> Work[pb.CreateWebhookEndpointResponse]:
@@ -43,7 +43,7 @@ class WebhookEndpointRpcs(Servicer):
             )
         )
 
-    @query
+    @rpc
     def GetWebhookEndpoint(
         self, request: pb.GetWebhookEndpointRequest, check: Check, caller: Caller
     ) -> Work[pb.GetWebhookEndpointResponse]:
@@ -52,7 +52,7 @@ class WebhookEndpointRpcs(Servicer):
             lambda row: pb.GetWebhookEndpointResponse(endpoint=endpoint_pb(row))
         )
 
-    @query
+    @rpc
     def ListWebhookEndpoints(
         self, request: pb.ListWebhookEndpointsRequest, check: Check, caller: Caller
     ) -> Work[pb.ListWebhookEndpointsResponse]:
@@ -69,7 +69,7 @@ class WebhookEndpointRpcs(Servicer):
             )
         )
 
-    @mutation
+    @rpc
     def UpdateWebhookEndpoint(
         self, request: pb.UpdateWebhookEndpointRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateWebhookEndpointResponse]:
@@ -97,7 +97,7 @@ class WebhookEndpointRpcs(Servicer):
             changes,
         ).answer(lambda row: pb.UpdateWebhookEndpointResponse(endpoint=endpoint_pb(row)))
 
-    @mutation
+    @rpc
     def RotateWebhookSecret(
         self, request: pb.RotateWebhookSecretRequest, check: Check, caller: Caller
     ) -> Work[pb.RotateWebhookSecretResponse]:
@@ -110,7 +110,7 @@ class WebhookEndpointRpcs(Servicer):
             )
         )
 
-    @mutation
+    @rpc
     def DeleteWebhookEndpoint(
         self, request: pb.DeleteWebhookEndpointRequest, check: Check, caller: Caller
     ) -> Work[pb.DeleteWebhookEndpointResponse]:
