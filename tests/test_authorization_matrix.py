@@ -4,8 +4,9 @@ The callers: an admin key; the platform key of the platform that owns the
 world below and the key of another platform; the publisher key of the app
 whose product the world sells and the key of another app; and callers with
 no, a revoked, or a wrong credential. The expected outcome of each (RPC,
-caller) pair is written down here, from the roles and tenants the protos'
-doc comments and the README describe, independently of the server's own role matrix:
+caller) pair is written down here, from the roles and tenants that the
+protos' doc comments and the README describe, independently of the
+server's own role matrix:
 
 - ``OK``: the call succeeds and its answer is about the world's object;
 - ``DENIED``: the role may never call the RPC: PERMISSION_DENIED;

@@ -1,4 +1,7 @@
-"""Errors as values: a kind, a reason from CONTRACT.md, a message.
+"""Errors as values: a kind, a reason, a message.
+
+The reasons an RPC answers are listed in its doc comment in
+``protos/bento/v1/`` ("Returns NOT_FOUND (`plan_not_found`)").
 
 The domain and use cases raise these; ``services.status`` turns them into a
 ``google.rpc.Status`` with an ``ErrorInfo`` (domain ``bento``) in one place.

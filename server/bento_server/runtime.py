@@ -38,7 +38,8 @@ class Runtime:
     test_clock: TestClock | None = None
     # Wakes WatchEvents streams; set once the server's loop runs.
     feed: EventFeed | None = None
-    # Seconds between heartbeats of an idle stream (CONTRACT.md: at most 15).
+    # Seconds between heartbeats of an idle stream (WatchEvents' doc comment in
+    # event.proto promises one at least every 15).
     heartbeat_interval: float = 10.0
     # Sends webhooks; set once the server's loop runs.
     webhooks: WebhookSender | None = None

@@ -10,9 +10,10 @@ from grpc_status import rpc_status
 class BentoError(Exception):
     """A call that failed: its gRPC code, Bento's reason, and the bad fields.
 
-    ``reason`` is one of CONTRACT.md's reasons (``plan_not_found``,
-    ``invoice_already_paid``, ...); ``field_violations`` maps each bad field
-    of the request to what is wrong with it.
+    ``reason`` is one of the reasons each RPC's doc comment in the protos
+    lists (``plan_not_found``, ``invoice_already_paid``, ...);
+    ``field_violations`` maps each bad field of the request to what is wrong
+    with it.
     """
 
     def __init__(

@@ -84,7 +84,7 @@ MONEY_RETURNED = (_R.SUCCEEDED, _R.REFUNDED, _R.PARTIALLY_REFUNDED)
 
 
 class EndReason(StrEnum):
-    """Why a subscription ended (CONTRACT.md's end reasons)."""
+    """Why a subscription ended (the ``EndReason`` enum of enums.proto)."""
 
     CANCELED = "canceled"
     INCOMPLETE_EXPIRED = "incomplete_expired"
@@ -99,7 +99,7 @@ class TaxBehavior(StrEnum):
 
 
 class EventType(StrEnum):
-    """CONTRACT.md's event types, and the few beyond its list."""
+    """The event types (``Event.type``, documented in event.proto)."""
 
     SUBSCRIPTION_CREATED = "subscription.created"
     SUBSCRIPTION_ACTIVATED = "subscription.activated"

@@ -21,7 +21,8 @@ from bento_server.store import statements
 from bento_server.store.models import IdempotencyRecord
 from bento_server.usecases.context import Deps, Principal
 
-# CONTRACT.md: keys are kept at least 24 hours. Pruned after this.
+# How long an answer is kept under its key (the README's "Calling Bento"
+# promises 48 hours); pruned after this.
 RETENTION = timedelta(hours=48)
 MAX_KEY_LENGTH = 255
 
