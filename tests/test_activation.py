@@ -447,7 +447,7 @@ def test_unknown_and_foreign_codes_are_not_found(server: RunningServer) -> None:
         NOT_FOUND,
         "activation_code_not_found",
     )
-    for made_up in ("nonsense", code.lower(), code[:-1] + ("A" if code[-1] != "A" else "B")):
+    for made_up in ("nonsense", code[:-1] + ("A" if code[-1] != "A" else "B")):
         assert_fails(lambda: exchange(t.publisher, made_up), NOT_FOUND, "activation_code_not_found")
     # Another app's publisher learns nothing, not even that the code exists.
     foreign = assert_fails(
@@ -477,6 +477,24 @@ def test_an_exchanged_code_is_spent(server: RunningServer) -> None:
     assert_fails(lambda: exchange(t.other_publisher, code), NOT_FOUND, "activation_code_not_found")
     # The other app's code is its own and still unspent.
     assert exchange(t.other_publisher, paid.codes[t.other_app_id]).app_id == t.other_app_id
+
+
+def test_a_code_is_taken_in_any_case(server: RunningServer) -> None:
+    b = make_bundle(server)
+    t = b.tenancy
+    paid = buy(b)
+    code = paid.codes[t.app_id]
+    assert code == code.upper()
+    got = exchange(t.publisher, f" {code.lower()} ")
+    assert (got.activation_session_id, got.app_id) == (paid.session_id, t.app_id)
+    # It is the same code: spent, in whatever case it comes again.
+    for again in (code, code.lower(), code.capitalize()):
+        assert_fails(
+            lambda: exchange(t.publisher, again), PRECONDITION, "activation_code_already_used"
+        )
+    other = paid.codes[t.other_app_id]
+    mixed = "".join(c.lower() if n % 2 else c for n, c in enumerate(other))
+    assert exchange(t.other_publisher, mixed).app_id == t.other_app_id
 
 
 def test_update_item_refusals_and_a_failure(server: RunningServer) -> None:

@@ -62,6 +62,13 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+def normalized_code(code: str) -> str:
+    """A code as it was issued: users retype codes from a screen, and a
+    lower-case letter or a space around it is no other code (issued codes
+    are upper case, so the hash of the normalized code is the stored one)."""
+    return code.strip().upper()
+
+
 def _url(template: str, code: str) -> str:
     return template.replace("{code}", code)
 
@@ -258,7 +265,9 @@ def exchange(deps: Deps, principal: Principal, code: str) -> Exchanged:
     now = deps.clock.now()
     missing = NotFound("activation code not found or expired", "activation_code_not_found")
     with deps.store.write():
-        query = ActivationItem.select().where(ActivationItem.code_hash == code_hash(code))
+        query = ActivationItem.select().where(
+            ActivationItem.code_hash == code_hash(normalized_code(code))
+        )
         if principal.role == PUBLISHER:
             query = query.where(ActivationItem.app == principal.tenant_id)
         item = query.first()
