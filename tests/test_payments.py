@@ -642,6 +642,33 @@ def test_unknown_payments_are_not_found(server: RunningServer) -> None:
     assert get_payment(shop.admin, sid, iid, paid.payment_id) == paid
 
 
+def test_get_invoice_by_its_id_alone(server: RunningServer) -> None:
+    shop = make_shop(server)
+    p = shop.platform
+    sub, invoice = seed_invoice(shop)
+    sid, iid = sub.subscription_id, invoice.invoice_id
+    pay(p, sid, iid, 100)
+    # Invoice IDs are unique: the subscription may be left out, and the
+    # answer is the same invoice (read by ID alone, on PostgreSQL in a batch
+    # on the loop's connection).
+    found = get_invoice(p, "", iid)
+    assert found == get_invoice(p, sid, iid)
+    assert (found.subscription_id, found.amounts.amount_paid) == (sid, 100)
+    assert get_invoice(shop.admin, "", iid) == found
+    # Still the caller's platform's only, and an unknown ID is not found.
+    foreign = shop.tenancy.other_platform
+    assert_fails(lambda: get_invoice(foreign, "", iid), NOT_FOUND, "invoice_not_found")
+    unknown = "INV0000000000000000001"
+    assert_fails(lambda: get_invoice(p, "", unknown), NOT_FOUND, "invoice_not_found")
+    # A subscription given must be the invoice's.
+    other_sub, _ = seed_invoice(shop)
+    for wrong in (other_sub.subscription_id, "SUB0000000000000000001"):
+        assert_fails(lambda: get_invoice(p, wrong, iid), NOT_FOUND, "invoice_not_found")
+    assert_fails(
+        lambda: get_invoice(p, "not an id", iid), INVALID, "invalid_argument", "subscription_id"
+    )
+
+
 # --- idempotency ----------------------------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ class InvoiceService(Servicer, invoice_pb2_grpc.InvoiceServiceServicer):
     def GetInvoice(
         self, request: pb.GetInvoiceRequest, check: Check, caller: Caller
     ) -> Work[pb.GetInvoiceResponse]:
-        check.object_id(request.subscription_id, "subscription_id")
+        # Invoice IDs are unique: the subscription only narrows the read.
+        check.object_id(request.subscription_id, "subscription_id", required=False)
         check.object_id(request.invoice_id, "invoice_id")
         return use_short(
             self.deps,

@@ -450,12 +450,11 @@ def _subscription(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
     return build
 
 
-def _invoice(of_platform: bool) -> Callable[[], peewee.ModelSelect]:
+def _invoice(of_platform: bool, of_subscription: bool = True) -> Callable[[], peewee.ModelSelect]:
     def build() -> peewee.ModelSelect:
-        query = Invoice.select().where(
-            (Invoice.id == argument("invoice_id"))
-            & (Invoice.subscription == argument("subscription_id"))
-        )
+        query = Invoice.select().where(Invoice.id == argument("invoice_id"))
+        if of_subscription:
+            query = query.where(Invoice.subscription == argument("subscription_id"))
         if of_platform:
             query = query.where(Invoice.platform == argument("platform_id"))
         return query.limit(1)
@@ -481,6 +480,10 @@ INVOICE = NamedSelect(Invoice, _invoice(of_platform=False))
 """An invoice by ``invoice_id``, if it is ``subscription_id``'s."""
 INVOICE_OF_PLATFORM = NamedSelect(Invoice, _invoice(of_platform=True))
 """An invoice by ``invoice_id``, if it is ``subscription_id``'s and ``platform_id``'s."""
+INVOICE_BY_ID = NamedSelect(Invoice, _invoice(of_platform=False, of_subscription=False))
+"""An invoice by ``invoice_id`` alone (invoice IDs are unique)."""
+INVOICE_BY_ID_OF_PLATFORM = NamedSelect(Invoice, _invoice(of_platform=True, of_subscription=False))
+"""An invoice by ``invoice_id`` alone, if it is ``platform_id``'s."""
 
 # The same, locked for this transaction (row locks on PostgreSQL).
 SUBSCRIPTION_LOCKED = NamedSelect(Subscription, _subscription(of_platform=False), lock=True)

@@ -101,7 +101,18 @@ def locked(store: Store, subscription_id: str) -> Subscription:
 def _invoice_read(
     principal: Principal, subscription_id: str, invoice_id: str, lock: bool
 ) -> tuple[statements.NamedSelect[Invoice], dict[str, str]]:
-    """The read of an invoice the caller may see, and its arguments."""
+    """The read of an invoice the caller may see, and its arguments: of
+    ``subscription_id``, or of any subscription when it is empty (a read
+    only: a change names the subscription it locks)."""
+    if not subscription_id:
+        assert not lock, "a change of an invoice names its subscription"
+        if principal.role == PLATFORM:
+            platform_id = principal.tenant_id or ""
+            return statements.INVOICE_BY_ID_OF_PLATFORM, {
+                "invoice_id": invoice_id,
+                "platform_id": platform_id,
+            }
+        return statements.INVOICE_BY_ID, {"invoice_id": invoice_id}
     arguments = {"invoice_id": invoice_id, "subscription_id": subscription_id}
     if principal.role == PLATFORM:
         of_platform = (
@@ -125,12 +136,12 @@ async def invoice_on_loop(
     reads: statements.LoopReads, principal: Principal, subscription_id: str, invoice_id: str
 ) -> Invoice:
     """``invoice`` read on the event loop (``statements.LoopReads``): read
-    by ID in a batch with others', then held to its subscription and the
-    caller's scope."""
+    by ID in a batch with others', then held to its subscription (when
+    one is named) and the caller's scope."""
     row = await reads.by_id(statements.INVOICES_AMONG, invoice_id)
     if (
         row is None
-        or row.subscription_id != subscription_id
+        or (subscription_id and row.subscription_id != subscription_id)
         or not _in_scope(principal, row.platform_id)
     ):
         raise not_found("invoice", invoice_id)

@@ -109,9 +109,10 @@ class InvoiceServiceServicer:
     """
 
     def GetInvoice(self, request, context):
-        """GetInvoice returns one invoice of a subscription.
-        Returns NOT_FOUND (`subscription_not_found`, `invoice_not_found`) if
-        either does not exist or the invoice is not the subscription's.
+        """GetInvoice returns one invoice, found by its ID alone (invoice IDs are
+        unique) or, when `subscription_id` is given, only if it is that
+        subscription's. Returns NOT_FOUND (`invoice_not_found`) if it does not
+        exist, is another platform's, or is not the given subscription's.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
