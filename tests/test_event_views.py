@@ -402,6 +402,7 @@ def test_each_role_sees_each_event_type_as_the_view_rule_says(server: RunningSer
         if event.type == "activation.session.created":
             items = event.data["activation_session"]["items"]
             assert {i["app_id"] for i in items} == set(b.apps)
+        assert_typed_payload(event)
     (plan_changed,) = [e for e in whole if e.type == "subscription.plan_changed"]
     assert plan_changed.data["proration_credit"] > 0
     assert any(e.invoice_id for e in whole if e.type == "subscription.activated")
@@ -485,6 +486,12 @@ def test_each_role_sees_each_event_type_as_the_view_rule_says(server: RunningSer
             data = as_dict(copy.data)
             assert_allow_listed(copy.type, data)
             assert data == publisher_data(as_dict(original.data), own), copy.type
+            assert_typed_payload(copy)
+            if copy.HasField("subscription"):
+                # The typed payload shows no more than the view's data.
+                assert copy.subscription.session_id == copy.subscription.platform_id == ""
+                assert copy.subscription.payment_status == 0
+                assert not copy.subscription.billing.cycle_count
             leaks = [s for s in strings_in(as_dict(copy)) if any(h in s for h in hidden)]
             assert leaks == [], (copy.type, leaks)
             if copy.type == "activation.session.created":
@@ -495,6 +502,56 @@ def test_each_role_sees_each_event_type_as_the_view_rule_says(server: RunningSer
 
         # WatchEvents hands out exactly the same copies.
         assert streamed(publisher, start) == seen
+
+
+def assert_typed_payload(event: event_pb2.Event) -> None:
+    """An event's payload is the message of what it is about, and says what
+    its ``data`` says, in the API's own types (enumerations by name, instants
+    as Timestamps, money as integers)."""
+    data = as_dict(event.data)
+    kind = event.type.partition(".")[0]
+    case = event.WhichOneof("payload")
+    if kind == "subscription":
+        assert case == "subscription", event.type
+        snapshot, typed = data["subscription"], event.subscription
+        assert typed.subscription_id == event.subscription_id == snapshot["subscription_id"]
+        assert E.SubscriptionStatus.Name(typed.status) == (
+            f"SUBSCRIPTION_STATUS_{snapshot['status'].upper()}"
+        )
+        assert typed.period.end.ToJsonString() == snapshot["period_end"]
+        assert E.ActivationStatus.Name(typed.activation_status).endswith(
+            snapshot["activation_status"].upper()
+        )
+    elif kind == "invoice":
+        assert case == "invoice", event.type
+        assert typed_money(event.invoice.amounts.total_amount, data["invoice"]["total_amount"])
+        assert event.invoice.invoice_id == event.invoice_id
+        assert E.InvoiceStatus.Name(event.invoice.status) == (
+            f"INVOICE_STATUS_{data['invoice']['status'].upper()}"
+        )
+    elif kind == "payment":
+        assert case == "payment", event.type
+        assert event.payment.payment_id == event.payment_id
+        assert typed_money(event.payment.amount, data["payment"]["amount"])
+    elif kind == "activation":
+        assert case in ("activation_session", "activation_item"), event.type
+        if case == "activation_item":
+            assert event.activation_item.jti == data["activation_item"]["jti"]
+        else:
+            session = event.activation_session
+            assert session.activation_session_id == event.activation_session_id
+            items = data["activation_session"]["items"]
+            assert [i.app_id for i in session.activation_items] == [i["app_id"] for i in items]
+    elif kind == "usage":
+        assert case == "usage", event.type
+        assert event.usage.feature_code == data["feature_code"]
+        assert event.usage.used == 0 and event.usage.limit == data["limit"] > 0
+    else:
+        raise AssertionError(f"no payload expected for {event.type}")
+
+
+def typed_money(typed: int, in_data: float) -> bool:
+    return typed == int(in_data)
 
 
 # --- filters and cursors ------------------------------------------------------------------

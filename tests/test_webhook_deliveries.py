@@ -263,6 +263,11 @@ def test_a_publisher_receives_its_activation_session_signed(
     jti = {i.app_id: i.jti for i in own}[t.app_id]
     items = body["data"]["activation_session"]["items"]
     assert [(i["app_id"], i["jti"]) for i in items] == [(t.app_id, jti)]
+    # The typed payload in the API's JSON, held to the same view.
+    typed = body["activationSession"]
+    assert typed["activationSessionId"] == paid.session_id
+    assert [(i["appId"], i["jti"]) for i in typed["activationItems"]] == [(t.app_id, jti)]
+    assert typed["activationItems"][0]["status"] == "ACTIVATION_ITEM_STATUS_PENDING"
     # Exactly what the publisher reads through ListEvents: the same fields.
     (listed,) = [e for e in listed_events(t.publisher) if e.event_id == body["eventId"]]
     assert body == as_json(listed)

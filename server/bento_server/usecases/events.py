@@ -48,7 +48,8 @@ EVENT_TYPES = frozenset(EventType)
 _LOCK = "bento.events"
 
 
-def _instant(value: datetime | None) -> str | None:
+def instant_text(value: datetime | None) -> str | None:
+    """An instant as event data writes it: RFC 3339 in UTC."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
@@ -63,14 +64,14 @@ def subscription_snapshot(sub: Subscription) -> dict[str, Any]:
         "activation_status": sub.activation_status,
         "current_cycle": sub.current_cycle,
         "cycle_count": sub.cycle_count,
-        "period_start": _instant(sub.period_start),
-        "period_end": _instant(sub.period_end),
-        "trial_end": _instant(sub.trial_end),
+        "period_start": instant_text(sub.period_start),
+        "period_end": instant_text(sub.period_end),
+        "trial_end": instant_text(sub.trial_end),
         "cancel_at_period_end": sub.cancel_at_period_end,
-        "canceled_at": _instant(sub.canceled_at),
-        "ended_at": _instant(sub.ended_at),
+        "canceled_at": instant_text(sub.canceled_at),
+        "ended_at": instant_text(sub.ended_at),
         "end_reason": sub.end_reason,
-        "paused_at": _instant(sub.paused_at),
+        "paused_at": instant_text(sub.paused_at),
     }
 
 
@@ -89,8 +90,8 @@ def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
         "total_amount": invoice.total_amount,
         "amount_paid": invoice.amount_paid,
         "platform_fee_amount": invoice.platform_fee_amount,
-        "period_start": _instant(invoice.period_start),
-        "period_end": _instant(invoice.period_end),
+        "period_start": instant_text(invoice.period_start),
+        "period_end": instant_text(invoice.period_end),
     }
 
 

@@ -278,8 +278,16 @@ def reset_usage(deps: Deps, at: datetime, skip: set[str], limit: int | None = No
                     feature.resets_at = None
                 feature.save()
                 events.append(
-                    deps, EventType.USAGE_RESET, sub, window,
-                    data={"feature_code": feature.code, "used_before": was, "resets_at": str(feature.resets_at)},
-                )  # fmt: skip
+                    deps,
+                    EventType.USAGE_RESET,
+                    sub,
+                    window,
+                    data={
+                        "feature_code": feature.code,
+                        "used_before": was,
+                        "limit": feature.limit,
+                        "resets_at": events.instant_text(feature.resets_at),
+                    },
+                )
             done += 1
     return done
