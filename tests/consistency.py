@@ -464,6 +464,12 @@ def _check_activation(s: _Store, problems: _Problems) -> None:
         apps = [i.app_id for session in mine for i in items[session.id]]
         if len(apps) != len(set(apps)):
             problems.add("subscription with two activation items for one app", sub.id)
+        latest = max((session.id for session in mine), default=None)
+        if sub.activation_session_id != latest:
+            problems.add(
+                "subscription that does not name its latest activation session",
+                f"{sub.id} ({sub.activation_session_id} != {latest})",
+            )
         expected = derive_status([i.status for session in mine for i in items[session.id]])
         if sub.activation_status != expected:
             problems.add(

@@ -26,8 +26,11 @@ from bento.v1 import (
     event_pb2,
     event_pb2_grpc,
     invoice_pb2,
+    subscription_pb2,
     tenant_pb2,
 )
+from bento_server.store.database import connect
+from bento_server.store.models import SchemaVersion, Subscription
 from tests.billing_support import advance, get_subscription, list_invoices, now, pay, subscribe
 from tests.support import (
     Caller,
@@ -36,8 +39,10 @@ from tests.support import (
     assert_fails,
     handed_out,
     make_tenancy,
+    phases,
     plan_request,
     product_request,
+    run_cli,
     unique,
 )
 from tests.test_billing_consistency import events_of
@@ -370,6 +375,102 @@ def test_the_seeds_flow_exchange_and_confirm_both_apps(server: RunningServer) ->
     ]
     assert [e.data["change"] for e in updates if "change" in e.data] == ["exchanged"] * 2
     assert updates[-1].data["session_status"] == "completed"
+
+
+def test_the_subscription_names_its_session_and_follows_it(server: RunningServer) -> None:
+    b = make_bundle(server)
+    t, p = b.tenancy, b.platform
+    created = subscribe(p, b.plan_id)
+    sub_id = created.subscription.subscription_id
+    assert created.subscription.activation.activation_session_id == ""
+    paid = pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+    session_id = session_created(p, sub_id).activation_session_id
+    # Every answer with the subscription names its session: no digging in
+    # the event log for it.
+    sub = get_subscription(p, sub_id)
+    assert sub.activation.activation_session_id == session_id
+    assert get_session(p, sub.activation.activation_session_id).subscription_id == sub_id
+    codes = {u.app_id: code_of(b, u) for u in paid.activation_urls}
+
+    def in_step(expected: int) -> None:
+        assert get_session(p, session_id).status == expected
+        assert get_subscription(p, sub_id).activation_status == expected
+
+    # An exchange is not an activation: the publisher has still to confirm.
+    exchange(t.publisher, codes[t.app_id])
+    in_step(E.ACTIVATION_STATUS_PENDING)
+    update_item(t.publisher, session_id, t.app_id, E.ACTIVATION_ITEM_STATUS_ACTIVATED)
+    in_step(E.ACTIVATION_STATUS_PARTIAL)
+    exchange(t.other_publisher, codes[t.other_app_id])
+    update_item(t.other_publisher, session_id, t.other_app_id, E.ACTIVATION_ITEM_STATUS_ACTIVATED)
+    in_step(E.ACTIVATION_STATUS_COMPLETED)
+    listed = p(
+        p.subscriptions.ListSubscriptions,
+        subscription_pb2.ListSubscriptionsRequest(session_id=created.subscription.session_id),
+    ).subscriptions
+    assert [s.activation.activation_session_id for s in listed] == [session_id]
+
+
+def test_a_plan_change_that_adds_an_app_names_its_new_session(server: RunningServer) -> None:
+    b = make_bundle(server)
+    t, p = b.tenancy, b.platform
+    # Cheaper than the bundle, so the change leaves an invoice to pay.
+    single = plan_request([b.products[t.app_id].product_id], prices={"US": phases((100, None))})
+    single_id = p(p.catalog.CreatePlan, single).plan.plan_id
+    created = subscribe(p, single_id)
+    sub_id = created.subscription.subscription_id
+    paid = pay(p, sub_id, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+    (url,) = paid.activation_urls
+    first = get_subscription(p, sub_id).activation.activation_session_id
+    assert first == session_created(p, sub_id).activation_session_id
+    exchange(t.publisher, code_of(b, url))
+    update_item(t.publisher, first, t.app_id, E.ACTIVATION_ITEM_STATUS_ACTIVATED)
+    assert activation_status(p, sub_id) == E.ACTIVATION_STATUS_COMPLETED
+
+    # To the bundle: paying the change opens a session for the app it adds.
+    changed = p(
+        p.subscriptions.UpdateSubscription,
+        subscription_pb2.UpdateSubscriptionRequest(subscription_id=sub_id, plan_id=b.plan_id),
+    )
+    invoice = changed.invoice
+    added = pay(p, sub_id, invoice.invoice_id, invoice.amounts.total_amount)
+    (url,) = added.activation_urls
+    assert url.app_id == t.other_app_id
+    second = get_subscription(p, sub_id).activation.activation_session_id
+    assert second not in ("", first)
+    assert get_session(p, second).status == E.ACTIVATION_STATUS_PENDING
+    # One app activated, one to go, over both sessions: partial, not pending.
+    sub = get_subscription(p, sub_id)
+    assert (sub.activation.activation_session_id, sub.activation_status) == (
+        second,
+        E.ACTIVATION_STATUS_PARTIAL,
+    )
+    exchange(t.other_publisher, code_of(b, url))
+    update_item(t.other_publisher, second, t.other_app_id, E.ACTIVATION_ITEM_STATUS_ACTIVATED)
+    assert activation_status(p, sub_id) == E.ACTIVATION_STATUS_COMPLETED
+
+
+def test_migrating_names_the_sessions_opened_before(server: RunningServer) -> None:
+    """Subscriptions from before they named their activation session get
+    their latest one when the schema is migrated."""
+    b = make_bundle(server)
+    p = b.platform
+    paid = buy(b)
+    regenerate(p, paid.session_id, regenerate_all=True, force=True)
+    store = connect(server.database_url)
+    try:
+        with store.write():
+            Subscription.update(activation_session_id=None).execute()
+            SchemaVersion.delete().where(SchemaVersion.version == 9).execute()
+    finally:
+        store.close()
+    assert get_subscription(p, paid.subscription_id).activation.activation_session_id == ""
+    assert (
+        "schema at version 9 (was 8)"
+        in run_cli("migrate", "--database", server.database_url).stdout
+    )
+    sub = get_subscription(p, paid.subscription_id)
+    assert sub.activation.activation_session_id == paid.session_id
 
 
 def test_update_invoice_paid_returns_activation_urls(server: RunningServer) -> None:

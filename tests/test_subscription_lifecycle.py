@@ -438,8 +438,12 @@ def test_update_round_trips_its_fields(server: RunningServer) -> None:
     assert updated.HasField("invoice") is False, "no plan change, no invoice"
     got = updated.subscription
     assert got.activation == S.SubscriptionActivation(
-        url="https://publisher.example/activate", token="tok_123"
+        url="https://publisher.example/activate",
+        token="tok_123",
+        # Paid: the session its payment opened, which an update leaves alone.
+        activation_session_id=sub.activation.activation_session_id,
     )
+    assert got.activation.activation_session_id.startswith("AS")
     assert got.tax == common_pb2.Tax(
         rate=0.2,
         type=E.TAX_TYPE_VAT,

@@ -140,6 +140,21 @@ def _v8_allocations(store: Store) -> None:
         )
 
 
+def _v9_subscription_activation(store: Store) -> None:
+    # Subscriptions name their latest activation session; those opened
+    # before get it from the sessions (IDs sort by creation).
+    add_column_if_missing(
+        store, "subscription", "activation_session_id", peewee.CharField(max_length=32, null=True)
+    )
+    session = models.ActivationSession
+    newest = session.select(peewee.fn.MAX(session.id)).where(
+        session.subscription == models.Subscription.id
+    )
+    models.Subscription.update(activation_session_id=newest).where(
+        models.Subscription.activation_session_id.is_null()
+    ).execute()
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
@@ -149,6 +164,7 @@ MIGRATIONS: list[Callable[[Store], None]] = [
     _v6_money,
     _v7_webhooks,
     _v8_allocations,
+    _v9_subscription_activation,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -174,6 +174,9 @@ class Subscription(BaseModel):
     session_id = peewee.CharField(max_length=200)
     status = peewee.CharField(max_length=16)
     activation_status = peewee.CharField(max_length=16, default="pending")
+    # The latest activation session opened for it, so answers name it
+    # without a read of the sessions.
+    activation_session_id = peewee.CharField(max_length=32, null=True)
     payment_status = peewee.CharField(max_length=24)
     region = peewee.CharField(max_length=8)
     currency = peewee.CharField(max_length=3)

@@ -649,14 +649,14 @@ LAST_CYCLE = NamedQuery(
 )
 """The highest billing cycle of a subscription's invoices (NULL: none)."""
 
-ACTIVATED_APPS = NamedQuery(
+ACTIVATION_ITEMS_OF = NamedQuery(
     lambda: (
-        ActivationItem.select(ActivationItem.app)
+        ActivationItem.select(ActivationItem.app, ActivationItem.status)
         .join(ActivationSession)
         .where(ActivationSession.subscription == argument("subscription_id"))
     )
 )
-"""The apps a subscription has an activation item for."""
+"""The activation items of all a subscription's sessions: (app ID, status)."""
 
 INVOICE_SESSION = NamedQuery(
     lambda: (

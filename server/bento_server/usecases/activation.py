@@ -93,7 +93,8 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
     serialize on the subscription's row lock, and the unique index on the
     invoice backs that up.
     """
-    held = {row[0] for row in statements.ACTIVATED_APPS.rows(deps.store, subscription_id=sub.id)}
+    earlier = statements.ACTIVATION_ITEMS_OF.rows(deps.store, subscription_id=sub.id)
+    held = {row[0] for row in earlier}
     rows = [
         row for row in statements.plan_products(deps.store, sub.plan_id) if row.app_id not in held
     ]
@@ -128,8 +129,13 @@ def open_session(deps: Deps, sub: Subscription, invoice: Invoice, now: datetime)
         issued = _issue(item, row.activation_url_template, now)
         statements.NEW_ACTIVATION_ITEM.save_new(deps.store, item)
         codes.append(issued)
-    # New codes to use: the subscription's activation is pending again.
-    sub.activation_status = ActivationStatus.PENDING
+    # The caller saves the subscription in this transaction. Its status
+    # follows every item of all its sessions, as ``_refresh`` derives it: a
+    # plan change that adds an app to activated ones is partial, not pending.
+    sub.activation_session_id = session.id
+    sub.activation_status = derive_status(
+        [row[1] for row in earlier] + [c.item.status for c in codes]
+    )
     events.append(
         deps,
         EventType.ACTIVATION_SESSION_CREATED,

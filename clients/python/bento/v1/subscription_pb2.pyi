@@ -140,12 +140,14 @@ class Cancellation(_message.Message):
     def __init__(self, cancel_at_period_end: _Optional[bool] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[_Union[_enums_pb2.EndReason, str]] = ...) -> None: ...
 
 class SubscriptionActivation(_message.Message):
-    __slots__ = ("url", "token")
+    __slots__ = ("url", "token", "activation_session_id")
     URL_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     url: str
     token: str
-    def __init__(self, url: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    activation_session_id: str
+    def __init__(self, url: _Optional[str] = ..., token: _Optional[str] = ..., activation_session_id: _Optional[str] = ...) -> None: ...
 
 class SubscriptionFeature(_message.Message):
     __slots__ = ("feature", "source", "product_ids", "plan_limit", "used", "resets_at", "created_at", "updated_at")

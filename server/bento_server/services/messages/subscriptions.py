@@ -76,7 +76,9 @@ def subscription_pb(row: Subscription) -> subscription_pb2.Subscription:
             reason=END_REASONS.number(row.end_reason),
         ),
         activation=subscription_pb2.SubscriptionActivation(
-            url=row.activation_url, token=row.activation_token
+            url=row.activation_url,
+            token=row.activation_token,
+            activation_session_id=row.activation_session_id or "",
         ),
         proration_credit=row.proration_credit,
         region=row.region,
