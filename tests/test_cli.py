@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bento.v1 import catalog_pb2, tenant_pb2
 from bento_server.store.migrations import LATEST_VERSION
-from tests.support import RunningServer, make_tenancy, run_cli
+from tests.support import RunningServer, make_tenancy, run_cli, start_server
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
@@ -65,3 +65,40 @@ def test_demo_leaves_a_catalog_and_keys_that_work(server: RunningServer) -> None
     admin = server.caller(keys["ADMIN_KEY"])
     assert admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest(page_size=1)).platforms
     assert make_tenancy(server).platform_id  # the demo did not disturb the server
+
+
+def _demo_lines(out: str) -> tuple[list[str], dict[str, str]]:
+    """What a demo run printed: its tenants and plan, and its keys."""
+    made = [line for line in out.splitlines() if line.startswith(("platform ", "app ", "plan "))]
+    keys = dict(line.split("=", 1) for line in out.splitlines() if "_KEY=" in line)
+    return made, keys
+
+
+def test_demo_run_twice_reuses_its_demo_with_fresh_keys(
+    fresh_backend_url: str, tmp_path: Path
+) -> None:
+    url = fresh_backend_url
+    first, old_keys = _demo_lines(run_cli("demo", "--database", url).stdout)
+    again = run_cli("demo", "--database", url).stdout
+    assert again.startswith("(loaded by an earlier run")
+    second, new_keys = _demo_lines(again)
+    # The same platform, apps, products and plan; new keys.
+    assert second == first and len(first) == 4
+    assert set(new_keys) == set(old_keys) and not set(new_keys.values()) & set(old_keys.values())
+
+    server = start_server(url, tmp_path, test_clock=False)
+    try:
+        for keys in (old_keys, new_keys):  # both runs' keys work
+            platform = server.caller(keys["PLATFORM_KEY"])
+            plans = platform(platform.catalog.ListPlans, catalog_pb2.ListPlansRequest()).plans
+            assert [p.name for p in plans] == ["StreamFlix + TuneBox Bundle"]
+            publisher = server.caller(keys["STREAMFLIX_KEY"])
+            listed = publisher(publisher.catalog.ListProducts, catalog_pb2.ListProductsRequest())
+            assert [p.name for p in listed.products] == ["StreamFlix Standard"]
+        admin = server.caller(new_keys["ADMIN_KEY"])
+        platforms = admin(admin.tenant.ListPlatforms, tenant_pb2.ListPlatformsRequest()).platforms
+        assert [p.name for p in platforms] == ["Demo TV"]
+        apps = admin(admin.tenant.ListApps, tenant_pb2.ListAppsRequest()).apps
+        assert sorted(a.name for a in apps) == ["StreamFlix", "TuneBox"]
+    finally:
+        server.stop()

@@ -1,13 +1,64 @@
-"""`bento demo`: a small catalog and keys to try the README with."""
+"""`bento demo`: a small catalog and keys to try the README with.
+
+Running it again loads nothing new: it finds the demo it loaded before (the
+platform "Demo TV" selling the bundle of StreamFlix's and TuneBox's demo
+products) and prints fresh keys for it, so a second run in the README's
+walk-through still works and leaves no second demo platform behind.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bento_server import ids
-from bento_server.store.models import ApiKey
+from bento_server.store.models import ApiKey, App, Plan, PlanProduct, Platform, Product
 from bento_server.usecases import catalog, tenants
 from bento_server.usecases.context import ADMIN, PLATFORM, PUBLISHER, Deps, Principal
 
 _CLI = Principal("cli", ADMIN, None)
+PLATFORM_NAME = "Demo TV"
+BUNDLE_NAME = "StreamFlix + TuneBox Bundle"
+FLIX_PRODUCT = "streamflix_standard"
+TUNES_PRODUCT = "tunebox_premium"
+
+
+@dataclass(frozen=True)
+class _Demo:
+    platform: Platform
+    flix: App
+    tunes: App
+    flix_product: Product
+    tunes_product: Product
+    bundle: Plan
+
+
+def _loaded_before(deps: Deps) -> _Demo | None:
+    """The demo an earlier run loaded: the oldest platform of its name whose
+    bundle holds the two demo products."""
+    bundles = (
+        Plan.select()
+        .join(Platform)
+        .where((Platform.name == PLATFORM_NAME) & (Plan.name == BUNDLE_NAME))
+        .order_by(Plan.id)
+    )
+    for bundle in bundles:
+        products = {
+            product.internal_id: product
+            for product in Product.select()
+            .join(PlanProduct, on=(PlanProduct.product == Product.id))
+            .where(PlanProduct.plan == bundle.id)
+        }
+        flix, tunes = products.get(FLIX_PRODUCT), products.get(TUNES_PRODUCT)
+        if flix is not None and tunes is not None:
+            return _Demo(
+                Platform.get_by_id(bundle.platform_id),
+                App.get_by_id(flix.app_id),
+                App.get_by_id(tunes.app_id),
+                flix,
+                tunes,
+                bundle,
+            )
+    return None
 
 
 def _feature(
@@ -17,11 +68,26 @@ def _feature(
 
 
 def load_demo(deps: Deps) -> list[str]:
-    """Creates one platform, two apps with a product each, a bundle and keys.
+    """Creates one platform, two apps with a product each and a bundle, or
+    finds them made by an earlier run, and issues a key per role.
 
-    Returns the lines to print: what was made and a credential per role.
+    Returns the lines to print: the demo's tenants and catalog and a
+    credential per role.
     """
-    platform = tenants.create_platform(deps, _CLI, "Demo TV", 0.15, False)
+    # One transaction under a lock: two runs at once load one demo.
+    with deps.store.write():
+        deps.store.lock("bento.demo")
+        demo = _loaded_before(deps)
+        again = demo is not None
+        if demo is None:
+            demo = _create(deps)
+        lines = _keys(deps, demo)
+    note = ["(loaded by an earlier run: the same demo, new keys)", ""] if again else []
+    return note + lines
+
+
+def _create(deps: Deps) -> _Demo:
+    platform = tenants.create_platform(deps, _CLI, PLATFORM_NAME, 0.15, False)
     flix = tenants.create_app(
         deps, _CLI, "StreamFlix", "https://streamflix.example/activate?code={code}"
     )
@@ -32,7 +98,7 @@ def load_demo(deps: Deps) -> list[str]:
         flix.id,
         {
             "name": "StreamFlix Standard",
-            "internal_id": "streamflix_standard",
+            "internal_id": FLIX_PRODUCT,
             "product_type": "streaming",
             "features": [
                 _feature("hd_video", "HD video"),
@@ -51,7 +117,7 @@ def load_demo(deps: Deps) -> list[str]:
         tunes.id,
         {
             "name": "TuneBox Premium",
-            "internal_id": "tunebox_premium",
+            "internal_id": TUNES_PRODUCT,
             "product_type": "music",
             "features": [_feature("ad_free_music", "Ad-free music")],
             "prices": {"US": {"price_in_cents": 899, "currency_code": "USD", "tier_id": "899"}},
@@ -65,7 +131,7 @@ def load_demo(deps: Deps) -> list[str]:
         _CLI,
         platform.id,
         {
-            "name": "StreamFlix + TuneBox Bundle",
+            "name": BUNDLE_NAME,
             "plan_type": "bundle",
             "billing_unit": "month",
             "billing_value": 1,
@@ -98,21 +164,24 @@ def load_demo(deps: Deps) -> list[str]:
         },
         [flix_product.id, tunes_product.id],
     )
+    return _Demo(platform, flix, tunes, flix_product, tunes_product, bundle.plan)
 
+
+def _keys(deps: Deps, demo: _Demo) -> list[str]:
     def key(role: str, tenant: str | None, description: str) -> str:
         issued = tenants.create_api_key(deps, _CLI, role, tenant or "", description)
         row: ApiKey = issued.row
         return f"{row.id}:{issued.secret}"
 
     admin = key(ADMIN, None, "demo admin")
-    platform_key = key(PLATFORM, platform.id, "demo platform")
-    flix_key = key(PUBLISHER, flix.id, "demo publisher StreamFlix")
-    tunes_key = key(PUBLISHER, tunes.id, "demo publisher TuneBox")
+    platform_key = key(PLATFORM, demo.platform.id, "demo platform")
+    flix_key = key(PUBLISHER, demo.flix.id, "demo publisher StreamFlix")
+    tunes_key = key(PUBLISHER, demo.tunes.id, "demo publisher TuneBox")
     return [
-        f"platform   {platform.id}  Demo TV (fee 15%)",
-        f"app        {flix.id}  StreamFlix, product {flix_product.id}",
-        f"app        {tunes.id}  TuneBox, product {tunes_product.id}",
-        f"plan       {bundle.plan.id}  StreamFlix + TuneBox Bundle (US: 9.99 x3, then 16.99)",
+        f"platform   {demo.platform.id}  {PLATFORM_NAME} (fee 15%)",
+        f"app        {demo.flix.id}  StreamFlix, product {demo.flix_product.id}",
+        f"app        {demo.tunes.id}  TuneBox, product {demo.tunes_product.id}",
+        f"plan       {demo.bundle.id}  {BUNDLE_NAME} (US: 9.99 x3, then 16.99)",
         "",
         "credentials (KEY_ID:SECRET; send as 'authorization: Basic base64(KEY_ID:SECRET)'):",
         f"ADMIN_KEY={admin}",
