@@ -36,9 +36,10 @@ test: $(STAMP) ## Run the tests (PostgreSQL half when BENTO_TEST_POSTGRES_URL is
 test-long: $(STAMP) ## The tests with the crash, fuzz, race and load suites in full
 	BENTO_TEST_LONG=1 $(BIN)/pytest $(ARGS)
 
-gen: $(STAMP) ## Rebuild the generated code of every client (Python, TypeScript) from protos/
+gen: $(STAMP) ## Rebuild the generated code of every client (Python, TypeScript, Go) from protos/
 	$(BIN)/python tools/gen_stubs.py
 	clients/typescript/generate.sh
+	clients/go/generate.sh
 
 lint: $(STAMP) ## buf lint, format and breaking checks, ruff, mypy
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format -d --exit-code
