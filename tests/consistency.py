@@ -14,7 +14,7 @@ their worst; it checks only what must hold whatever happened before:
   when it was marked paid by hand), ``amount_refunded`` the sum of refunds
   that returned money, never more than was paid;
 - a subscription agrees with its current invoice and with its own fields
-  (ARCHITECTURE.md's billing rules: pending is unpaid, canceled has ended,
+  (docs/rules.md's billing rules: pending is unpaid, canceled has ended,
   paused knows since when, a live one renews at its period end, ...);
 - the event log is an outbox: sequences are unique and above what retention
   pruned (and dense on SQLite, whose row IDs come from the table: a rolled

@@ -243,7 +243,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @invariant()
     def allocations_add_up_to_what_each_invoice_holds(self) -> None:
-        """ARCHITECTURE.md, "Revenue distribution": for every invoice, tax +
+        """docs/rules.md, "Revenue distribution": for every invoice, tax +
         fee + publisher shares + platform share = what it holds, to the unit."""
         if self.account is None:
             return

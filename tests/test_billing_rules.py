@@ -1,4 +1,4 @@
-"""The money rules of ARCHITECTURE.md "Billing rules", over the wire: grace
+"""The money rules of docs/rules.md "Billing rules", over the wire: grace
 deadlines per invoice, zero invoices settled at once, credit balances,
 credit from a voided first invoice, refunds that count, capped retries,
 first invoices that expire, dunning that no cancel, uncancel or plan change

@@ -6,7 +6,7 @@ The in-process model (test_billing_model.py) drives the billing core alone;
 this one goes through everything a platform touches: the services, the
 store, the billing clock and the entitlement checks. Each sequence makes one
 fresh subscription; after every step it reads the subscription, its
-invoices and their payments, asks CheckAccess, and checks ARCHITECTURE.md's
+invoices and their payments, asks CheckAccess, and checks docs/rules.md's
 "Billing rules": what an invoice collected matches its ledger, its amounts
 add up, periods never overlap, credit and refunds owed are never negative,
 a debt past its deadline never survives a clock move, a subscription that

@@ -1015,7 +1015,7 @@ def test_update_plan_needs_a_known_plan(server: RunningServer) -> None:
 
 
 def test_a_plan_is_priced_in_its_products_wholesale_currency(server: RunningServer) -> None:
-    """ARCHITECTURE.md, "Revenue distribution": each invoice splits in one
+    """docs/rules.md, "Revenue distribution": each invoice splits in one
     currency, so a region priced in another currency than a product's
     wholesale price is refused, by every road that could make one."""
     t = make_tenancy(server)

@@ -1,4 +1,4 @@
-"""Statements follow the money, by the rules of ARCHITECTURE.md, "Revenue
+"""Statements follow the money, by the rules of docs/rules.md, "Revenue
 distribution", over the wire on both stores.
 
 Each test sells the worked example's bundle (two apps' products at

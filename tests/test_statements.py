@@ -1,5 +1,5 @@
 """SettlementService and `bento statements` over the wire: the worked
-example of ARCHITECTURE.md to the unit, who may read which statement, the
+example of docs/rules.md to the unit, who may read which statement, the
 period and currency a request names or leaves out, the allocations behind
 a statement and their pages, and the command line printing exactly what
 GetStatement answers.

@@ -10,7 +10,7 @@ all at once: a store of 100,000 subscriptions is a few passes over its
 tables, in seconds and constant memory.
 
 Each check is a function yielding ``Violation``s; ``run_audit`` runs them
-all. The invariants (ARCHITECTURE.md, "Billing rules"):
+all. The invariants (docs/rules.md, "Billing rules"):
 
 - invoice payments: ``amount_paid`` is the succeeded charges less the
   refunds that returned money, ``amount_refunded`` is those refunds, and
@@ -28,7 +28,7 @@ all. The invariants (ARCHITECTURE.md, "Billing rules"):
   its invoices took, is its credit balance plus its refund due; no invoice
   hands back more than it was paid and took; neither is negative;
 - allocations: for every invoice, tax + fee + publisher shares + platform
-  share is what it holds, to the unit (ARCHITECTURE.md, "Revenue
+  share is what it holds, to the unit (docs/rules.md, "Revenue
   distribution");
 - access fails closed: no running subscription is more than a day past its
   period end, and no subscription is pending more than a day past its
@@ -494,7 +494,7 @@ def check_credit(store: Store) -> Iterator[Violation]:
 
 
 def check_allocations(store: Store) -> Iterator[Violation]:
-    """10. The allocation law (ARCHITECTURE.md, "Revenue distribution"): for
+    """10. The allocation law (docs/rules.md, "Revenue distribution"): for
     every invoice, its allocations' tax + fee + publisher shares + platform
     share, and what their movements brought in, are each what the invoice
     holds (paid net of refunds, plus credit taken, less credit handed back),

@@ -5,7 +5,7 @@ import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_detail
 /**
  * A call that failed: its gRPC code, Bento's reason, and the bad fields.
  *
- * `reason` is one of CONTRACT.md's reasons (`plan_not_found`,
+ * `reason` is one of the reasons each RPC's doc comment lists (`plan_not_found`,
  * `invoice_already_paid`, ...); `metadata` is the ErrorInfo's (for
  * `events_pruned`, `oldest_sequence`); `fieldViolations` maps each bad
  * field of the request to what is wrong with it. All of them stay empty

@@ -1,4 +1,4 @@
-"""Who may use what: the access rules of ARCHITECTURE.md, as pure functions.
+"""Who may use what: the access rules of docs/rules.md, as pure functions.
 
 Subscriptions that are trialing, active or past due grant access (within
 their period, and within the grace of what they owe); a canceled one until

@@ -9,7 +9,7 @@ a ``Step``: the account as it is afterwards (a copy; the argument is left
 alone), the invoices it issued, and the events to write. The use cases load
 an account under row locks, call one of these, and write what it returns.
 
-The rules are ARCHITECTURE.md's "Billing rules". The one law over them:
+The rules are docs/rules.md's "Billing rules". The one law over them:
 money is never lost or invented. Every unit collected for an invoice is
 either service consumed, still held as ``credit_balance``, or owed back as
 ``refund_due``; an invoice records what it handed back in ``credit_issued``

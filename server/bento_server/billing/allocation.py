@@ -1,6 +1,6 @@
 """Revenue distribution: what an invoice holds, split among the parties.
 
-ARCHITECTURE.md, "Revenue distribution". An invoice's split is a function
+docs/rules.md, "Revenue distribution". An invoice's split is a function
 of what it holds now (``split``); every movement of money posts the
 difference between the split after it and the split before (``change``),
 so the entries of an invoice always add up to its split, and its split to
@@ -36,7 +36,7 @@ from typing import Any
 _MONTHS_PER_UNIT = {
     "month": Fraction(1),
     "year": Fraction(12),
-    # ARCHITECTURE.md: a week is 7/30 of a month, a day 1/30.
+    # docs/rules.md: a week is 7/30 of a month, a day 1/30.
     "week": Fraction(7, 30),
     "day": Fraction(1, 30),
 }

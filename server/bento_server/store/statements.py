@@ -2,8 +2,8 @@
 their SQL built once per kind of database and then kept as text.
 
 Peewee builds a query's SQL anew on every execution, and for a row of
-sixty columns that costs twenty times what running it does (ARCHITECTURE.md,
-"Measured on this machine class"). A ``NamedSelect`` builds its query once
+sixty columns that costs twenty times what running it does (BENCHMARKS.md
+counts the statements of each flow). A ``NamedSelect`` builds its query once
 with a marker where each argument goes, keeps the SQL and where the
 markers fell among its parameters, and from then on only substitutes the
 arguments and runs it through the driver's cursor (``Store.fetch``). Rows

@@ -154,7 +154,7 @@ def _check_plan(plan: Plan) -> None:
 def _check_wholesale_currencies(plan: Plan, product: Product | None = None) -> None:
     """Every region's price is in the currency of each of the plan's
     products' wholesale prices, so each invoice splits in one currency
-    (ARCHITECTURE.md, "Revenue distribution"). ``product`` is one being
+    (docs/rules.md, "Revenue distribution"). ``product`` is one being
     changed, whose new price the store does not hold yet."""
     query = (
         Product.select(Product.id, Product.price_wholesale)
