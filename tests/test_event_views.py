@@ -81,14 +81,16 @@ PUBLISHER_DATA_KEYS = frozenset(
         "from_plan_id",
     }
 )
-# Of the subscription snapshot: its status, activation status, period, trial
-# and cancellation. Not its session, platform, payment status or cycles.
+# Of the subscription snapshot: its status, activation status and session,
+# period, trial and cancellation. Not its session, platform, payment status
+# or cycles.
 PUBLISHER_SUBSCRIPTION_KEYS = frozenset(
     {
         "subscription_id",
         "plan_id",
         "status",
         "activation_status",
+        "activation_session_id",
         "period_start",
         "period_end",
         "trial_end",
@@ -403,6 +405,8 @@ def test_each_role_sees_each_event_type_as_the_view_rule_says(server: RunningSer
             items = event.data["activation_session"]["items"]
             assert {i["app_id"] for i in items} == set(b.apps)
         assert_typed_payload(event)
+    # Once activation opened, the subscription's events name its session.
+    assert any(e.subscription.activation.activation_session_id for e in whole)
     (plan_changed,) = [e for e in whole if e.type == "subscription.plan_changed"]
     assert plan_changed.data["proration_credit"] > 0
     assert any(e.invoice_id for e in whole if e.type == "subscription.activated")
@@ -519,6 +523,7 @@ def assert_typed_payload(event: event_pb2.Event) -> None:
             f"SUBSCRIPTION_STATUS_{snapshot['status'].upper()}"
         )
         assert typed.period.end.ToJsonString() == snapshot["period_end"]
+        assert typed.activation.activation_session_id == (snapshot["activation_session_id"] or "")
         assert E.ActivationStatus.Name(typed.activation_status).endswith(
             snapshot["activation_status"].upper()
         )

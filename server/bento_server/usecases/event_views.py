@@ -1,5 +1,5 @@
 """What each role sees of an event: one rule for ListEvents, WatchEvents and
-everything else that hands events out (ARCHITECTURE.md, "What each role
+everything else that hands events out (docs/rules.md, "What each role
 sees of an event").
 
 Admin and platform keys see their events whole. A publisher key sees only
@@ -36,6 +36,7 @@ _SUBSCRIPTION_KEYS = frozenset(
         "plan_id",
         "status",
         "activation_status",
+        "activation_session_id",
         "period_start",
         "period_end",
         "trial_end",

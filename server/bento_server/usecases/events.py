@@ -42,7 +42,7 @@ from bento_server.store.models import (
 from bento_server.usecases import event_views, paging
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
-# CONTRACT.md's event types, and the few beyond its list: billing.statuses.EventType.
+# The event types (event.proto lists them on Event.type): billing.statuses.EventType.
 EVENT_TYPES = frozenset(EventType)
 
 _LOCK = "bento.events"
@@ -62,6 +62,7 @@ def subscription_snapshot(sub: Subscription) -> dict[str, Any]:
         "status": sub.status,
         "payment_status": sub.payment_status,
         "activation_status": sub.activation_status,
+        "activation_session_id": sub.activation_session_id,
         "current_cycle": sub.current_cycle,
         "cycle_count": sub.cycle_count,
         "period_start": instant_text(sub.period_start),

@@ -107,6 +107,8 @@ def _subscription(s: dict[str, Any]) -> subscription_pb2.Subscription:
         payment_status=PAYMENT_STATUSES.number(s.get("payment_status")),
         paused_at=_instant(s.get("paused_at")),
     )
+    if s.get("activation_session_id"):
+        message.activation.activation_session_id = s["activation_session_id"]
     if "cycle_count" in s:
         message.billing.cycle_count = _number(s, "cycle_count")
     trial_end = _instant(s.get("trial_end"))
