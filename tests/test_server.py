@@ -46,8 +46,14 @@ def test_grpcurl_lists_every_service(server: RunningServer) -> None:
 
 def test_grpcurl_describes_a_service(server: RunningServer) -> None:
     described = grpcurl("-plaintext", server.address, "describe", "bento.v1.CatalogService").stdout
+    # A read carries its declared idempotency level, which clients read.
     assert (
-        "rpc GetPlan ( .bento.v1.GetPlanRequest ) returns ( .bento.v1.GetPlanResponse );"
+        "rpc GetPlan ( .bento.v1.GetPlanRequest ) returns ( .bento.v1.GetPlanResponse ) {\n"
+        "    option idempotency_level = NO_SIDE_EFFECTS;\n"
+        "  }"
+    ) in described
+    assert (
+        "rpc CreatePlan ( .bento.v1.CreatePlanRequest ) returns ( .bento.v1.CreatePlanResponse );"
         in described
     )
 
