@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,8 +60,14 @@ class EncodedJSON:
     def of_members(cls, members: dict[str, str]) -> EncodedJSON:
         """The object of ``members``, each value encoded already, its keys
         sorted as ``encode_json`` sorts them (so the text is the same)."""
-        text = ",".join(f"{encode_json(key)}:{members[key]}" for key in sorted(members))
+        text = ",".join(f"{_encoded_key(key)}:{members[key]}" for key in sorted(members))
         return cls("{" + text + "}")
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded_key(key: str) -> str:
+    # A document's keys are a few words used over and over.
+    return encode_json(key)
 
 
 class JSONField(peewee.TextField):
