@@ -1,6 +1,6 @@
 """Bad input at scale: random and malformed requests to every RPC.
 
-The fuzzer is built from the descriptors (``tests/fuzz_support.py``), so it
+The fuzzer is built from the descriptors (``tests/fuzz/``), so it
 covers every method of every ``bento.v1`` service by itself. It sends random
 field values (extremes, unknown enum numbers, huge strings and lists, broken
 timestamps, deep structs, IDs of real objects mixed in), raw bytes that are
@@ -55,7 +55,7 @@ from bento.v1 import (
     webhook_pb2_grpc,
 )
 from bento_server.usecases import paging
-from tests import fuzz_support as fz
+from tests import fuzz as fz
 from tests.billing_support import Shop, advance, make_shop, pay, subscribe
 from tests.consistency import assert_consistent
 from tests.support import (
