@@ -31,8 +31,6 @@ cancellation, an unpaid invoice).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +43,6 @@ import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
-import bento.v1
 from bento.v1 import (
     activation_pb2,
     catalog_pb2,
@@ -63,6 +60,7 @@ from bento.v1 import (
 )
 from bento_server.services import base as services_base
 from tests.billing_support import pay, subscribe
+from tests.helpers.rpcs import rpcs
 from tests.support import (
     Caller,
     RunningServer,
@@ -82,42 +80,7 @@ PROTOS = Path(__file__).resolve().parent.parent / "protos" / "bento" / "v1"
 # --- every RPC, from the generated descriptors ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rpc:
-    service: str  # bento.v1.CatalogService
-    name: str  # GetPlan
-    input_type: str  # bento.v1.GetPlanRequest
-    streaming: bool
-    stub: type
-
-    @property
-    def full(self) -> str:
-        return f"{self.service}/{self.name}"
-
-
-def every_rpc() -> dict[str, Rpc]:
-    """Service/Method -> Rpc for each method of each service in bento/v1."""
-    found: dict[str, Rpc] = {}
-    for module in pkgutil.iter_modules(bento.v1.__path__):
-        if not module.name.endswith("_pb2"):
-            continue
-        pb2 = importlib.import_module(f"{PACKAGE}.{module.name}")
-        for service in pb2.DESCRIPTOR.services_by_name.values():
-            grpc_module = importlib.import_module(f"{PACKAGE}.{module.name}_grpc")
-            stub = getattr(grpc_module, f"{service.name}Stub")
-            for method in service.methods:
-                rpc = Rpc(
-                    service.full_name,
-                    method.name,
-                    method.input_type.full_name,
-                    method.server_streaming,
-                    stub,
-                )
-                found[rpc.full] = rpc
-    return found
-
-
-RPCS = every_rpc()
+RPCS = {rpc.full: rpc for rpc in rpcs()}
 
 
 def stub(caller: Caller, service: str) -> Any:
@@ -967,12 +930,15 @@ def metadata_of(w: World, who: str) -> list[tuple[str, str]]:
 
 def invoke(w: World, method: str, request: Message, who: str, key: str | None = None) -> Any:
     rpc = RPCS[method]
-    assert request.DESCRIPTOR.full_name == rpc.input_type, (method, request.DESCRIPTOR.full_name)
+    assert request.DESCRIPTOR.full_name == rpc.input.full_name, (
+        method,
+        request.DESCRIPTOR.full_name,
+    )
     call = getattr(rpc.stub(w.callers[ADMIN].channel), rpc.name)
     metadata = metadata_of(w, who)
     if key is not None:
         metadata.append(("idempotency-key", key))
-    if not rpc.streaming:
+    if not rpc.server_streaming:
         return call(request, metadata=metadata, timeout=30)
     # WatchEvents: the replay, up to the heartbeat that ends it.
     stream = call(request, metadata=metadata, timeout=30)
