@@ -2,24 +2,39 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCK := requirements.lock
+# Named after its inputs, so a change to either re-installs.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+# pip-compile lives in a venv of its own: `make lock` must work while .venv
+# cannot be installed (a dependency added to pyproject.toml, not yet locked).
+PIP_TOOLS := $(VENV)/pip-tools
 PROTOS := $(wildcard protos/bento/v1/*.proto)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-long gen lint bench release-protos clean
+.PHONY: help setup lock run test test-long gen lint bench release-protos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	@# Bento itself, against the pinned set: no resolving, and the build
+	@# backend is the locked setuptools rather than whatever is newest.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run make lock"; exit 1; }
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP) ## Create .venv and install Bento with its dev tools
+setup: $(STAMP) ## Create .venv and install Bento with its dev tools from requirements.lock
+
+lock: ## Re-pin requirements.lock to pyproject.toml (ARGS=--upgrade moves every pin)
+	test -x $(PIP_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS) && \
+		$(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.6.2; }
+	$(PIP_TOOLS)/bin/pip-compile --quiet --extra dev --all-build-deps --allow-unsafe \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file $(LOCK) $(ARGS) pyproject.toml
 
 run: $(STAMP) ## Serve on 127.0.0.1:50051 with ./bento.db (SQLite)
 	$(BIN)/bento serve $(ARGS)
