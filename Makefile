@@ -63,8 +63,11 @@ lint: $(STAMP) ## buf lint, format and breaking checks, ruff, mypy
 	$(BIN)/ruff format --check server clients/python tests bench tools
 	$(BIN)/mypy
 
-release-protos: $(STAMP) ## Record the protos as released: later changes may not break them
+release-protos: $(STAMP) ## Record the protos as released and date CHANGELOG.md's Unreleased entries
+	@# Refused before anything is written when Unreleased is empty.
+	$(BIN)/python tools/changelog.py check
 	cd protos && ../$(BIN)/buf build -o released.binpb
+	$(BIN)/python tools/changelog.py release
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
