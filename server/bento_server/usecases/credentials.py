@@ -12,6 +12,7 @@ from datetime import datetime
 from bento_server import ids
 from bento_server.errors import Unauthenticated
 from bento_server.store.access_cache import AccessCache
+from bento_server.store.access_reads import KeyReads
 from bento_server.store.database import Store
 from bento_server.store.models import ApiKey
 from bento_server.usecases.context import Principal
@@ -48,28 +49,22 @@ def new_key_row(role: str, tenant_id: str | None, description: str, now: datetim
 class Authenticator:
     """Checks ``KEY_ID:SECRET`` credentials against the store.
 
-    One indexed read per call through raw SQL (the ORM's query building
-    costs ten times the read), or the access cache's copy of the key's row
-    on PostgreSQL, which every replica drops when a key is revoked:
-    revocation takes effect on the next call.
+    One indexed read per call (``store.access_reads.KeyReads``), or the
+    access cache's copy of the key's row on PostgreSQL, which every replica
+    drops when a key is revoked: revocation takes effect on the next call.
     """
 
     def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
-        self._store = store
+        self._reads = KeyReads(store)
         # Remembers the key's row (never the secret) until the next change.
         self._cache = cache
-        param = store.db.param
-        self._sql = (
-            f"SELECT role, tenant_id, secret_hash, revoked_at FROM api_key WHERE id = {param}"
-        )
 
     def authenticate(self, key_id: str, secret: str) -> Principal:
         cache_key = ("api_key", key_id)
         row = self._cache.get(cache_key) if self._cache else None
         if row is None:
             generation = self._cache.generation if self._cache else 0
-            rows = self._store.fetch(self._sql, (key_id,))
-            row = rows[0] if rows else None
+            row = self._reads.key(key_id)
             if row is not None and self._cache is not None:
                 self._cache.put(cache_key, row, generation)
         expected = row[2] if row else _DUMMY_HASH
@@ -86,13 +81,7 @@ class Authenticator:
         their key was revoked, and a cache is exactly what could be stale."""
         if not key_ids:
             return set()
-        param = self._store.db.param
-        rows = self._store.fetch(
-            f"SELECT id FROM api_key WHERE revoked_at IS NULL AND id IN "
-            f"({', '.join([param] * len(key_ids))})",
-            tuple(key_ids),
-        )
-        return set(key_ids) - {row[0] for row in rows}
+        return set(key_ids) - self._reads.unrevoked(key_ids)
 
 
 def revoked() -> Unauthenticated:

@@ -1,8 +1,8 @@
 """Entitlement checks: the question other services ask on every request.
 
-CheckAccess runs one or two indexed raw-SQL reads against the live tables
-(no ORM query building: it costs ten times the read), so a change of a
-subscription is visible to the very next check on every replica. On
+CheckAccess runs one or two indexed reads against the live tables
+(``store.access_reads``), so a change of a subscription is visible to the
+very next check on every replica. On
 PostgreSQL, answers are remembered until a change is announced
 (store.access_cache), and the reads of concurrent checks go to the database
 together (``subscriptions_of_many``), one round trip for many checks.
@@ -10,20 +10,18 @@ together (``subscriptions_of_many``), one round trip for many checks.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import peewee
 
 from bento_server.billing.access import FREE, Decision, best, decide, decide_for
 from bento_server.billing.statuses import PlanStatus
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.access_cache import AccessCache
+from bento_server.store.access_reads import AccessKey, AccessReads, AccessRow
 from bento_server.store.database import Store
 from bento_server.store.fields import from_micros
-from bento_server.store.loop_connection import LoopConnection
 from bento_server.store.models import (
     App,
     Plan,
@@ -53,75 +51,25 @@ def _instant(value: int | None) -> datetime | None:
     return None if value is None else from_micros(int(value))
 
 
-AccessKey = tuple[str, str, str, str]
-"""(platform_id, session_id, product_id, feature_code); one of the last two is ""."""
-
-
 class AccessChecker:
-    """The SQL of CheckAccess, built once per store.
+    """CheckAccess: the store's answers (``store.access_reads``), remembered
+    on PostgreSQL until a change is announced, decided afresh every time.
 
-    ``read_subscriptions`` is how a check reaches the store: by default
-    ``read_here``, a direct read on the calling thread (SQLite answers in
-    microseconds); PostgreSQL servers set a batched read built on
-    ``subscriptions_of_many``. On PostgreSQL every read of a check goes
-    through a connection the event loop drives (store.loop_connection), so
-    no check blocks the loop or hands work to a thread.
+    ``read_subscriptions`` is how a check reaches the store: by default a
+    direct read on the calling thread (SQLite answers in microseconds);
+    PostgreSQL servers set a batched read built on ``subscriptions_of_many``.
+    On PostgreSQL every read of a check goes through a connection the event
+    loop drives (store.loop_connection), so no check blocks the loop or
+    hands work to a thread.
     """
 
-    _COLUMNS = (
-        "s.id, s.plan_id, s.status, s.payment_status, s.period_end, s.grace_period_end, s.ended_at"
-    )
-    _BY_PRODUCT = "JOIN plan_product pp ON pp.plan_id = s.plan_id AND pp.product_id = {target}"
-    _BY_FEATURE = "JOIN subscription_feature f ON f.subscription_id = s.id AND f.code = {target}"
-    _FREE_BY_PRODUCT = (
-        "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
-        "WHERE p.platform_id = {0} AND p.free = {1} AND p.status = 'active' "
-        "AND pp.product_id = {2} LIMIT 1"
-    )
-    # Product features are JSON with sorted keys and no spaces, so a
-    # feature's code appears as "code":"<code>".
-    _FREE_BY_FEATURE = (
-        "SELECT p.id FROM plan p JOIN plan_product pp ON pp.plan_id = p.id "
-        "JOIN product pr ON pr.id = pp.product_id "
-        "WHERE p.platform_id = {0} AND p.free = {1} AND p.status = 'active' "
-        "AND pr.features LIKE {2} ESCAPE '\\' LIMIT 1"
-    )
-
     def __init__(self, store: Store, cache: AccessCache | None = None) -> None:
-        self._store = store
+        self._reads = AccessReads(store)
         self._cache = cache
-        self.read_subscriptions: Callable[[AccessKey], Awaitable[list[Any]]] = self.read_here
-        p = store.db.param
-        one = f"SELECT {self._COLUMNS} FROM subscription s {{join}} "
-        one += f"WHERE s.platform_id = {p} AND s.session_id = {p}"
-        self._by_product = one.format(join=self._BY_PRODUCT.format(target=p))
-        self._by_feature = one.format(join=self._BY_FEATURE.format(target=p))
-        self._free_by_product = self._FREE_BY_PRODUCT.format(p, p, p)
-        self._free_by_feature = self._FREE_BY_FEATURE.format(p, p, p)
-
-        # PostgreSQL: the batched forms, one row of input per check, answered
-        # by number; and the free plans' reads, all prepared.
-        self._loop: LoopConnection | None = None
-        if isinstance(store.db, peewee.PostgresqlDatabase):
-            many = (
-                f"SELECT q.n, {self._COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[]) "
-                "WITH ORDINALITY AS q(platform_id, session_id, target, n) "
-                "JOIN subscription s "
-                "ON s.platform_id = q.platform_id AND s.session_id = q.session_id "
-            )
-            arrays = "text[], text[], text[]"
-            free = "text, boolean, text"
-            by_product = self._BY_PRODUCT.format(target="q.target")
-            by_feature = self._BY_FEATURE.format(target="q.target")
-            self._loop = LoopConnection(
-                store.db,
-                {
-                    "access_by_product": (arrays, many + by_product),
-                    "access_by_feature": (arrays, many + by_feature),
-                    "free_by_product": (free, self._FREE_BY_PRODUCT.format("$1", "$2", "$3")),
-                    "free_by_feature": (free, self._FREE_BY_FEATURE.format("$1", "$2", "$3")),
-                },
-            )
+        self.read_subscriptions: Callable[[AccessKey], Awaitable[list[AccessRow]]] = (
+            self._reads.subscriptions
+        )
+        self.subscriptions_of_many = self._reads.subscriptions_of_many
 
     async def check(
         self, platform_id: str, session_id: str, product_id: str, feature_code: str, now: datetime
@@ -143,7 +91,7 @@ class AccessChecker:
         # product or feature, whoever asks.
         free_plan_id = await self._remembered(
             ("free", platform_id, product_id, feature_code),
-            lambda: self._free_plan(platform_id, product_id, feature_code),
+            lambda: self._reads.free_plan(platform_id, product_id, feature_code),
         )
         if free_plan_id:
             return Decision(True, FREE.reason, plan_id=free_plan_id)
@@ -158,50 +106,6 @@ class AccessChecker:
             known = await read()
             self._cache.put(key, known, generation)
         return known
-
-    async def read_here(self, key: AccessKey) -> list[Any]:
-        """The user's subscriptions that hold the product or feature."""
-        platform_id, session_id, product_id, feature_code = key
-        # In the order of the SQL's parameters: the join's target comes first.
-        if product_id:
-            sql, args = self._by_product, (product_id, platform_id, session_id)
-        else:
-            sql, args = self._by_feature, (feature_code, platform_id, session_id)
-        return self._store.fetch(sql, args)
-
-    async def subscriptions_of_many(self, keys: Sequence[AccessKey]) -> list[list[Any]]:
-        """``read_here`` for many checks at once (PostgreSQL): at most two
-        queries, whatever the number of keys."""
-        assert self._loop is not None, "batched reads are for PostgreSQL"
-        found: list[list[Any]] = [[] for _ in keys]
-        for statement, wanted in (
-            ("access_by_product", [(n, k) for n, k in enumerate(keys) if k[2]]),
-            ("access_by_feature", [(n, k) for n, k in enumerate(keys) if not k[2]]),
-        ):
-            if not wanted:
-                continue
-            columns = (
-                [k[0] for _, k in wanted],
-                [k[1] for _, k in wanted],
-                [k[2] or k[3] for _, k in wanted],
-            )
-            for row in await self._loop.execute(statement, columns):
-                found[wanted[row[0] - 1][0]].append(row[1:])
-        return found
-
-    async def _free_plan(self, platform_id: str, product_id: str, feature_code: str) -> str:
-        """A free plan of the platform that holds it, or ""."""
-        if product_id:
-            name, sql, target = "free_by_product", self._free_by_product, product_id
-        else:
-            escaped = feature_code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            name, sql, target = "free_by_feature", self._free_by_feature, f'%"code":"{escaped}"%'
-        args = (platform_id, True, target)
-        if self._loop is not None:
-            rows = await self._loop.execute(name, args)
-        else:
-            rows = self._store.fetch(sql, args)
-        return str(rows[0][0]) if rows else ""
 
 
 @dataclass(frozen=True)
