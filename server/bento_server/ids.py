@@ -79,6 +79,16 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{_next_number():019d}"
 
 
+def _hex_id() -> str:
+    return f"{_next_number():016x}"
+
+
 def new_plan_id() -> str:
     """Returns a new plan ID: opaque, lower-case hex, time-ordered."""
-    return f"{_next_number():016x}"
+    return _hex_id()
+
+
+def new_phase_id() -> str:
+    """Returns a new price phase ID: 16 lower-case hex digits, the shape
+    phase IDs have always had (subscriptions and invoices quote them)."""
+    return _hex_id()
