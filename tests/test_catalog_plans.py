@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -187,6 +188,7 @@ def test_create_plan_round_trips_every_field(server: RunningServer) -> None:
     phase_ids = [p.phase_id for p in [*us, *ca_out]]
     assert all(phase_ids), "every phase gets an ID"
     assert len(set(phase_ids)) == 4, "phase IDs are distinct"
+    assert all(re.fullmatch("[0-9a-f]{16}", p) for p in phase_ids), "16 lower-case hex digits"
 
     assert dict(created.localizations) == localizations
     assert list(created.product_ids) == [second, first], "product order is kept"

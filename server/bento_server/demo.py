@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bento_server import ids
 from bento_server.store.models import ApiKey, App, Plan, PlanProduct, Platform, Product
 from bento_server.usecases import catalog, tenants
+from bento_server.usecases.catalog_specs import (
+    BillingFrequency,
+    Feature,
+    Localization,
+    PhaseSpec,
+    PlanSpec,
+    Price,
+    ProductSpec,
+)
 from bento_server.usecases.context import ADMIN, PLATFORM, PUBLISHER, Deps, Principal
 
 _CLI = Principal("cli", ADMIN, None)
@@ -61,12 +69,6 @@ def _loaded_before(deps: Deps) -> _Demo | None:
     return None
 
 
-def _feature(
-    code: str, name: str, kind: str = "access", limit: int = 0, reset: str = "never"
-) -> dict:
-    return {"code": code, "name": name, "kind": kind, "limit": limit, "reset_interval": reset}
-
-
 def load_demo(deps: Deps) -> list[str]:
     """Creates one platform, two apps with a product each and a bundle, or
     finds them made by an earlier run, and issues a key per role.
@@ -96,73 +98,51 @@ def _create(deps: Deps) -> _Demo:
         deps,
         _CLI,
         flix.id,
-        {
-            "name": "StreamFlix Standard",
-            "internal_id": FLIX_PRODUCT,
-            "product_type": "streaming",
-            "features": [
-                _feature("hd_video", "HD video"),
-                _feature("downloads", "Downloads per month", "quota", 25, "month"),
-            ],
-            "prices": {"US": {"price_in_cents": 999, "currency_code": "USD", "tier_id": "999"}},
-            "price_wholesale": {"price_in_cents": 456, "currency_code": "USD", "tier_id": ""},
-            "localizations": {
-                "en-us": {"display_name": "StreamFlix", "description": "Films and series"}
-            },
-        },
+        ProductSpec(
+            name="StreamFlix Standard",
+            internal_id=FLIX_PRODUCT,
+            product_type="streaming",
+            features=(
+                Feature("hd_video", "HD video"),
+                Feature("downloads", "Downloads per month", "quota", 25, "month"),
+            ),
+            prices={"US": Price(999, "USD", "999")},
+            price_wholesale=Price(456, "USD"),
+            localizations={"en-us": Localization("StreamFlix", "Films and series")},
+        ),
     )
     tunes_product = catalog.create_product(
         deps,
         _CLI,
         tunes.id,
-        {
-            "name": "TuneBox Premium",
-            "internal_id": TUNES_PRODUCT,
-            "product_type": "music",
-            "features": [_feature("ad_free_music", "Ad-free music")],
-            "prices": {"US": {"price_in_cents": 899, "currency_code": "USD", "tier_id": "899"}},
-            "localizations": {
-                "en-us": {"display_name": "TuneBox", "description": "Music without ads"}
-            },
-        },
+        ProductSpec(
+            name="TuneBox Premium",
+            internal_id=TUNES_PRODUCT,
+            product_type="music",
+            features=(Feature("ad_free_music", "Ad-free music"),),
+            prices={"US": Price(899, "USD", "899")},
+            localizations={"en-us": Localization("TuneBox", "Music without ads")},
+        ),
     )
     bundle = catalog.create_plan(
         deps,
         _CLI,
         platform.id,
-        {
-            "name": BUNDLE_NAME,
-            "plan_type": "bundle",
-            "billing_unit": "month",
-            "billing_value": 1,
-            "free_trial_days": 0,
-            "grace_period_days": 7,
-            "prices": {
-                "US": [
-                    {
-                        "phase_id": ids.new_plan_id(),
-                        "order": 1,
-                        "billing_cycles": 3,
-                        "price": {"price_in_cents": 999, "currency_code": "USD", "tier_id": "999"},
-                    },
-                    {
-                        "phase_id": ids.new_plan_id(),
-                        "order": 2,
-                        "billing_cycles": None,
-                        "price": {
-                            "price_in_cents": 1699,
-                            "currency_code": "USD",
-                            "tier_id": "1699",
-                        },
-                    },
-                ]
+        PlanSpec(
+            name=BUNDLE_NAME,
+            plan_type="bundle",
+            billing_frequency=BillingFrequency("month", 1),
+            grace_period_days=7,
+            prices={
+                "US": (
+                    PhaseSpec(1, 3, Price(999, "USD", "999")),
+                    PhaseSpec(2, None, Price(1699, "USD", "1699")),
+                )
             },
-            "localizations": {
-                "en-us": {"display_name": "StreamFlix + TuneBox", "description": "Films and music"}
-            },
-            "can_pause": True,
-        },
-        [flix_product.id, tunes_product.id],
+            localizations={"en-us": Localization("StreamFlix + TuneBox", "Films and music")},
+            product_ids=(flix_product.id, tunes_product.id),
+            can_pause=True,
+        ),
     )
     return _Demo(platform, flix, tunes, flix_product, tunes_product, bundle.plan)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bento.v1 import catalog_pb2 as pb
 from bento.v1 import catalog_pb2_grpc, common_pb2
+from bento_server.billing import phases
 from bento_server.services.base import Servicer
 from bento_server.services.messages.catalog import plan_pb, product_pb
 from bento_server.services.messages.enums import (
@@ -22,38 +22,9 @@ from bento_server.services.messages.enums import (
 from bento_server.services.rpc import Caller, Work, rpc, use
 from bento_server.services.validate import DEFAULT_REGION, Check
 from bento_server.usecases import catalog
+from bento_server.usecases import catalog_specs as specs
 
-PRODUCT_FIELDS = (
-    "name",
-    "internal_id",
-    "description",
-    "product_type",
-    "status",
-    "features",
-    "prices",
-    "price_wholesale",
-    "localizations",
-    "metadata",
-)
-PLAN_FIELDS = (
-    "name",
-    "plan_type",
-    "status",
-    "billing_frequency",
-    "free_trial_days",
-    "grace_period_days",
-    "prices",
-    "localizations",
-    "product_ids",
-    "tier",
-    "end_behavior",
-    "can_pause",
-    "can_cancel",
-    "free",
-    "metadata",
-)
 MAX_FEATURES = 100
-MAX_PHASES = 24
 MAX_REGIONS = 250
 MAX_LANGUAGES = 100
 MAX_PLAN_PRODUCTS = 50
@@ -61,34 +32,55 @@ MAX_DAYS = 365
 MAX_FREQUENCY = 36
 
 
-# --- requests to stored values ---------------------------------------------
+# --- requests to specs -------------------------------------------------------
+#
+# A request's product or plan is read whole into the use case's spec, each
+# field judged by a Check of its own; only the violations of the fields the
+# request sets (all of them, or an update's mask) are reported, in the order
+# it names them. The use case reads no other field, so an update is not
+# refused for a value it does not change.
 
 
-def _price(check: Check, price: common_pb2.Price, field: str) -> dict[str, Any]:
+def _judges(fields: Iterable[str]) -> dict[str, Check]:
+    return {name: Check() for name in fields}
+
+
+def _masked(check: Check, paths: Iterable[str], allowed: Sequence[str]) -> list[str]:
+    """An update mask's fields, in its order (the order its violations are
+    reported in); paths that name no field are reported by ``check.mask``."""
+    return [path for path in check.mask(paths, allowed) if path in allowed]
+
+
+def _report(check: Check, judged: Mapping[str, Check], fields: Iterable[str]) -> None:
+    for name in fields:
+        check.violations.extend(judged[name].violations)
+
+
+def _price_of(price: common_pb2.Price) -> specs.Price:
+    return specs.Price(price.price_in_cents, price.currency_code, price.tier_id)
+
+
+def _price(check: Check, price: common_pb2.Price, field: str) -> specs.Price:
     check.amount(price.price_in_cents, f"{field}.price_in_cents")
     check.currency(price.currency_code, f"{field}.currency_code")
     check.name(price.tier_id, f"{field}.tier_id", required=False)
-    return {
-        "price_in_cents": price.price_in_cents,
-        "currency_code": price.currency_code,
-        "tier_id": price.tier_id,
-    }
+    return _price_of(price)
 
 
-def _localizations(check: Check, values: Any, field: str) -> dict[str, dict[str, str]]:
+def _localizations(check: Check, values: Any, field: str) -> dict[str, specs.Localization]:
     check.at_most(len(values), field, MAX_LANGUAGES)
     result = {}
     for language, text in values.items():
         check.language(language, f"{field}[{language}]")
         check.name(text.display_name, f"{field}[{language}].display_name", required=False)
         check.text(text.description, f"{field}[{language}].description")
-        result[language] = {"display_name": text.display_name, "description": text.description}
+        result[language] = specs.Localization(text.display_name, text.description)
     return result
 
 
 def _features(
     check: Check, features: Sequence[common_pb2.Feature], field: str
-) -> list[dict[str, Any]]:
+) -> tuple[specs.Feature, ...]:
     check.at_most(len(features), field, MAX_FEATURES)
     check.unique((f.code for f in features), field)
     result = []
@@ -103,19 +95,11 @@ def _features(
         check.non_negative(feature.limit, f"{path}.limit")
         if kind == "access" and (feature.limit or reset != "never"):
             check.fail(path, "an access feature has no limit and no reset interval")
-        result.append(
-            {
-                "code": feature.code,
-                "name": feature.name,
-                "kind": kind,
-                "limit": feature.limit,
-                "reset_interval": reset,
-            }
-        )
-    return result
+        result.append(specs.Feature(feature.code, feature.name, kind, feature.limit, reset))
+    return tuple(result)
 
 
-def _product_prices(check: Check, prices: Any, field: str) -> dict[str, dict[str, Any]]:
+def _product_prices(check: Check, prices: Any, field: str) -> dict[str, specs.Price]:
     check.at_most(len(prices), field, MAX_REGIONS)
     result = {}
     for region, price in prices.items():
@@ -124,131 +108,132 @@ def _product_prices(check: Check, prices: Any, field: str) -> dict[str, dict[str
     return result
 
 
-def product_values(check: Check, product: pb.Product, fields: Iterable[str]) -> dict[str, Any]:
-    """The stored values of ``fields`` of a request's product, checked."""
-    values: dict[str, Any] = {}
-    for name in fields:
-        path = f"product.{name}"
-        if name == "name":
-            values[name] = check.name(product.name, path)
-        elif name in ("internal_id", "product_type"):
-            values[name] = check.name(getattr(product, name), path, required=False)
-        elif name == "description":
-            values[name] = check.text(product.description, path)
-        elif name == "status":
-            values[name] = check.enum(PRODUCT_STATUSES, product.status, path, "active")
-        elif name == "features":
-            values[name] = _features(check, product.features, path)
-        elif name == "prices":
-            values[name] = _product_prices(check, product.prices, path)
-        elif name == "price_wholesale":
-            values[name] = (
-                _price(check, product.price_wholesale, path)
-                if product.HasField("price_wholesale")
-                else None
-            )
-        elif name == "localizations":
-            values[name] = _localizations(check, product.localizations, path)
-        elif name == "metadata":
-            values[name] = check.struct(product.metadata, path)
-    return values
+def product_spec(check: Check, product: pb.Product, fields: Iterable[str]) -> specs.ProductSpec:
+    """The request's ``product``, reporting the violations of ``fields``."""
+    on = _judges(specs.PRODUCT_FIELDS)
+    spec = specs.ProductSpec(
+        name=on["name"].name(product.name, "product.name"),
+        internal_id=on["internal_id"].name(
+            product.internal_id, "product.internal_id", required=False
+        ),
+        description=on["description"].text(product.description, "product.description"),
+        product_type=on["product_type"].name(
+            product.product_type, "product.product_type", required=False
+        ),
+        status=on["status"].enum(PRODUCT_STATUSES, product.status, "product.status", "active"),
+        features=_features(on["features"], product.features, "product.features"),
+        prices=_product_prices(on["prices"], product.prices, "product.prices"),
+        price_wholesale=(
+            _price(on["price_wholesale"], product.price_wholesale, "product.price_wholesale")
+            if product.HasField("price_wholesale")
+            else None
+        ),
+        localizations=_localizations(
+            on["localizations"], product.localizations, "product.localizations"
+        ),
+        metadata=on["metadata"].struct(product.metadata, "product.metadata"),
+    )
+    _report(check, on, fields)
+    return spec
 
 
 def _phases(
-    check: Check, region: str, phases: Sequence[pb.PricePhase], field: str
-) -> list[dict[str, Any]]:
-    if not phases:
-        check.fail(field, "needs at least one price phase")
-    check.at_most(len(phases), field, MAX_PHASES)
-    orders = [phase.order for phase in phases]
-    if len(set(orders)) != len(orders):
-        check.fail(field, "phase orders must be unique")
-    last_order = max(orders, default=0)
-    result: list[dict[str, Any]] = []
-    # Paths name phases by their position in the request; storage sorts them.
-    for n, phase in enumerate(phases):
+    check: Check, region: str, region_phases: Sequence[pb.PricePhase], field: str
+) -> tuple[specs.PhaseSpec, ...]:
+    """A region's phases. Paths name them by their position in the request;
+    the use case stores them in order."""
+    result = tuple(
+        specs.PhaseSpec(
+            order=phase.order,
+            billing_cycles=phase.billing_cycles if phase.HasField("billing_cycles") else None,
+            price=_price_of(phase.price),
+        )
+        for phase in region_phases
+    )
+    for problem in phases.list_problems(result):
+        check.fail(field, problem)
+    last = phases.last_order(result)
+    for n, (phase, spec) in enumerate(zip(region_phases, result, strict=True)):
         path = f"{field}.phases[{n}]"
-        check.between(phase.order, f"{path}.order", 1, 1000)
-        cycles = phase.billing_cycles if phase.HasField("billing_cycles") else None
-        if cycles is None and phase.order != last_order:
-            check.fail(f"{path}.billing_cycles", "only the last phase may run forever")
-        if cycles is not None:
-            check.between(cycles, f"{path}.billing_cycles", 1, 10_000)
+        for name, problem in phases.phase_problems(spec, last):
+            check.fail(f"{path}.{name}", problem)
         if not phase.HasField("price"):
             check.fail(f"{path}.price", "is required")
-        result.append(
-            {
-                "phase_id": secrets.token_hex(8),
-                "order": phase.order,
-                "billing_cycles": cycles,
-                "price": _price(check, phase.price, f"{path}.price"),
-            }
-        )
-    result.sort(key=lambda phase: phase["order"])
-    if len({phase["price"]["currency_code"] for phase in result}) > 1:
-        check.fail(field, f"every phase of region {region} must use one currency")
+        _price(check, phase.price, f"{path}.price")
+    currency = phases.currency_problem(region, result)
+    if currency is not None:
+        check.fail(field, currency)
     return result
 
 
-def plan_values(
-    check: Check, plan: pb.Plan, fields: Iterable[str], creating: bool
-) -> tuple[dict[str, Any], list[str] | None]:
-    """The stored values of ``fields`` of a request's plan, checked, and its product IDs."""
-    values: dict[str, Any] = {}
-    product_ids: list[str] | None = None
-    for name in fields:
-        path = f"plan.{name}"
-        if name == "name":
-            values[name] = check.name(plan.name, path)
-        elif name == "plan_type":
-            values[name] = check.enum(PLAN_TYPES, plan.plan_type, path, "single")
-        elif name == "status":
-            values[name] = check.enum(PLAN_STATUSES, plan.status, path, "active")
-        elif name == "end_behavior":
-            values[name] = check.enum(END_BEHAVIORS, plan.end_behavior, path, "roll")
-        elif name == "billing_frequency" and creating and plan.free and not plan.HasField(name):
-            # A free plan never bills; its periods are months.
-            values["billing_unit"], values["billing_value"] = "month", 1
-        elif name == "billing_frequency" and not plan.HasField(name):
-            check.fail(path, "is required")
-        elif name == "billing_frequency":
-            values["billing_unit"] = check.enum(
-                BILLING_UNITS, plan.billing_frequency.unit, f"{path}.unit"
-            )
-            values["billing_value"] = check.between(
-                plan.billing_frequency.value, f"{path}.value", 1, MAX_FREQUENCY
-            )
-        elif name in ("free_trial_days", "grace_period_days"):
-            values[name] = check.between(getattr(plan, name), path, 0, MAX_DAYS)
-        elif name == "tier":
-            values[name] = check.between(plan.tier, path, 0, 1_000_000)
-        elif name in ("can_pause", "free"):
-            values[name] = getattr(plan, name)
-        elif name == "can_cancel":
-            values[name] = plan.can_cancel if plan.HasField("can_cancel") or not creating else True
-        elif name == "prices":
-            check.at_most(len(plan.prices), path, MAX_REGIONS)
-            prices = {}
-            for region, region_prices in plan.prices.items():
-                check.region(region, f"{path}[{region}]")
-                prices[region] = _phases(check, region, region_prices.phases, f"{path}[{region}]")
-            values[name] = prices
-        elif name == "localizations":
-            values[name] = _localizations(check, plan.localizations, path)
-        elif name == "product_ids":
-            if not plan.product_ids:
-                check.fail(path, "needs at least one product")
-            check.at_most(len(plan.product_ids), path, MAX_PLAN_PRODUCTS)
-            check.unique(plan.product_ids, path)
-            for n, product_id in enumerate(plan.product_ids):
-                check.object_id(product_id, f"{path}[{n}]")
-            product_ids = list(plan.product_ids)
-        elif name == "metadata":
-            values[name] = check.struct(plan.metadata, path)
-    return values, product_ids
+def _plan_prices(check: Check, prices: Any, field: str) -> dict[str, tuple[specs.PhaseSpec, ...]]:
+    check.at_most(len(prices), field, MAX_REGIONS)
+    result = {}
+    for region, region_prices in prices.items():
+        check.region(region, f"{field}[{region}]")
+        result[region] = _phases(check, region, region_prices.phases, f"{field}[{region}]")
+    return result
 
 
-# --- stored values to responses ----------------------------------------------
+def _frequency(
+    check: Check, plan: pb.Plan, field: str, creating: bool
+) -> specs.BillingFrequency | None:
+    if not plan.HasField("billing_frequency"):
+        # The use case gives a new free plan months.
+        if not (creating and plan.free):
+            check.fail(field, "is required")
+        return None
+    frequency = plan.billing_frequency
+    return specs.BillingFrequency(
+        unit=check.enum(BILLING_UNITS, frequency.unit, f"{field}.unit"),
+        value=check.between(frequency.value, f"{field}.value", 1, MAX_FREQUENCY),
+    )
+
+
+def _product_ids(check: Check, product_ids: Sequence[str], field: str) -> tuple[str, ...]:
+    if not product_ids:
+        check.fail(field, "needs at least one product")
+    check.at_most(len(product_ids), field, MAX_PLAN_PRODUCTS)
+    check.unique(product_ids, field)
+    for n, product_id in enumerate(product_ids):
+        check.object_id(product_id, f"{field}[{n}]")
+    return tuple(product_ids)
+
+
+def plan_spec(check: Check, plan: pb.Plan, fields: Iterable[str], creating: bool) -> specs.PlanSpec:
+    """The request's ``plan``, reporting the violations of ``fields``."""
+    on = _judges(specs.PLAN_FIELDS)
+    spec = specs.PlanSpec(
+        name=on["name"].name(plan.name, "plan.name"),
+        plan_type=on["plan_type"].enum(PLAN_TYPES, plan.plan_type, "plan.plan_type", "single"),
+        status=on["status"].enum(PLAN_STATUSES, plan.status, "plan.status", "active"),
+        billing_frequency=_frequency(
+            on["billing_frequency"], plan, "plan.billing_frequency", creating
+        ),
+        free_trial_days=on["free_trial_days"].between(
+            plan.free_trial_days, "plan.free_trial_days", 0, MAX_DAYS
+        ),
+        grace_period_days=on["grace_period_days"].between(
+            plan.grace_period_days, "plan.grace_period_days", 0, MAX_DAYS
+        ),
+        prices=_plan_prices(on["prices"], plan.prices, "plan.prices"),
+        localizations=_localizations(on["localizations"], plan.localizations, "plan.localizations"),
+        product_ids=_product_ids(on["product_ids"], plan.product_ids, "plan.product_ids"),
+        tier=on["tier"].between(plan.tier, "plan.tier", 0, 1_000_000),
+        end_behavior=on["end_behavior"].enum(
+            END_BEHAVIORS, plan.end_behavior, "plan.end_behavior", "roll"
+        ),
+        can_pause=plan.can_pause,
+        # Unset on a new plan means the default; an update sets what it is sent.
+        can_cancel=plan.can_cancel if plan.HasField("can_cancel") or not creating else True,
+        free=plan.free,
+        metadata=on["metadata"].struct(plan.metadata, "plan.metadata"),
+    )
+    _report(check, on, fields)
+    return spec
+
+
+# --- the service --------------------------------------------------------------
 
 
 class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
@@ -259,9 +244,9 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
         if not request.HasField("product"):
             check.fail("product", "is required")
         check.object_id(request.product.app_id, "product.app_id", required=False)
-        values = product_values(check, request.product, PRODUCT_FIELDS)
+        spec = product_spec(check, request.product, specs.PRODUCT_FIELDS)
         return use(
-            catalog.create_product, self.deps, caller.principal, request.product.app_id, values
+            catalog.create_product, self.deps, caller.principal, request.product.app_id, spec
         ).answer(lambda row: pb.CreateProductResponse(product=product_pb(row)))
 
     @rpc
@@ -297,14 +282,12 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.UpdateProductRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdateProductResponse]:
         check.object_id(request.product.product_id, "product.product_id")
-        paths = check.mask(request.update_mask.paths, PRODUCT_FIELDS)
-        changes = product_values(check, request.product, [p for p in paths if p in PRODUCT_FIELDS])
+        fields = _masked(check, request.update_mask.paths, specs.PRODUCT_FIELDS)
+        update = specs.ProductUpdate(
+            product_spec(check, request.product, fields), frozenset(fields)
+        )
         return use(
-            catalog.update_product,
-            self.deps,
-            caller.principal,
-            request.product.product_id,
-            changes,
+            catalog.update_product, self.deps, caller.principal, request.product.product_id, update
         ).answer(lambda row: pb.UpdateProductResponse(product=product_pb(row)))
 
     @rpc
@@ -314,14 +297,9 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
         if not request.HasField("plan"):
             check.fail("plan", "is required")
         check.object_id(request.plan.platform_id, "plan.platform_id", required=False)
-        values, product_ids = plan_values(check, request.plan, PLAN_FIELDS, creating=True)
+        spec = plan_spec(check, request.plan, specs.PLAN_FIELDS, creating=True)
         return use(
-            catalog.create_plan,
-            self.deps,
-            caller.principal,
-            request.plan.platform_id,
-            values,
-            product_ids or [],
+            catalog.create_plan, self.deps, caller.principal, request.plan.platform_id, spec
         ).answer(lambda view: pb.CreatePlanResponse(plan=plan_pb(view)))
 
     @rpc
@@ -369,15 +347,10 @@ class CatalogService(Servicer, catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.UpdatePlanRequest, check: Check, caller: Caller
     ) -> Work[pb.UpdatePlanResponse]:
         check.object_id(request.plan.plan_id, "plan.plan_id")
-        paths = check.mask(request.update_mask.paths, PLAN_FIELDS)
-        changes, product_ids = plan_values(
-            check, request.plan, [p for p in paths if p in PLAN_FIELDS], creating=False
+        fields = _masked(check, request.update_mask.paths, specs.PLAN_FIELDS)
+        update = specs.PlanUpdate(
+            plan_spec(check, request.plan, fields, creating=False), frozenset(fields)
         )
         return use(
-            catalog.update_plan,
-            self.deps,
-            caller.principal,
-            request.plan.plan_id,
-            changes,
-            product_ids,
+            catalog.update_plan, self.deps, caller.principal, request.plan.plan_id, update
         ).answer(lambda view: pb.UpdatePlanResponse(plan=plan_pb(view)))

@@ -7,24 +7,57 @@ reported as not found.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import peewee
 
 from bento_server import ids
+from bento_server.billing.phases import Phase, in_order
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.models import App, Plan, PlanProduct, PlanRegion, Platform, Product
 from bento_server.usecases import paging
+from bento_server.usecases.catalog_specs import (
+    PLAN_FIELDS,
+    PRODUCT_FIELDS,
+    PhaseSpec,
+    PlanSpec,
+    PlanUpdate,
+    ProductSpec,
+    ProductUpdate,
+)
 from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
 # --- products ---------------------------------------------------------------
 
 
-def create_product(
-    deps: Deps, principal: Principal, app_id: str, values: dict[str, Any]
-) -> Product:
+def _write_product(product: Product, spec: ProductSpec, fields: Collection[str]) -> None:
+    """Sets ``fields`` of ``product`` to what ``spec`` says."""
+    if "name" in fields:
+        product.name = spec.name
+    if "internal_id" in fields:
+        product.internal_id = spec.internal_id
+    if "description" in fields:
+        product.description = spec.description
+    if "product_type" in fields:
+        product.product_type = spec.product_type
+    if "status" in fields:
+        product.status = spec.status
+    if "features" in fields:
+        product.features = [feature.stored() for feature in spec.features]
+    if "prices" in fields:
+        product.prices = {region: price.stored() for region, price in spec.prices.items()}
+    if "price_wholesale" in fields:
+        wholesale = spec.price_wholesale
+        product.price_wholesale = None if wholesale is None else wholesale.stored()
+    if "localizations" in fields:
+        product.localizations = {lang: text.stored() for lang, text in spec.localizations.items()}
+    if "metadata" in fields:
+        product.metadata = dict(spec.metadata)
+
+
+def create_product(deps: Deps, principal: Principal, app_id: str, spec: ProductSpec) -> Product:
     if principal.role == PUBLISHER:
         app_id = app_id or principal.tenant_id or ""
         if app_id != principal.tenant_id:
@@ -35,9 +68,10 @@ def create_product(
     with deps.store.write():
         if App.get_or_none(App.id == app_id) is None:
             raise not_found("app", app_id)
-        return Product.create(
-            id=ids.new_id(ids.PRODUCT), app=app_id, created_at=now, updated_at=now, **values
-        )
+        product = Product(id=ids.new_id(ids.PRODUCT), app=app_id, created_at=now, updated_at=now)
+        _write_product(product, spec, PRODUCT_FIELDS)
+        product.save(force_insert=True)
+        return product
 
 
 def _product_query(principal: Principal) -> peewee.ModelSelect:
@@ -67,13 +101,12 @@ def list_products(
 
 
 def update_product(
-    deps: Deps, principal: Principal, product_id: str, changes: dict[str, Any]
+    deps: Deps, principal: Principal, product_id: str, update: ProductUpdate
 ) -> Product:
     with deps.store.write():
         product = get_product(deps, principal, product_id)
-        for name, value in changes.items():
-            setattr(product, name, value)
-        if changes.get("price_wholesale"):
+        _write_product(product, update.product, update.fields)
+        if "price_wholesale" in update.fields and update.product.price_wholesale is not None:
             selling = Plan.select().join(PlanProduct).where(PlanProduct.product == product.id)
             for plan in selling:
                 _check_wholesale_currencies(plan, product)
@@ -108,13 +141,58 @@ class PlanList:
     total: int
 
 
-def create_plan(
-    deps: Deps,
-    principal: Principal,
-    platform_id: str,
-    values: dict[str, Any],
-    product_ids: Sequence[str],
-) -> PlanView:
+def _stored_phases(region_phases: Sequence[PhaseSpec]) -> list[dict[str, Any]]:
+    """A region's phases as stored: in the order they apply, each with a new ID."""
+    return [
+        Phase(
+            phase_id=ids.new_phase_id(),
+            order=phase.order,
+            billing_cycles=phase.billing_cycles,
+            price_in_cents=phase.price.price_in_cents,
+            currency_code=phase.price.currency_code,
+            tier_id=phase.price.tier_id,
+        ).stored()
+        for phase in in_order(region_phases)
+    ]
+
+
+def _write_plan(plan: Plan, spec: PlanSpec, fields: Collection[str]) -> None:
+    """Sets ``fields`` of ``plan`` to what ``spec`` says (its products are
+    rows of their own: ``_write_products``)."""
+    if "name" in fields:
+        plan.name = spec.name
+    if "plan_type" in fields:
+        plan.plan_type = spec.plan_type
+    if "status" in fields:
+        plan.status = spec.status
+    if "billing_frequency" in fields:
+        # A free plan never bills; its periods are months.
+        frequency = spec.billing_frequency
+        plan.billing_unit = "month" if frequency is None else frequency.unit
+        plan.billing_value = 1 if frequency is None else frequency.value
+    if "free_trial_days" in fields:
+        plan.free_trial_days = spec.free_trial_days
+    if "grace_period_days" in fields:
+        plan.grace_period_days = spec.grace_period_days
+    if "prices" in fields:
+        plan.prices = {region: _stored_phases(p) for region, p in spec.prices.items()}
+    if "localizations" in fields:
+        plan.localizations = {lang: text.stored() for lang, text in spec.localizations.items()}
+    if "tier" in fields:
+        plan.tier = spec.tier
+    if "end_behavior" in fields:
+        plan.end_behavior = spec.end_behavior
+    if "can_pause" in fields:
+        plan.can_pause = spec.can_pause
+    if "can_cancel" in fields:
+        plan.can_cancel = spec.can_cancel
+    if "free" in fields:
+        plan.free = spec.free
+    if "metadata" in fields:
+        plan.metadata = dict(spec.metadata)
+
+
+def create_plan(deps: Deps, principal: Principal, platform_id: str, spec: PlanSpec) -> PlanView:
     if principal.role == PLATFORM:
         platform_id = platform_id or principal.tenant_id or ""
         if platform_id != principal.tenant_id:
@@ -125,20 +203,15 @@ def create_plan(
     with deps.store.write():
         if Platform.get_or_none(Platform.id == platform_id) is None:
             raise not_found("platform", platform_id)
-        plan = Plan(
-            id=ids.new_plan_id(),
-            platform=platform_id,
-            created_at=now,
-            updated_at=now,
-            **values,
-        )
+        plan = Plan(id=ids.new_plan_id(), platform=platform_id, created_at=now, updated_at=now)
+        _write_plan(plan, spec, PLAN_FIELDS)
         _check_plan(plan)
         plan.save(force_insert=True)
-        _write_products(plan, product_ids)
+        _write_products(plan, spec.product_ids)
         _check_wholesale_currencies(plan)
         _write_regions(plan)
         deps.store.notify_access_changed()  # a free plan grants at once
-        return PlanView(plan, list(product_ids), [])
+        return PlanView(plan, list(spec.product_ids), [])
 
 
 def _check_plan(plan: Plan) -> None:
@@ -275,27 +348,22 @@ def list_plans(
     return PlanList(views, listed.next_page_token, total)
 
 
-def update_plan(
-    deps: Deps,
-    principal: Principal,
-    plan_id: str,
-    changes: dict[str, Any],
-    product_ids: Sequence[str] | None,
-) -> PlanView:
+def update_plan(deps: Deps, principal: Principal, plan_id: str, update: PlanUpdate) -> PlanView:
+    changes_products = "product_ids" in update.fields
+    changes_prices = "prices" in update.fields
     with deps.store.write():
         plan = _plan_query(principal).where(Plan.id == plan_id).first()
         if plan is None:
             raise not_found("plan", plan_id)
-        for name, value in changes.items():
-            setattr(plan, name, value)
+        _write_plan(plan, update.plan, update.fields)
         _check_plan(plan)
         plan.updated_at = deps.clock.now()
         plan.save()
-        if product_ids is not None:
-            _write_products(plan, product_ids)
-        if product_ids is not None or "prices" in changes:
+        if changes_products:
+            _write_products(plan, update.plan.product_ids)
+        if changes_products or changes_prices:
             _check_wholesale_currencies(plan)
-        if "prices" in changes:
+        if changes_prices:
             _write_regions(plan)
         deps.store.notify_access_changed()
         return PlanView(plan, _product_ids([plan.id]).get(plan.id, []), [])
