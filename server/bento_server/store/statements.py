@@ -82,6 +82,24 @@ def listed(store: Store, values: list[Any]) -> Any:
     return list(values) if store.is_postgres else json.dumps(list(values))
 
 
+def skip_locked(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
+    """``query``, locking what it finds for this transaction and passing
+    over rows another transaction holds (PostgreSQL: replicas share work
+    without waiting on each other); SQLite's write transaction already
+    holds the whole database."""
+    return query.for_update("FOR UPDATE SKIP LOCKED") if store.is_postgres else query
+
+
+def lists_token(column: peewee.Field, token: str) -> peewee.Expression:
+    """The condition that ``column``, a JSON list of IDs (letters and
+    digits only, so no LIKE wildcards), holds ``token``: a match on the
+    list's text, which needs no JSON functions of either database."""
+    # converter=False keeps the pattern from being JSON-encoded as a value
+    # of the field.
+    pattern = peewee.Value(f'%"{token}"%', converter=False)
+    return peewee.Expression(column, peewee.OP.ILIKE, pattern)
+
+
 def _bind(params: list[Any], arguments: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(
         arguments[p[len(_MARK) :]] if isinstance(p, str) and p.startswith(_MARK) else p

@@ -113,8 +113,7 @@ def _claim(
     if skip:
         query = query.where(Subscription.id.not_in(list(skip)))
     query = query.order_by(order).limit(size)
-    if deps.store.is_postgres:
-        query = query.for_update("FOR UPDATE SKIP LOCKED")
+    query = statements.skip_locked(deps.store, query)
     return [
         subscription_id for subscription_id, _ in sorted(query.tuples(), key=lambda r: (r[1], r[0]))
     ]

@@ -278,12 +278,8 @@ def visible_to(principal: Principal) -> peewee.ModelSelect:
     if principal.role == PLATFORM:
         query = query.where(Event.platform_id == principal.tenant_id)
     elif principal.role == PUBLISHER:
-        # app_ids is a JSON list of quoted IDs (letters and digits only, so
-        # no LIKE wildcards). converter=False keeps the pattern from being
-        # JSON-encoded as a value of the field.
-        pattern = peewee.Value(f'%"{principal.tenant_id}"%', converter=False)
         query = query.where(
-            peewee.Expression(Event.app_ids, peewee.OP.ILIKE, pattern)
+            statements.lists_token(Event.app_ids, str(principal.tenant_id))
             & Event.type.in_(sorted(event_views.PUBLISHER_TYPES))
         )
     return query

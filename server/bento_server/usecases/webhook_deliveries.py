@@ -37,6 +37,7 @@ from bento_server import ids
 from bento_server.billing.statuses import EventType
 from bento_server.clock import SystemClock
 from bento_server.errors import BentoError, not_found
+from bento_server.store import statements
 from bento_server.store.database import Store
 from bento_server.store.fields import to_micros
 from bento_server.store.models import Event, WebhookDelivery, WebhookEndpoint
@@ -77,13 +78,6 @@ MAX_ERROR = 500
 
 # Leases are on the wall clock: the clock replicas share.
 _WALL = SystemClock()
-
-
-def _skip_locked(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
-    """``query``, locking what it finds and passing over rows another
-    transaction holds (PostgreSQL); SQLite's write transaction already holds
-    the whole database."""
-    return query.for_update("FOR UPDATE SKIP LOCKED") if store.is_postgres else query
 
 
 def _locked(store: Store, query: peewee.ModelSelect) -> peewee.ModelSelect:
@@ -129,7 +123,7 @@ def fan_out_page(deps: Deps) -> tuple[int, bool]:
             .order_by(WebhookEndpoint.id)
         )
         # Those another replica is fanning out now are left to it.
-        behind = list(_skip_locked(deps.store, query))
+        behind = list(statements.skip_locked(deps.store, query))
         pruned = events.pruned_through()
         now = deps.clock.now()
         reads: dict[tuple[str, str | None, tuple[str, ...], int], list[Event]] = {}
@@ -275,7 +269,7 @@ def claim(deps: Deps, room: int, full: frozenset[str] = frozenset()) -> list[Out
         )
         # Claims of one endpoint take turns, so the count of its leases
         # holds; one another replica is claiming now is left to it.
-        endpoints = {e.id: e for e in _skip_locked(deps.store, query)}
+        endpoints = {e.id: e for e in statements.skip_locked(deps.store, query)}
         if not endpoints:
             return []
         now, wall = deps.clock.now(), _WALL.now()
