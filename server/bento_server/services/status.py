@@ -4,8 +4,9 @@ Every error leaves as a ``google.rpc.Status`` with an ``ErrorInfo`` (domain
 ``bento``, a reason from ``bento_server.errors``, as each RPC's doc
 comment in ``protos/bento/v1/`` lists them) and, for bad arguments, a
 ``BadRequest`` listing each bad field. Store errors that mean "try again"
-become UNAVAILABLE or ABORTED; anything else is a bug and becomes INTERNAL
-(logged with its stack).
+(as ``store.errors`` classifies them) become ABORTED (a race between
+writers) or UNAVAILABLE (the database could not serve); anything else is a
+bug and becomes INTERNAL (logged with its stack).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import logging
 
 import grpc
-import peewee
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from bento_server.errors import Aborted, BentoError, FieldViolation, Unavailable
+from bento_server.store.errors import Failure, classify
 
 DOMAIN = "bento"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -39,15 +40,12 @@ def from_exception(error: Exception, method: str) -> BentoError:
     """The caller-facing error for any exception a handler raised."""
     if isinstance(error, BentoError):
         return error
-    if isinstance(error, peewee.IntegrityError):
-        # A unique constraint caught a race between two writers.
+    failure = classify(error)
+    if failure in (Failure.CONFLICT, Failure.INTEGRITY):
+        # Two writers raced: the database rolled one back, or a unique
+        # constraint caught it.
         return Aborted("the object changed while this call ran; retry", "concurrent_modification")
-    if isinstance(error, peewee.OperationalError | peewee.InterfaceError):
-        text = str(error).lower()
-        if "could not serialize" in text or "deadlock" in text:
-            return Aborted(
-                "the object changed while this call ran; retry", "concurrent_modification"
-            )
+    if failure is Failure.UNAVAILABLE:
         log.warning("store unavailable in %s: %s", method, error)
         return Unavailable("the database is busy or unreachable; retry", "store_unavailable")
     log.exception("unexpected error in %s", method, exc_info=error)
