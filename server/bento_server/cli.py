@@ -9,12 +9,13 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from bento_server import log_hygiene
 from bento_server.clock import SystemClock
+from bento_server.config import DEFAULT_ADDRESS, AccessLog, ServerConfig
 from bento_server.infra import scheduler
-from bento_server.server import DEFAULT_ADDRESS, ServerConfig, serve
+from bento_server.server import serve
 from bento_server.store.database import DEFAULT_URL, Store, connect
 from bento_server.store.migrations import migrate
 from bento_server.usecases.context import ADMIN, PLATFORM, PUBLISHER, ROLES, Deps
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--access-log",
-        choices=("all", "errors", "off"),
+        choices=get_args(AccessLog),
         default="all",
         help="a log line for every RPC (default), only for failed ones, or none",
     )

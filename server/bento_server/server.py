@@ -14,7 +14,6 @@ import gc
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
@@ -46,11 +45,11 @@ from bento.v1 import (
     webhook_pb2_grpc,
 )
 from bento_server.clock import Clock, SystemClock, TestClock
+from bento_server.config import ServerConfig
 from bento_server.infra import metrics, scheduler
 from bento_server.infra.feed import EventFeed
 from bento_server.infra.webhooks import WebhookSender
 from bento_server.runtime import Runtime
-from bento_server.services import interceptor
 from bento_server.services.activation import ActivationService
 from bento_server.services.catalog import CatalogService
 from bento_server.services.entitlement import EntitlementService
@@ -65,7 +64,7 @@ from bento_server.services.test_clock import TestClockService
 from bento_server.services.webhook import WebhookService
 from bento_server.store import secret_box, statements
 from bento_server.store.access_cache import AccessCache, AccessListener
-from bento_server.store.database import DEFAULT_URL, Store, connect
+from bento_server.store.database import Store, connect
 from bento_server.store.group_writer import GroupWriter
 from bento_server.store.migrations import migrate
 from bento_server.store.models import TestClockState
@@ -76,7 +75,6 @@ from bento_server.usecases.credentials import Authenticator
 
 log = logging.getLogger("bento.server")
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024
 
 # Keepalive: ping idle connections so dead stream consumers are noticed
@@ -92,45 +90,6 @@ SERVER_OPTIONS = [
     ("grpc.max_send_message_length", 16 * MiB),
     ("grpc.so_reuseport", 0),
 ]
-
-
-@dataclass
-class ServerConfig:
-    """How ``bento serve`` runs."""
-
-    address: str = DEFAULT_ADDRESS
-    """host:port to listen on; port 0 picks a free one (printed on start)."""
-    database_url: str = DEFAULT_URL
-    """sqlite:///file.db or postgresql://user:password@host:port/name."""
-    test_clock: bool = False
-    """Run on a clock that only TestClockService moves."""
-    workers: int = 8
-    """Threads for store work."""
-    scheduler_interval: float = 5.0
-    """Seconds between sweeps of due billing work; 0 turns the sweep off."""
-    shutdown_grace: float = 10.0
-    """Seconds in-flight calls get to finish on SIGTERM/SIGINT."""
-    tls_cert: str | None = None
-    """PEM certificate chain for TLS; plaintext when unset."""
-    tls_key: str | None = None
-    """PEM private key for TLS."""
-    event_retention_days: float = 0.0
-    """Prune events older than this many days; 0 keeps them forever."""
-    max_streams_per_caller: int = 32
-    """Open WatchEvents streams one API key may hold on this server."""
-    heartbeat_interval: float = 10.0
-    """Seconds between heartbeats of an idle WatchEvents stream (at most 15)."""
-    event_poll_interval: float = 0.25
-    """Seconds between looks for events other processes committed."""
-    credential_interval: float = 2.0
-    """Most seconds between looks at whether open streams' keys were revoked
-    (a revocation announced by any replica is looked at at once)."""
-    metrics_address: str | None = None
-    """host:port to serve Prometheus metrics on; off when unset."""
-    webhooks_allow_private: bool = False
-    """Let webhooks go to http:// and private addresses (development, tests)."""
-    access_log: str = "all"
-    """Log a line for every RPC ("all"), for failed ones ("errors"), or none ("off")."""
 
 
 def _load_test_clock(store: Store, wall: Clock) -> TestClock:
@@ -223,7 +182,6 @@ def _tls_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 async def serve(config: ServerConfig) -> None:
     credentials = _tls_credentials(config)
     runtime = build_runtime(config)
-    interceptor.ACCESS_LOG = config.access_log
     loop = asyncio.get_running_loop()
 
     def keys_changed_elsewhere() -> None:  # called on the listener's thread
@@ -240,7 +198,7 @@ async def serve(config: ServerConfig) -> None:
         listener.start()
     authenticator = Authenticator(runtime.deps.store, runtime.access_cache)
     server = grpc.aio.server(
-        interceptors=[BentoInterceptor(authenticator)],
+        interceptors=[BentoInterceptor(authenticator, config)],
         options=SERVER_OPTIONS,
     )
     names = []

@@ -25,6 +25,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from bento_server import ids
+from bento_server.config import ServerConfig
 from bento_server.errors import BentoError, InvalidArgument, Unauthenticated
 from bento_server.infra import metrics
 from bento_server.services import status
@@ -86,8 +87,9 @@ def parse_basic(metadata: tuple[tuple[str, Any], ...] | None) -> tuple[str, str]
 
 
 class BentoInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, config: ServerConfig) -> None:
         self._authenticator = authenticator
+        self._access_log = config.access_log
         # The wrapped handler of each method, built on its first call: the
         # per-call work is then only what the call itself needs.
         self._wrapped: dict[str, grpc.RpcMethodHandler | None] = {}
@@ -150,7 +152,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                     raise
                 error = status.from_exception(raised, method)
                 # Logged and counted before the caller can see the answer.
-                _log_call(method, error.code, started, metadata)
+                self._log_call(method, error.code, started, metadata)
                 logged = True
                 await status.abort(context, error)
             except BaseException:
@@ -158,7 +160,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 raise
             finally:
                 if not logged:
-                    _log_call(method, outcome, started, metadata)
+                    self._log_call(method, outcome, started, metadata)
 
         return wrapped
 
@@ -176,7 +178,7 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 if _is_abort(raised):
                     raise
                 error = status.from_exception(raised, method)
-                _log_call(method, error.code, started, metadata)
+                self._log_call(method, error.code, started, metadata)
                 logged = True
                 await status.abort(context, error)
             except BaseException:
@@ -184,9 +186,26 @@ class BentoInterceptor(grpc.aio.ServerInterceptor):
                 raise
             finally:
                 if not logged:
-                    _log_call(method, outcome, started, metadata)
+                    self._log_call(method, outcome, started, metadata)
 
         return wrapped
+
+    def _log_call(self, method: str, outcome: str, started: float, metadata: Any) -> None:
+        """One line per RPC (as ``ServerConfig.access_log`` says), and its metrics."""
+        seconds = time.perf_counter() - started
+        metrics.observe(method, outcome, seconds)
+        if self._access_log == "off" or (self._access_log == "errors" and outcome == "OK"):
+            return
+        if log.isEnabledFor(logging.INFO):
+            principal = current_principal.get(None)
+            log.info(
+                "rpc method=%s code=%s duration_ms=%.2f caller=%s request_id=%s",
+                method,
+                outcome,
+                seconds * 1000,
+                principal.key_id if principal else "-",
+                _request_id(metadata),
+            )
 
 
 def _open(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
@@ -273,29 +292,6 @@ def _cut_short(context: grpc.aio.ServicerContext) -> str:
 def _is_abort(error: BaseException) -> bool:
     # context.abort raises this to end the call; it must pass through.
     return isinstance(error, grpc.aio.AbortError) and not isinstance(error, BentoError)
-
-
-# Which calls get a log line: "all", "errors" (calls that did not answer
-# OK) or "off". Every call is counted in the metrics either way.
-ACCESS_LOG = "all"
-
-
-def _log_call(method: str, outcome: str, started: float, metadata: Any) -> None:
-    """One line per RPC, and its metrics."""
-    seconds = time.perf_counter() - started
-    metrics.observe(method, outcome, seconds)
-    if ACCESS_LOG == "off" or (ACCESS_LOG == "errors" and outcome == "OK"):
-        return
-    if log.isEnabledFor(logging.INFO):
-        principal = current_principal.get(None)
-        log.info(
-            "rpc method=%s code=%s duration_ms=%.2f caller=%s request_id=%s",
-            method,
-            outcome,
-            seconds * 1000,
-            principal.key_id if principal else "-",
-            _request_id(metadata),
-        )
 
 
 def _request_id(metadata: Any) -> str:
