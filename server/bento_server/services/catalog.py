@@ -1,4 +1,10 @@
-"""CatalogService: products and plans."""
+"""CatalogService: products and plans.
+
+A request is checked field by field into a spec (``usecases.catalog_specs``)
+that the use case turns into rows; the rules of price phases are
+``billing.phases``'. What is left here is reading the proto: its presence
+bits, enum numbers and the paths that name a bad field.
+"""
 
 from __future__ import annotations
 
