@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import filecmp
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.helpers import toolchains
 from tests.support import handed_out, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,16 +18,7 @@ TOOLS = ("go", "protoc-gen-go", "protoc-gen-go-grpc")
 
 
 def _require_go() -> None:
-    """Skips on a machine without Go, but fails in CI: there a missing
-    toolchain is a broken setup (.ci/install-go.sh), and a skip would let the
-    Go client go untested without anyone noticing."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if not missing:
-        return
-    message = f"{', '.join(missing)} not installed (.ci/install-go.sh installs them)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    toolchains.require(TOOLS, ".ci/install-go.sh")
 
 
 def _go(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import filecmp
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.helpers import toolchains
 from tests.support import handed_out, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,15 +18,7 @@ BIN = Path(sys.executable).parent
 
 
 def _require_node() -> None:
-    """A developer without Node may skip these; CI must not: a runner that
-    lost Node would otherwise pass without ever building the client."""
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if not missing:
-        return
-    reason = f"{' and '.join(missing)} not installed (.ci/install-node.sh installs them)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    toolchains.require(("node", "npm"), ".ci/install-node.sh")
 
 
 def _install() -> None:
