@@ -41,7 +41,7 @@ def _keys(model: type[peewee.Model], names: list[str]) -> list[tuple[str, str]]:
     foreign key's ``plan_id`` is held as ``plan``. Rows are read and compared
     through ``__data__``: a field's accessor costs more than the comparison,
     and the core's state has sixty fields, compared on every step."""
-    fields = model._meta.fields  # type: ignore[attr-defined]
+    fields = model._meta.fields
     keys = []
     for name in names:
         field = fields.get(name[: -len("_id")]) if name.endswith("_id") else None

@@ -13,6 +13,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import peewee
 
@@ -219,7 +220,7 @@ def _session(
         raise NotFound(
             f"activation session {session_id!r} not found", "activation_session_not_found"
         )
-    return session
+    return cast("ActivationSession", session)
 
 
 def _items(session: ActivationSession) -> list[ActivationItem]:
@@ -437,7 +438,7 @@ def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
         )
         .scalar()
     )
-    return ActivationItem.expires_at.python_value(value)
+    return cast("datetime | None", ActivationItem.expires_at.python_value(value))
 
 
 def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:

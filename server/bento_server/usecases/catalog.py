@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import peewee
 
@@ -85,7 +85,7 @@ def get_product(deps: Deps, principal: Principal, product_id: str) -> Product:
     product = _product_query(principal).where(Product.id == product_id).first()
     if product is None:
         raise not_found("product", product_id)
-    return product
+    return cast("Product", product)
 
 
 def list_products(
@@ -110,7 +110,7 @@ def update_product(
             selling = Plan.select().join(PlanProduct).where(PlanProduct.product == product.id)
             for plan in selling:
                 _check_wholesale_currencies(plan, product)
-        product.updated_at = deps.clock.now()  # type: ignore[assignment]
+        product.updated_at = deps.clock.now()
         product.save()
         deps.store.notify_access_changed()  # features grant access
         return product

@@ -148,9 +148,7 @@ def list_entitlements(
                 product_id = feature.product_ids[0] if feature.product_ids else ""
                 product = Product.get_or_none(Product.id == product_id) if product_id else None
                 app = App.get_by_id(product.app_id) if product else None
-                result.append(
-                    Entitlement(product, app, decision, _feature_of(feature), feature)  # type: ignore[arg-type]
-                )
+                result.append(Entitlement(product, app, decision, _feature_of(feature), feature))
         free_plans = Plan.select().where(
             (Plan.platform == platform_id)
             & (Plan.free == True)  # noqa: E712

@@ -21,7 +21,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import peewee
 
@@ -591,4 +591,4 @@ def prune(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) ->
             return 0
         deleted = Event.delete().where(Event.sequence <= through).execute()
         EventLogState.update(pruned_through=through).where(EventLogState.id == 1).execute()
-        return deleted
+        return cast("int", deleted)

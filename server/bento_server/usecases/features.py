@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import peewee
 
@@ -139,7 +140,7 @@ def set_feature(
             _window(feature, sub, now)
         feature.save()
         _changed(deps, sub, now, "set", code)
-        return feature
+        return cast("SubscriptionFeature", feature)
 
 
 def remove_feature(
@@ -155,7 +156,7 @@ def remove_feature(
             raise not_found("feature", code)
         feature.delete_instance()
         _changed(deps, sub, now, "removed", code)
-        return feature
+        return cast("SubscriptionFeature", feature)
 
 
 # --- usage --------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class Usage:
 
     @property
     def remaining(self) -> int:
-        return max(self.feature.limit - self.feature.used, 0)
+        return cast("int", max(self.feature.limit - self.feature.used, 0))
 
 
 def record_usage(
@@ -242,7 +243,7 @@ def get_usage(deps: Deps, principal: Principal, subscription_id: str, code: str)
 
 def next_reset_due(deps: Deps, skip: set[str]) -> datetime | None:
     value = SubscriptionFeature.select(peewee.fn.MIN(SubscriptionFeature.resets_at)).scalar()
-    return SubscriptionFeature.resets_at.python_value(value)
+    return cast("datetime | None", SubscriptionFeature.resets_at.python_value(value))
 
 
 def reset_usage(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 import peewee
 
@@ -96,8 +97,9 @@ def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
 def prune(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
     """Deletes the answers past their retention at ``at``; returns how many."""
     with deps.store.write():
-        return (
+        return cast(
+            "int",
             IdempotencyRecord.delete()
             .where(IdempotencyRecord.created_at <= at - RETENTION)
-            .execute()
+            .execute(),
         )

@@ -7,6 +7,7 @@ rule's answer, the same one CheckAccess gives."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from bento_server.billing import account
 from bento_server.billing.access import decide_for
@@ -39,7 +40,7 @@ def holder_of(
     )
     for sub in candidates:
         if decide_for(sub, now).allowed:
-            return sub
+            return cast("Subscription | None", sub)
     return None
 
 

@@ -7,6 +7,8 @@ the object exists.
 
 from __future__ import annotations
 
+from typing import cast
+
 import peewee
 
 from bento_server.errors import not_found
@@ -162,7 +164,7 @@ def payment(
     )
     if row is None:
         raise not_found("payment", payment_id)
-    return row
+    return cast("Payment", row)
 
 
 def plan(store: Store, principal: Principal, plan_id: str) -> Plan:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from bento_server import ids
 from bento_server.errors import InvalidArgument, not_found
 from bento_server.store.database import KEYS_CHANGED
@@ -16,13 +18,16 @@ def create_platform(
 ) -> Platform:
     now = deps.clock.now()
     with deps.store.write():
-        return Platform.create(
-            id=ids.new_id(ids.PLATFORM),
-            name=name,
-            fee_rate=fee_rate,
-            single_active_subscription=single_active_subscription,
-            created_at=now,
-            updated_at=now,
+        return cast(
+            "Platform",
+            Platform.create(
+                id=ids.new_id(ids.PLATFORM),
+                name=name,
+                fee_rate=fee_rate,
+                single_active_subscription=single_active_subscription,
+                created_at=now,
+                updated_at=now,
+            ),
         )
 
 
@@ -30,7 +35,7 @@ def get_platform(deps: Deps, principal: Principal, platform_id: str) -> Platform
     platform = Platform.get_or_none(Platform.id == platform_id)
     if platform is None:
         raise not_found("platform", platform_id)
-    return platform
+    return cast("Platform", platform)
 
 
 def list_platforms(
@@ -43,13 +48,16 @@ def list_platforms(
 def create_app(deps: Deps, principal: Principal, name: str, activation_url_template: str) -> App:
     now = deps.clock.now()
     with deps.store.write():
-        return App.create(
-            id=ids.new_id(ids.APP),
-            name=name,
-            activation_url_template=activation_url_template,
-            status="live",
-            created_at=now,
-            updated_at=now,
+        return cast(
+            "App",
+            App.create(
+                id=ids.new_id(ids.APP),
+                name=name,
+                activation_url_template=activation_url_template,
+                status="live",
+                created_at=now,
+                updated_at=now,
+            ),
         )
 
 
@@ -57,7 +65,7 @@ def get_app(deps: Deps, principal: Principal, app_id: str) -> App:
     app = App.get_or_none(App.id == app_id)
     if app is None:
         raise not_found("app", app_id)
-    return app
+    return cast("App", app)
 
 
 def list_apps(
@@ -99,7 +107,7 @@ def revoke_api_key(deps: Deps, principal: Principal, key_id: str) -> ApiKey:
             # Cached credentials go too, and every replica's open streams of
             # this key end.
             deps.store.notify_access_changed(KEYS_CHANGED)
-        return key
+        return cast("ApiKey", key)
 
 
 def list_api_keys(

@@ -29,7 +29,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import peewee
 
@@ -546,7 +546,7 @@ def find_delivery(
     row = (_locked(deps.store, query) if lock else query).first()
     if row is None:
         raise not_found("webhook_delivery", delivery_id)
-    return row
+    return cast("WebhookDelivery", row)
 
 
 def list_deliveries(
@@ -658,19 +658,22 @@ def record_test(deps: Deps, sent: Outgoing, outcome: Outcome) -> WebhookDelivery
     with deps.store.write():
         if not WebhookEndpoint.select().where(WebhookEndpoint.id == sent.endpoint_id).exists():
             return None
-        return WebhookDelivery.create(
-            id=sent.delivery_id,
-            endpoint=sent.endpoint_id,
-            sequence=None,
-            event_id=sent.event.event_id,
-            event_type=TEST_TYPE,
-            state=DELIVERED if outcome.delivered else FAILED,
-            attempts=1,
-            last_status_code=outcome.status_code,
-            last_error=outcome.error[:MAX_ERROR],
-            next_attempt_at=None,
-            first_attempt_at=now,
-            delivered_at=now if outcome.delivered else None,
-            created_at=now,
-            updated_at=now,
+        return cast(
+            "WebhookDelivery | None",
+            WebhookDelivery.create(
+                id=sent.delivery_id,
+                endpoint=sent.endpoint_id,
+                sequence=None,
+                event_id=sent.event.event_id,
+                event_type=TEST_TYPE,
+                state=DELIVERED if outcome.delivered else FAILED,
+                attempts=1,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error[:MAX_ERROR],
+                next_attempt_at=None,
+                first_attempt_at=now,
+                delivered_at=now if outcome.delivered else None,
+                created_at=now,
+                updated_at=now,
+            ),
         )

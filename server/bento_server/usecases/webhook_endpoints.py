@@ -16,6 +16,7 @@ import base64
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 import peewee
 
@@ -87,7 +88,7 @@ def find(
     row = (scoping.lock_rows(deps.store, query) if lock else query).first()
     if row is None:
         raise not_found("webhook_endpoint", endpoint_id)
-    return row
+    return cast("WebhookEndpoint", row)
 
 
 def _owner_for(principal: Principal, tenant_id: str) -> tuple[str, str | None]:
