@@ -11,6 +11,7 @@ import pytest
 from google.protobuf import field_mask_pb2, struct_pb2
 
 from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
+from tests.helpers.catalog import cad, create_product, struct
 from tests.support import (
     Caller,
     RpcFailure,
@@ -33,16 +34,6 @@ ACTIVE = enums_pb2.PLAN_STATUS_ACTIVE
 INACTIVE = enums_pb2.PLAN_STATUS_INACTIVE
 
 
-def struct(**values: Any) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(values)
-    return message
-
-
-def cad(cents: int) -> common_pb2.Price:
-    return common_pb2.Price(price_in_cents=cents, currency_code="CAD", tier_id=f"ca{cents}")
-
-
 def cad_phases(*spec: tuple[int, int | None]) -> catalog_pb2.RegionPrices:
     """Like ``phases`` but in Canadian dollars."""
     result = catalog_pb2.RegionPrices()
@@ -51,10 +42,6 @@ def cad_phases(*spec: tuple[int, int | None]) -> catalog_pb2.RegionPrices:
         if cycles is not None:
             phase.billing_cycles = cycles
     return result
-
-
-def create_product(caller: Caller, **overrides: Any) -> catalog_pb2.Product:
-    return caller(caller.catalog.CreateProduct, product_request(**overrides)).product
 
 
 def create_plan(

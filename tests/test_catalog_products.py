@@ -9,6 +9,7 @@ import pytest
 from google.protobuf import field_mask_pb2, struct_pb2
 
 from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
+from tests.helpers.catalog import cad, create_product, struct
 from tests.support import (
     Caller,
     RunningServer,
@@ -25,20 +26,6 @@ DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 ACCESS = enums_pb2.FEATURE_KIND_ACCESS
 QUOTA = enums_pb2.FEATURE_KIND_QUOTA
-
-
-def struct(**values: Any) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(values)
-    return message
-
-
-def cad(cents: int) -> common_pb2.Price:
-    return common_pb2.Price(price_in_cents=cents, currency_code="CAD", tier_id=f"ca{cents}")
-
-
-def create_product(caller: Caller, app_id: str = "", **overrides: Any) -> catalog_pb2.Product:
-    return caller(caller.catalog.CreateProduct, product_request(app_id, **overrides)).product
 
 
 def get_product(caller: Caller, product_id: str) -> catalog_pb2.Product:
