@@ -789,12 +789,15 @@ def test_a_kill_during_a_burst_loses_no_delivery(fresh_backend_url: str, tmp_pat
         for writer in writers:
             writer.start()
         arrived(receiver, endpoint.path, 40)
-        first.stop(signal.SIGKILL)
+        # Killed with writes in flight; its channels stay open until the
+        # writers have seen the calls fail (closing them first would hand a
+        # writer a closed channel instead of a failed call).
+        first.process.kill()
         stop.set()
         for writer in writers:
             writer.join(30)
     finally:
-        first.stop()
+        first.stop(signal.SIGKILL)
     second = start_server(fresh_backend_url, tmp_path, extra=ALLOW_PRIVATE)
     try:
         platform = second.caller(shop.platform.credential)
