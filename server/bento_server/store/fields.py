@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import peewee
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,9 +42,16 @@ class InstantField(peewee.BigIntegerField):
         return from_micros(int(value))
 
 
-# One encoder for every document: ``json.dumps`` with options builds a new
-# encoder on each call, which costs as much as encoding a small document.
-encode_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+# Every stored document is encoded by orjson: a billing batch encodes a
+# few documents per renewal, and the standard library's encoder was a tenth
+# of a renewal's time. Keys sorted, so the text of a document is one text;
+# keys that are not text (numbers) become text, as ``json.dumps`` makes them.
+_ENCODING = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def encode_json(value: Any) -> str:
+    """A document as compact JSON text, its keys sorted."""
+    return orjson.dumps(value, option=_ENCODING).decode()
 
 
 class EncodedJSON:
@@ -81,4 +88,4 @@ class JSONField(peewee.TextField):
         return encode_json(value)
 
     def python_value(self, value: Any) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else orjson.loads(value)
