@@ -169,7 +169,8 @@ class Subscription(BaseModel):
     """
 
     id = peewee.CharField(primary_key=True, max_length=32)
-    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    # No index of its own: the two indexes that lead with it serve its lookups.
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id", index=False)
     plan = peewee.ForeignKeyField(Plan, column_name="plan_id", index=True)
     session_id = peewee.CharField(max_length=200)
     status = peewee.CharField(max_length=16)
@@ -252,7 +253,8 @@ class Subscription(BaseModel):
 class Invoice(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=32)
     number = peewee.CharField(max_length=32)
-    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id")
+    # No index of its own: the two indexes that lead with it serve its lookups.
+    subscription = peewee.ForeignKeyField(Subscription, column_name="subscription_id", index=False)
     platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
     session_id = peewee.CharField(max_length=200)
     status = peewee.CharField(max_length=16)
@@ -515,9 +517,11 @@ class Allocation(BaseModel):
     invoice's split (billing.allocation). Never changed after it is written."""
 
     id = peewee.CharField(primary_key=True, max_length=32)
-    invoice = peewee.ForeignKeyField(Invoice, column_name="invoice_id")
+    # Neither foreign key has an index of its own: an index that leads
+    # with it serves its lookups.
+    invoice = peewee.ForeignKeyField(Invoice, column_name="invoice_id", index=False)
     subscription_id = peewee.CharField(max_length=32)
-    platform = peewee.ForeignKeyField(Platform, column_name="platform_id")
+    platform = peewee.ForeignKeyField(Platform, column_name="platform_id", index=False)
     plan_id = peewee.CharField(max_length=32)
     payment_id = peewee.CharField(max_length=32, default="")
     currency = peewee.CharField(max_length=3)
