@@ -29,6 +29,7 @@ from google.protobuf import json_format
 from bento.v1 import enums_pb2, event_pb2, event_pb2_grpc
 from bento_server import ids
 from bento_server.clock import SystemClock
+from bento_server.config import ServerConfig
 from bento_server.infra.feed import EventFeed
 from bento_server.runtime import Runtime
 from bento_server.services.event import EventService
@@ -421,7 +422,7 @@ class _InProcess:
         self.runtime = Runtime(
             deps=Deps(store=store, clock=SystemClock()),
             executor=self.executor,
-            heartbeat_interval=0.2,
+            config=ServerConfig(heartbeat_interval=0.2),
         )
         self.window_bytes = window_bytes
         self.store_reads = 0

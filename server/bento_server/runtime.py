@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bento_server.clock import TestClock
+from bento_server.config import ServerConfig
 from bento_server.infra.feed import EventFeed
 from bento_server.store.access_cache import AccessCache
 from bento_server.store.group_writer import GroupWriter
@@ -38,9 +39,8 @@ class Runtime:
     test_clock: TestClock | None = None
     # Wakes WatchEvents streams; set once the server's loop runs.
     feed: EventFeed | None = None
-    # Seconds between heartbeats of an idle stream (WatchEvents' doc comment in
-    # event.proto promises one at least every 15).
-    heartbeat_interval: float = 10.0
+    # The options the server started with (heartbeats of idle streams among them).
+    config: ServerConfig = field(default_factory=ServerConfig)
     # Sends webhooks; set once the server's loop runs.
     webhooks: WebhookSender | None = None
 

@@ -156,7 +156,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
         executor=ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bento-store"),
         writer=None if store.is_postgres else GroupWriter(store),
         test_clock=test_clock,
-        heartbeat_interval=config.heartbeat_interval,
+        config=config,
     )
 
 

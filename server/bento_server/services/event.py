@@ -94,7 +94,7 @@ class EventService(Servicer, event_pb2_grpc.EventServiceServicer):
         watched = events.Watched(principal, frozenset(types), request.subscription_id)
         view = app_of(principal)
         loop = asyncio.get_running_loop()
-        interval = self.runtime.heartbeat_interval
+        interval = self.runtime.config.heartbeat_interval
         with feed.slot(principal.key_id, watched.matches) as stream:
             stream.cursor = request.after_sequence
             last_sent = loop.time()
