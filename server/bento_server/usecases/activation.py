@@ -9,6 +9,7 @@ database alone cannot activate anything. A code works for 7 days and once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import string
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from bento_server.usecases.context import PLATFORM, PUBLISHER, Deps, Principal
 
 CODE_LIFETIME = timedelta(days=7)
 _ALPHABET = string.ascii_uppercase + string.digits  # 36^16 codes: about 2^83
+
+log = logging.getLogger("bento.scheduler")
 
 
 @dataclass(frozen=True)
@@ -430,56 +433,71 @@ def regenerate(
 # --- expiry (the billing clock) ---------------------------------------------------------
 
 
+def _expiring(skip: set[str]) -> peewee.Expression:
+    # An exchanged code's item waits for its publisher's answer, however long.
+    # Sessions whose expiry failed in this sweep are in ``skip``.
+    due = (ActivationItem.status == ItemStatus.PENDING) & ActivationItem.exchanged_at.is_null()
+    skipped = [key for key in skip if key.startswith(ids.ACTIVATION_SESSION)]
+    return due & ActivationItem.session.not_in(skipped) if skipped else due
+
+
 def next_expiry(deps: Deps, skip: set[str]) -> datetime | None:
-    value = (
-        ActivationItem.select(peewee.fn.MIN(ActivationItem.expires_at))
-        .where(
-            (ActivationItem.status == ItemStatus.PENDING) & ActivationItem.exchanged_at.is_null()
-        )
-        .scalar()
-    )
-    return cast("datetime | None", ActivationItem.expires_at.python_value(value))
+    value = ActivationItem.select(peewee.fn.MIN(ActivationItem.expires_at)).where(_expiring(skip))
+    return cast("datetime | None", ActivationItem.expires_at.python_value(value.scalar()))
 
 
 def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    """Marks codes past their 7 days expired, one session per transaction."""
+    """Marks codes past their 7 days expired, one session per transaction. A
+    session whose expiry fails is rolled back, logged with its subscription,
+    and skipped until the next sweep, so the clock goes on with the rest."""
     done = 0
     while limit is None or done < limit:
-        session_id = (
-            ActivationItem.select(ActivationItem.session)
-            .where(
-                (ActivationItem.status == ItemStatus.PENDING)
-                & ActivationItem.exchanged_at.is_null()
-                & (ActivationItem.expires_at <= at)
-            )
+        found = (
+            ActivationItem.select(ActivationItem.session, ActivationSession.subscription)
+            .join(ActivationSession)
+            .where(_expiring(skip) & (ActivationItem.expires_at <= at))
             .order_by(ActivationItem.expires_at)
-            .scalar()
+            .tuples()
+            .first()
         )
-        if session_id is None:
+        if found is None:
             return done
-        with deps.store.write():
-            session = ActivationSession.get_by_id(session_id)
-            items = _items(session)
-            # An exchanged code's item waits for its publisher's answer, however long.
-            expiring = [
-                i
-                for i in items
-                if i.status == ItemStatus.PENDING and i.exchanged_at is None and i.expires_at <= at
-            ]
-            for item in expiring:
-                item.status = "expired"
-                item.updated_at = at
-                item.save()
-            _refresh(session, items, at)
-            sub = Subscription.get_by_id(session.subscription_id)
-            events.append(
-                deps,
-                EventType.ACTIVATION_ITEM_UPDATED,
-                sub,
-                at,
-                app_ids=[i.app_id for i in expiring],
-                activation_session_id=session.id,
-                data={"activation_session": _session_snapshot(session, items), "change": "expired"},
+        session_id, subscription_id = found
+        try:
+            done += _expire_session(deps, session_id, at)
+        except Exception:
+            log.exception(
+                "activation code expiry of session %s of %s failed; skipped until the next sweep",
+                session_id,
+                subscription_id,
             )
-        done += len(expiring)
+            skip.add(session_id)
     return done
+
+
+def _expire_session(deps: Deps, session_id: str, at: datetime) -> int:
+    """Expires the session's codes due at ``at``; how many it expired."""
+    with deps.store.write():
+        session = ActivationSession.get_by_id(session_id)
+        items = _items(session)
+        expiring = [
+            i
+            for i in items
+            if i.status == ItemStatus.PENDING and i.exchanged_at is None and i.expires_at <= at
+        ]
+        for item in expiring:
+            item.status = "expired"
+            item.updated_at = at
+            item.save()
+        _refresh(session, items, at)
+        sub = Subscription.get_by_id(session.subscription_id)
+        events.append(
+            deps,
+            EventType.ACTIVATION_ITEM_UPDATED,
+            sub,
+            at,
+            app_ids=[i.app_id for i in expiring],
+            activation_session_id=session.id,
+            data={"activation_session": _session_snapshot(session, items), "change": "expired"},
+        )
+    return len(expiring)

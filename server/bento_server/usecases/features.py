@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -17,6 +18,8 @@ from bento_server.store.database import Store
 from bento_server.store.models import Subscription, SubscriptionFeature
 from bento_server.usecases import events, scoping
 from bento_server.usecases.context import Deps, Principal
+
+log = logging.getLogger("bento.scheduler")
 
 
 def _plan_features(store: Store, plan_id: str) -> dict[str, dict[str, object]]:
@@ -241,54 +244,88 @@ def get_usage(deps: Deps, principal: Principal, subscription_id: str, code: str)
 # --- resets (the billing clock) ---------------------------------------------------------
 
 
+# A usage window whose reset failed, in the sweep's ``skip``: the
+# subscription IDs the other kinds of work put there cannot look like this.
+_SKIPPED = "usage_reset:"
+
+
+def _not_skipped(skip: set[str]) -> peewee.Expression:
+    skipped = [int(key[len(_SKIPPED) :]) for key in skip if key.startswith(_SKIPPED)]
+    return SubscriptionFeature.id.not_in(skipped) if skipped else peewee.Value(True)
+
+
 def next_reset_due(deps: Deps, skip: set[str]) -> datetime | None:
-    value = SubscriptionFeature.select(peewee.fn.MIN(SubscriptionFeature.resets_at)).scalar()
+    value = (
+        SubscriptionFeature.select(peewee.fn.MIN(SubscriptionFeature.resets_at))
+        .where(_not_skipped(skip))
+        .scalar()
+    )
     return cast("datetime | None", SubscriptionFeature.resets_at.python_value(value))
 
 
 def reset_usage(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    """Sets usage back to zero where its window ended, and opens the next window."""
+    """Sets usage back to zero where its window ended, and opens the next
+    window: one window per transaction. A reset that fails is rolled back,
+    logged with its subscription, and skipped until the next sweep, so the
+    clock goes on with every other piece of work."""
     done = 0
     while limit is None or done < limit:
-        ids = [
-            row.id
-            for row in SubscriptionFeature.select(SubscriptionFeature.id)
-            .where(SubscriptionFeature.resets_at <= at)
+        due = [
+            (row.id, row.subscription_id)
+            for row in SubscriptionFeature.select(
+                SubscriptionFeature.id, SubscriptionFeature.subscription
+            )
+            .where((SubscriptionFeature.resets_at <= at) & _not_skipped(skip))
             .order_by(SubscriptionFeature.resets_at)
             .limit(200)
         ]
-        if not ids:
+        if not due:
             return done
-        for feature_id in ids:
-            with deps.store.write():
-                feature = SubscriptionFeature.get_or_none(
-                    (SubscriptionFeature.id == feature_id) & (SubscriptionFeature.resets_at <= at)
+        for feature_id, subscription_id in due:
+            try:
+                reset = _reset_one(deps, feature_id, at)
+            except Exception:
+                log.exception(
+                    "usage reset of feature %s of %s failed; skipped until the next sweep",
+                    feature_id,
+                    subscription_id,
                 )
-                if feature is None:
-                    continue
-                sub = scoping.locked(deps.store, feature.subscription_id)
-                window = feature.resets_at
-                was = feature.used
-                feature.used = 0
-                feature.updated_at = window
-                _window(feature, sub, window)
-                ended = sub.ended_at is not None and sub.ended_at <= window
-                if ended or (feature.resets_at is not None and feature.resets_at <= window):
-                    # An ended subscription counts nothing more; a billing-period
-                    # window whose period has not moved on waits for the next one.
-                    feature.resets_at = None
-                feature.save()
-                events.append(
-                    deps,
-                    EventType.USAGE_RESET,
-                    sub,
-                    window,
-                    data={
-                        "feature_code": feature.code,
-                        "used_before": was,
-                        "limit": feature.limit,
-                        "resets_at": events.instant_text(feature.resets_at),
-                    },
-                )
-            done += 1
+                skip.add(f"{_SKIPPED}{feature_id}")
+                continue
+            done += reset
     return done
+
+
+def _reset_one(deps: Deps, feature_id: int, at: datetime) -> int:
+    """Resets one window if it is still due at ``at``; how many it reset (0 or 1)."""
+    with deps.store.write():
+        feature = SubscriptionFeature.get_or_none(
+            (SubscriptionFeature.id == feature_id) & (SubscriptionFeature.resets_at <= at)
+        )
+        if feature is None:
+            return 0
+        sub = scoping.locked(deps.store, feature.subscription_id)
+        window = feature.resets_at
+        was = feature.used
+        feature.used = 0
+        feature.updated_at = window
+        _window(feature, sub, window)
+        ended = sub.ended_at is not None and sub.ended_at <= window
+        if ended or (feature.resets_at is not None and feature.resets_at <= window):
+            # An ended subscription counts nothing more; a billing-period
+            # window whose period has not moved on waits for the next one.
+            feature.resets_at = None
+        feature.save()
+        events.append(
+            deps,
+            EventType.USAGE_RESET,
+            sub,
+            window,
+            data={
+                "feature_code": feature.code,
+                "used_before": was,
+                "limit": feature.limit,
+                "resets_at": events.instant_text(feature.resets_at),
+            },
+        )
+    return 1
