@@ -44,6 +44,7 @@ import peewee
 from google.protobuf import descriptor_pool, message, message_factory
 
 import bento.v1
+from bento_server.billing.activation import derive_status
 from bento_server.billing.money import invoice_amounts
 from bento_server.billing.status import STATUSES
 from bento_server.billing.statuses import MONEY_RETURNED
@@ -65,7 +66,6 @@ from bento_server.store.models import (
     Subscription,
     SubscriptionFeature,
 )
-from bento_server.usecases.activation import derive_status
 from bento_server.usecases.events import EVENT_TYPES, subscription_snapshot
 
 # Statuses a subscription still holds (not canceled).

@@ -446,6 +446,21 @@ def test_a_plan_change_that_adds_an_app_names_its_new_session(server: RunningSer
         second,
         E.ACTIVATION_STATUS_PARTIAL,
     )
+    # A store from before that rule held pending here: migrating it again
+    # gives such a subscription the status its items say.
+    store = connect(server.database_url)
+    try:
+        with store.write():
+            Subscription.update(activation_status="pending").where(
+                Subscription.id == sub_id
+            ).execute()
+            SchemaVersion.delete().where(SchemaVersion.version >= 11).execute()
+    finally:
+        store.close()
+    assert activation_status(p, sub_id) == E.ACTIVATION_STATUS_PENDING
+    migrated = run_cli("migrate", "--database", server.database_url).stdout
+    assert f"schema at version {LATEST_VERSION} (was 10)" in migrated
+    assert activation_status(p, sub_id) == E.ACTIVATION_STATUS_PARTIAL
     exchange(t.other_publisher, code_of(b, url))
     update_item(t.other_publisher, second, t.other_app_id, E.ACTIVATION_ITEM_STATUS_ACTIVATED)
     assert activation_status(p, sub_id) == E.ACTIVATION_STATUS_COMPLETED

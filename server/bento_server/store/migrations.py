@@ -1055,6 +1055,42 @@ def _v10_redundant_indexes(store: Store) -> None:
     _run(store, _V10_DDL)
 
 
+def _v11_activation_status(store: Store) -> None:
+    # Opening a second activation session (a plan change that adds an app)
+    # used to set the subscription's activation_status to pending, whatever
+    # its earlier items said. Subscriptions with more than one session get
+    # the status the rule gives over all their items; others were never
+    # touched by that. Their rows keep their updated_at: the status is
+    # corrected, not changed by anything that happened to them.
+    from bento_server.billing.activation import derive_status
+
+    mark = store.db.param
+    several = [
+        row[0]
+        for row in store.db.execute_sql(
+            'SELECT "subscription_id" FROM "activation_session" '
+            'GROUP BY "subscription_id" HAVING COUNT(*) > 1 ORDER BY "subscription_id"'
+        ).fetchall()
+    ]
+    for start in range(0, len(several), 500):
+        chunk = several[start : start + 500]
+        marks = ", ".join([mark] * len(chunk))
+        items: dict[str, list[str]] = {subscription_id: [] for subscription_id in chunk}
+        for subscription_id, status in store.db.execute_sql(
+            'SELECT "s"."subscription_id", "i"."status" FROM "activation_item" AS "i" '
+            'JOIN "activation_session" AS "s" ON "s"."id" = "i"."activation_session_id" '
+            f'WHERE "s"."subscription_id" IN ({marks})',
+            tuple(chunk),
+        ).fetchall():
+            items[subscription_id].append(status)
+        for subscription_id, statuses in items.items():
+            store.db.execute_sql(
+                f'UPDATE "subscription" SET "activation_status" = {mark} '
+                f'WHERE "id" = {mark} AND "activation_status" <> {mark}',
+                (str(derive_status(statuses)), subscription_id, str(derive_status(statuses))),
+            )
+
+
 MIGRATIONS: list[Callable[[Store], None]] = [
     _v1_foundation,
     _v2_billing,
@@ -1066,6 +1102,7 @@ MIGRATIONS: list[Callable[[Store], None]] = [
     _v8_allocations,
     _v9_subscription_activation,
     _v10_redundant_indexes,
+    _v11_activation_status,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ from typing import cast
 import peewee
 
 from bento_server import ids
+from bento_server.billing.activation import derive_status
 from bento_server.billing.statuses import ActivationItemStatus as ItemStatus
 from bento_server.billing.statuses import ActivationStatus, EventType
 from bento_server.errors import FailedPrecondition, InvalidArgument, NotFound, not_found
@@ -161,19 +162,6 @@ def _session_snapshot(session: ActivationSession, items: list[ActivationItem]) -
             for i in items
         ],
     }
-
-
-def derive_status(statuses: list[str]) -> str:
-    """A session's status from its items' (the seed's rules)."""
-    if statuses and all(s == ItemStatus.ACTIVATED for s in statuses):
-        return ActivationStatus.COMPLETED
-    if any(s == ItemStatus.FAILED for s in statuses):
-        return ActivationStatus.FAILED
-    if any(s == ItemStatus.ACTIVATED for s in statuses):
-        return ActivationStatus.PARTIAL
-    if statuses and all(s == ItemStatus.EXPIRED for s in statuses):
-        return ActivationStatus.EXPIRED
-    return ActivationStatus.PENDING
 
 
 def _refresh(session: ActivationSession, items: list[ActivationItem], now: datetime) -> None:
