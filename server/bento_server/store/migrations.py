@@ -18,19 +18,23 @@ the DDL was frozen. Those migrations add them with ``add_column_if_missing``,
 for databases created before them; a new migration adds its columns to the
 tables as they stand, so it never needs that check.
 
-Version 8 fills the allocation ledger by the billing rules' own code over
-the models: a later change to the tables it reads or writes must keep that
-backfill working on a version 8 schema.
+Version 8 fills the allocation ledger by the billing rules' own code, and
+version 11 corrects activation statuses by the activation rule; both read
+and write in SQL naming the columns of their version, not through the
+models.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import peewee
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from bento_server.store import ledger, models
+from bento_server import ids
+from bento_server.store import models
 from bento_server.store.database import Store
 
 # The statements of one step, for each dialect ("sqlite", "postgresql").
@@ -967,7 +971,9 @@ def _v8_allocations(store: Store) -> None:
     # The allocation ledger. Invoices issued before it get their wholesale
     # terms from the catalog as it is now and one opening allocation each
     # of what they hold, dated when they were last paid or changed, so the
-    # allocation law holds for every invoice from here on.
+    # allocation law holds for every invoice from here on. Read and written
+    # in SQL naming the columns of this version, as the DDL is: the models
+    # describe the latest schema, which a later migration may have changed.
     add_column_if_missing(store, "invoice", "credit_paid_out", peewee.BigIntegerField(default=0))
     add_column_if_missing(store, "invoice", "allocation_terms", peewee.TextField(null=True))
     _run(store, _V8_DDL)
@@ -975,52 +981,114 @@ def _v8_allocations(store: Store) -> None:
     # backfill use the one function.
     from bento_server.billing import allocation
 
-    products: dict[str, list[models.Product]] = {}
-    for link in models.PlanProduct.select().order_by(models.PlanProduct.position):
-        products.setdefault(link.plan_id, []).append(link.product)
-    plans = {plan.id: plan for plan in models.Plan.select()}
-    legacy = models.Invoice.select().where(
-        models.Invoice.allocation_terms.is_null() & (models.Invoice.subtotal > 0)
-    )
-    for invoice in legacy:
-        plan = plans.get(invoice.plan_id)
-        if plan is None:
+    db, mark = store.db, store.db.param
+    products: dict[str, list[allocation.Wholesale]] = {}
+    wholesale_prices: dict[tuple[str, str], Any] = {}
+    for plan_id, app_id, product_id, price in db.execute_sql(
+        'SELECT "l"."plan_id", "p"."app_id", "p"."id", "p"."price_wholesale" '
+        'FROM "plan_product" AS "l" JOIN "product" AS "p" ON "p"."id" = "l"."product_id" '
+        'ORDER BY "l"."position"'
+    ).fetchall():
+        products.setdefault(plan_id, []).append(allocation.Wholesale(app_id, product_id, 0))
+        wholesale_prices[(plan_id, product_id)] = json.loads(price) if price else None
+    cycles = {
+        plan_id: allocation.cycle_months(unit, value)
+        for plan_id, unit, value in db.execute_sql(
+            'SELECT "id", "billing_unit", "billing_value" FROM "plan"'
+        ).fetchall()
+    }
+    legacy = db.execute_sql(
+        'SELECT "id", "plan_id", "subscription_id", "platform_id", "currency", '
+        '"total_amount", "tax_amount", "platform_fee_amount", "proration_credit", '
+        '"credit_applied", "amount_paid", "credit_issued", "payment_date", "updated_at" '
+        'FROM "invoice" WHERE "allocation_terms" IS NULL AND "subtotal" > 0 ORDER BY "id"'
+    ).fetchall()
+    for (
+        invoice_id,
+        plan_id,
+        subscription_id,
+        platform_id,
+        currency,
+        total,
+        tax,
+        fee,
+        proration_credit,
+        credit_applied,
+        paid,
+        credit_issued,
+        payment_date,
+        updated_at,
+    ) in legacy:
+        if plan_id not in cycles:
             continue
-        wholesale = tuple(
-            allocation.Wholesale(
-                product.app_id,
-                product.id,
-                allocation.monthly_wholesale(product.price_wholesale, invoice.currency),
-            )
-            for product in products.get(plan.id, [])
-        )
         terms = allocation.Terms(
-            allocation.cycle_months(plan.billing_unit, plan.billing_value), wholesale
+            cycles[plan_id],
+            tuple(
+                allocation.Wholesale(
+                    w.app_id,
+                    w.product_id,
+                    allocation.monthly_wholesale(
+                        wholesale_prices[(plan_id, w.product_id)], currency
+                    ),
+                )
+                for w in products.get(plan_id, [])
+            ),
         )
-        invoice.allocation_terms = terms.to_stored()
-        invoice.save(only=[models.Invoice.allocation_terms])
+        db.execute_sql(
+            f'UPDATE "invoice" SET "allocation_terms" = {mark} WHERE "id" = {mark}',
+            (json.dumps(terms.to_stored(), separators=(",", ":"), sort_keys=True), invoice_id),
+        )
         held = allocation.Holding(
-            invoice.total_amount,
-            invoice.tax_amount,
-            invoice.platform_fee_amount,
-            invoice.proration_credit + invoice.credit_applied,
-            invoice.amount_paid,
-            invoice.credit_issued,
-            0,
+            total, tax, fee, proration_credit + credit_applied, paid, credit_issued, 0
         )
         posting = allocation.post(allocation.NOTHING, held, terms)
         if posting is None:
             continue
-        ledger.write_allocation(
-            store,
-            posting,
-            invoice_id=invoice.id,
-            subscription_id=invoice.subscription_id,
-            platform_id=invoice.platform_id,
-            plan_id=invoice.plan_id,
-            currency=invoice.currency,
-            posted_at=invoice.payment_date or invoice.updated_at,
+        moved, changed = posting.movement, posting.change
+        allocation_id = ids.new_id(ids.ALLOCATION)
+        posted_at = payment_date if payment_date is not None else updated_at
+        db.execute_sql(
+            'INSERT INTO "allocation" ("id", "invoice_id", "subscription_id", "platform_id", '
+            '"plan_id", "payment_id", "currency", "posted_at", "paid", "refunded", '
+            '"credit_applied", "credit_issued", "tax", "platform_fee", "platform_share", '
+            f'"cycles") VALUES ({", ".join([mark] * 16)})',
+            (
+                allocation_id,
+                invoice_id,
+                subscription_id,
+                platform_id,
+                plan_id,
+                "",
+                currency,
+                posted_at,
+                moved.paid,
+                moved.refunded,
+                moved.credit_applied,
+                moved.credit_issued,
+                changed.tax,
+                changed.platform_fee,
+                changed.platform_share,
+                changed.cycles,
+            ),
         )
+        for (app_id, product_id), amount in changed.shares.items():
+            if amount or changed.cycles:
+                db.execute_sql(
+                    'INSERT INTO "allocation_share" ("allocation_id", "app_id", "product_id", '
+                    '"platform_id", "plan_id", "currency", "posted_at", "amount", "cycles") '
+                    f"VALUES ({', '.join([mark] * 9)})",
+                    (
+                        allocation_id,
+                        app_id,
+                        product_id,
+                        platform_id,
+                        plan_id,
+                        currency,
+                        posted_at,
+                        amount,
+                        changed.cycles,
+                    ),
+                )
 
 
 def _v9_subscription_activation(store: Store) -> None:
