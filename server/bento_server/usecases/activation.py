@@ -12,9 +12,10 @@ import hashlib
 import logging
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import peewee
 
@@ -185,6 +186,32 @@ def _refresh(session: ActivationSession, items: list[ActivationItem], now: datet
     ).execute()
 
 
+def _changed(
+    deps: Deps,
+    event_type: EventType,
+    session: ActivationSession,
+    items: list[ActivationItem],
+    now: datetime,
+    app_ids: list[str],
+    data: Callable[[], dict[str, Any]],
+) -> None:
+    """After some of a session's items changed: the session's and the
+    subscription's statuses derived again (``_refresh``), and the event
+    that says so, seen by the apps of ``app_ids``, its data made by ``data``
+    once the statuses are derived."""
+    _refresh(session, items, now)
+    sub = Subscription.get_by_id(session.subscription_id)
+    events.append(
+        deps,
+        event_type,
+        sub,
+        now,
+        app_ids=app_ids,
+        activation_session_id=session.id,
+        data=data(),
+    )
+
+
 # --- reading ----------------------------------------------------------------------
 
 
@@ -342,16 +369,14 @@ def update_item(
         item.activated_at = (activated_at or now) if status == ItemStatus.ACTIVATED else None
         item.updated_at = now
         item.save()
-        _refresh(session, items, now)
-        sub = Subscription.get_by_id(session.subscription_id)
-        events.append(
+        _changed(
             deps,
             EventType.ACTIVATION_ITEM_UPDATED,
-            sub,
+            session,
+            items,
             now,
-            app_ids=[item.app_id],
-            activation_session_id=session.id,
-            data={"activation_item": _item_snapshot(item), "session_status": session.status},
+            [item.app_id],
+            lambda: {"activation_item": _item_snapshot(item), "session_status": session.status},
         )
         return item, session
 
@@ -404,16 +429,14 @@ def regenerate(
         for code in issued:
             code.item.error_reason = ""
             code.item.save()
-        _refresh(session, items, now)
-        sub = Subscription.get_by_id(session.subscription_id)
-        events.append(
+        _changed(
             deps,
             EventType.ACTIVATION_CODES_REGENERATED,
-            sub,
+            session,
+            items,
             now,
-            app_ids=[c.item.app_id for c in issued],
-            activation_session_id=session.id,
-            data={"activation_session": _session_snapshot(session, items)},
+            [c.item.app_id for c in issued],
+            lambda: {"activation_session": _session_snapshot(session, items)},
         )
         return session, issued
 
@@ -477,15 +500,13 @@ def _expire_session(deps: Deps, session_id: str, at: datetime) -> int:
             item.status = "expired"
             item.updated_at = at
             item.save()
-        _refresh(session, items, at)
-        sub = Subscription.get_by_id(session.subscription_id)
-        events.append(
+        _changed(
             deps,
             EventType.ACTIVATION_ITEM_UPDATED,
-            sub,
+            session,
+            items,
             at,
-            app_ids=[i.app_id for i in expiring],
-            activation_session_id=session.id,
-            data={"activation_session": _session_snapshot(session, items), "change": "expired"},
+            [i.app_id for i in expiring],
+            lambda: {"activation_session": _session_snapshot(session, items), "change": "expired"},
         )
     return len(expiring)
