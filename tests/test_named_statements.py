@@ -13,7 +13,7 @@ import peewee
 import pytest
 
 from bento_server.store import statements
-from bento_server.store.database import STATEMENTS, Store, connect
+from bento_server.store.database import STATEMENTS, Store, connect, open_database
 from bento_server.store.fields import EncodedJSON, encode_json
 from bento_server.store.models import (
     App,
@@ -224,10 +224,10 @@ def test_prepared_statements_outlive_a_rollback_and_come_back_on_a_new_connectio
     assert prepared.fetchone()[0] >= 2
     # The server ends this connection: the next read is sent again on a
     # new one, where the statements are prepared anew.
-    other = connect(fresh_backend_url)
+    other = open_database(fresh_backend_url)  # a second connection, not a second store
     try:
         pid = store.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
-        other.db.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+        other.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
     finally:
         other.close()
     again = statements.SUBSCRIPTION.first(store, subscription_id=built["A"])
