@@ -5,6 +5,7 @@ trials, plan changes with proration credit, and Subgate's plan tiers."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import grpc
@@ -35,6 +36,7 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
+from tests.helpers.paging import every, pages
 from tests.support import Caller, RunningServer, assert_fails, phases, plan_request, unique
 
 E = enums_pb2
@@ -112,17 +114,9 @@ def paid_subscription(
 
 def list_subscriptions(caller: Caller, **filters: Any) -> list[str]:
     """Every subscription ID the caller lists with ``filters``, paging to the end."""
-    ids: list[str] = []
-    token = ""
-    while True:
-        page = caller(
-            caller.subscriptions.ListSubscriptions,
-            S.ListSubscriptionsRequest(page_size=100, page_token=token, **filters),
-        )
-        ids.extend(s.subscription_id for s in page.subscriptions)
-        token = page.next_page_token
-        if not token:
-            return ids
+    request = S.ListSubscriptionsRequest(page_size=100, **filters)
+    listing = partial(caller, caller.subscriptions.ListSubscriptions)
+    return [s.subscription_id for s in every(listing, request, "subscriptions")]
 
 
 def update_plan_status(caller: Caller, plan_id: str, status: int) -> None:
@@ -708,18 +702,12 @@ def test_list_subscriptions_filters_orders_and_pages(server: RunningServer) -> N
     assert list_subscriptions(p, status=E.SUBSCRIPTION_STATUS_CANCELED) == []
     assert list_subscriptions(p) == [stranger.subscription_id, *mine]
 
-    pages: list[list[str]] = []
-    token = ""
-    while True:
-        page = p(
-            p.subscriptions.ListSubscriptions,
-            S.ListSubscriptionsRequest(session_id=session, page_size=1, page_token=token),
-        )
-        pages.append([s.subscription_id for s in page.subscriptions])
-        token = page.next_page_token
-        if not token:
-            break
-    assert pages == [[x] for x in mine]
+    request = S.ListSubscriptionsRequest(session_id=session, page_size=1)
+    paged = [
+        [s.subscription_id for s in page.subscriptions]
+        for page in pages(partial(p, p.subscriptions.ListSubscriptions), request)
+    ]
+    assert paged == [[x] for x in mine]
     assert list_subscriptions(shop.tenancy.other_platform) == []
     assert_fails(lambda: list_subscriptions(p, status=99), INVALID, "invalid_argument", "status")
 
