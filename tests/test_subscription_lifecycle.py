@@ -19,11 +19,8 @@ from bento.v1 import (
     event_pb2,
     event_pb2_grpc,
     invoice_pb2,
-    invoice_pb2_grpc,
     payment_pb2,
-    payment_pb2_grpc,
     subscription_pb2,
-    subscription_pb2_grpc,
 )
 from tests.billing_support import (
     Shop,
@@ -37,6 +34,7 @@ from tests.billing_support import (
     subscribe,
 )
 from tests.helpers.paging import every, pages
+from tests.helpers.rpcs import rpcs_of
 from tests.support import Caller, RunningServer, assert_fails, phases, plan_request, unique
 
 E = enums_pb2
@@ -757,29 +755,30 @@ def test_publisher_keys_may_not_call_billing_rpcs(server: RunningServer) -> None
     shop = make_shop(server)
     sub = subscribe(shop.platform, shop.plan_id)
     publisher = shop.tenancy.publisher
-    services = [
-        (subscription_pb2_grpc.SubscriptionServiceStub, subscription_pb2, "SubscriptionService"),
-        (invoice_pb2_grpc.InvoiceServiceStub, invoice_pb2, "InvoiceService"),
-        (payment_pb2_grpc.PaymentServiceStub, payment_pb2, "PaymentService"),
+    billing = [
+        rpc for module in (subscription_pb2, invoice_pb2, payment_pb2) for rpc in rpcs_of(module)
     ]
+    assert {rpc.service for rpc in billing} == {
+        "bento.v1.SubscriptionService",
+        "bento.v1.InvoiceService",
+        "bento.v1.PaymentService",
+    }
     called = 0
-    for stub_class, module, name in services:
-        stub = stub_class(publisher.channel)
-        descriptor = module.DESCRIPTOR.services_by_name[name]
-        for method in descriptor.methods:
-            request = getattr(module, method.input_type.name)()
-            for field, value in (
-                ("subscription_id", sub.subscription.subscription_id),
-                ("invoice_id", sub.invoice.invoice_id),
-            ):
-                if field in method.input_type.fields_by_name:
-                    setattr(request, field, value)
-            assert_fails(
-                lambda: publisher(getattr(stub, method.name), request),
-                grpc.StatusCode.PERMISSION_DENIED,
-                "permission_denied",
-            )
-            called += 1
+    for rpc in billing:
+        request = rpc.request_class()
+        for field, value in (
+            ("subscription_id", sub.subscription.subscription_id),
+            ("invoice_id", sub.invoice.invoice_id),
+        ):
+            if field in rpc.input.fields_by_name:
+                setattr(request, field, value)
+        method = getattr(rpc.stub(publisher.channel), rpc.name)
+        assert_fails(
+            lambda: publisher(method, request),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "permission_denied",
+        )
+        called += 1
     assert called >= 18, "12 subscription, 3 invoice and 3 payment RPCs at least"
     assert get_subscription(shop.platform, sub.subscription.subscription_id) == sub.subscription
 
