@@ -24,16 +24,14 @@ from bento_server.store.models import (
     Product,
     Subscription,
 )
-from tests.support import run_cli
-from tests.test_audit import Built, build_valid_store
+from tests.test_audit import Built, migrated_valid_store
 
 
 @pytest.fixture
 def valid(fresh_backend_url: str) -> Iterator[tuple[Store, Built]]:
     """A migrated store with a little of everything (``build_valid_store``),
     open, and the IDs of what it holds."""
-    run_cli("migrate", "--database", fresh_backend_url)
-    built = build_valid_store(fresh_backend_url)
+    built = migrated_valid_store(fresh_backend_url)
     store = connect(fresh_backend_url)
     yield store, built
     store.close()
