@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.helpers.in_process import Bento, fresh_store
+from tests.helpers.in_process import Bento, PostgresStores, fresh_store
 from tests.support import (
     LONG,
     RunningServer,
@@ -118,14 +118,28 @@ def fresh_backend_url(backend_url: str, tmp_path: Path) -> Iterator[str]:
     drop_postgres_database(backend_url, url)
 
 
+@pytest.fixture(scope="session")
+def postgres_stores(backend_url: str) -> Iterator[PostgresStores | None]:
+    """PostgreSQL: the database the in-process tests of the run share, each
+    getting it as a fresh migration leaves it; dropped after the run."""
+    if not backend_url.startswith("postgresql"):
+        yield None
+        return
+    stores = PostgresStores(backend_url)
+    yield stores
+    stores.close()
+
+
 @pytest.fixture
-def bento(backend_url: str, tmp_path: Path) -> Iterator[Bento]:
+def bento(
+    backend_url: str, tmp_path: Path, postgres_stores: PostgresStores | None
+) -> Iterator[Bento]:
     """The use cases in this process on a fresh, migrated store of the
     backend (``tests.helpers.in_process``), with a test clock: no server,
     no channel. After the test `bento audit`'s checks find every money
     invariant kept (unless the test turned ``audited`` off); then the store
-    is closed, and a PostgreSQL one dropped."""
-    with fresh_store(backend_url, tmp_path) as store:
+    is closed."""
+    with fresh_store(backend_url, tmp_path, postgres_stores) as store:
         running = Bento.on(store)
         yield running
         if running.audited:

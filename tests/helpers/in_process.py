@@ -2,8 +2,9 @@
 
 What `bento serve` runs behind its transport, called directly: no channel,
 no server process, nothing standing in for a part of Bento. ``fresh_store``
-opens a new migrated store (a SQLite file in a folder, or a new PostgreSQL
-database beside the run's, dropped after); ``Bento`` runs the use cases on
+opens a migrated, empty store (a new SQLite file in a folder, or the run's
+PostgreSQL database for these tests as a fresh migration leaves it:
+``PostgresStores``); ``Bento`` runs the use cases on
 it with a test clock that moves as AdvanceTime moves it, sweeping the due
 work with the server's own scheduler.
 
@@ -30,7 +31,7 @@ from bento_server.clock import TestClock
 from bento_server.infra import scheduler
 from bento_server.store.database import Store, connect
 from bento_server.store.migrations import migrate
-from bento_server.store.models import Event, Invoice, Payment, Subscription
+from bento_server.store.models import ALL_MODELS, BaseModel, Event, Invoice, Payment, Subscription
 from bento_server.usecases import (
     catalog,
     entitlements,
@@ -54,10 +55,12 @@ DAY = timedelta(days=1)
 
 
 @contextlib.contextmanager
-def fresh_store(backend_url: str, folder: Path) -> Iterator[Store]:
-    """A new, migrated, empty store of ``backend_url``'s kind, open (the
-    models bound to it) until the block ends: a SQLite file in ``folder``,
-    or a PostgreSQL database made beside ``backend_url`` and dropped after."""
+def fresh_store(
+    backend_url: str, folder: Path, postgres: PostgresStores | None = None
+) -> Iterator[Store]:
+    """A migrated, empty store of ``backend_url``'s kind, open (the models
+    bound to it) until the block ends: a new SQLite file in ``folder``, or
+    ``postgres``'s database as a fresh migration leaves it."""
     if backend_url.startswith("sqlite"):
         url = f"sqlite:///{folder / f'store-{uuid.uuid4().hex[:8]}.db'}"
         store = connect(url)
@@ -67,16 +70,100 @@ def fresh_store(backend_url: str, folder: Path) -> Iterator[Store]:
         finally:
             store.close()
         return
-    url = create_postgres_database(backend_url, prefix="bento_usecases")
-    try:
-        store = connect(url)
+    assert postgres is not None, "a PostgreSQL store comes from PostgresStores"
+    with postgres.fresh() as store:
+        yield store
+
+
+@dataclass(frozen=True)
+class _Migrated:
+    """What a fresh migration leaves in a PostgreSQL database."""
+
+    tables: frozenset[str]
+    rows: dict[type[BaseModel], list[dict[str, Any]]]
+    sequences: dict[str, int | None]
+    triggers: frozenset[tuple[str, str]]
+    functions: frozenset[str]
+
+
+_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+_SEQUENCES = "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+_TRIGGERS = (
+    "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+)
+_FUNCTIONS = (
+    "SELECT p.oid::regprocedure::text FROM pg_proc p "
+    "WHERE p.pronamespace = current_schema()::regnamespace"
+)
+
+
+class PostgresStores:
+    """The PostgreSQL store of one run's in-process tests.
+
+    Making a database and migrating it takes about half a second, several
+    times what a test on it takes; so one database is made beside the
+    run's (``tests.support``'s create and drop helpers) and migrated once,
+    and each test gets it back as a fresh migration leaves it: the
+    connections an earlier test left are ended, a trigger or function it
+    added is dropped, every table is emptied and its sequence restarted,
+    then the rows the migrations wrote are written again and the sequences
+    set where they left them. A test that changed the tables fails the next
+    one rather than leaving it a different schema."""
+
+    def __init__(self, backend_url: str) -> None:
+        self._backend_url = backend_url
+        self.url = create_postgres_database(backend_url, prefix="bento_usecases")
+        store = connect(self.url)
         try:
             migrate(store)
+            self._migrated = _Migrated(
+                tables=frozenset(row[0] for row in store.db.execute_sql(_TABLES)),
+                rows={model: list(model.select().dicts()) for model in ALL_MODELS},
+                sequences=dict(store.db.execute_sql(_SEQUENCES).fetchall()),
+                triggers=frozenset(store.db.execute_sql(_TRIGGERS).fetchall()),
+                functions=frozenset(row[0] for row in store.db.execute_sql(_FUNCTIONS)),
+            )
+        finally:
+            store.close()
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[Store]:
+        store = connect(self.url)
+        try:
+            self._reset(store)
             yield store
         finally:
             store.close()
-    finally:
-        drop_postgres_database(backend_url, url)
+
+    def _reset(self, store: Store) -> None:
+        db, migrated = store.db, self._migrated
+        db.execute_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with db.atomic():
+            for name, table in db.execute_sql(_TRIGGERS).fetchall():
+                if (name, table) not in migrated.triggers:
+                    db.execute_sql(f'DROP TRIGGER "{name}" ON "{table}"')
+            for (function,) in db.execute_sql(_FUNCTIONS).fetchall():
+                if function not in migrated.functions:
+                    db.execute_sql(f"DROP FUNCTION {function}")
+            tables = frozenset(row[0] for row in db.execute_sql(_TABLES))
+            assert tables == migrated.tables, (
+                f"a test changed the tables: {tables ^ migrated.tables}"
+            )
+            listed = ", ".join(f'"{table}"' for table in sorted(tables))
+            db.execute_sql(f"TRUNCATE {listed} RESTART IDENTITY")
+            for model, rows in migrated.rows.items():
+                if rows:
+                    model.insert_many(rows).execute()
+            for sequence, last in migrated.sequences.items():
+                if last is not None:
+                    db.execute_sql("SELECT setval(%s, %s)", (sequence, last))
+
+    def close(self) -> None:
+        drop_postgres_database(self._backend_url, self.url)
 
 
 def unique(prefix: str) -> str:
