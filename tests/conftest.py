@@ -1,7 +1,8 @@
-"""Real servers for the tests: `bento serve` in a subprocess, over a real
-channel, on a real SQLite file and (when BENTO_TEST_POSTGRES_URL is set) on a
-real PostgreSQL database. Every test that takes ``server`` runs once per
-backend.
+"""Real stores for the tests, on a real SQLite file and (when
+BENTO_TEST_POSTGRES_URL is set) on a real PostgreSQL database: `bento serve`
+in a subprocess over a real channel (``server``), or the use cases in this
+process on a fresh store of their own (``bento``). Every test that takes
+either runs once per backend.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.helpers.in_process import Bento, PostgresStores, fresh_store
 from tests.support import (
     LONG,
     RunningServer,
@@ -114,3 +116,31 @@ def fresh_backend_url(backend_url: str, tmp_path: Path) -> Iterator[str]:
     url = create_postgres_database(backend_url)
     yield url
     drop_postgres_database(backend_url, url)
+
+
+@pytest.fixture(scope="session")
+def postgres_stores(backend_url: str) -> Iterator[PostgresStores | None]:
+    """PostgreSQL: the database the in-process tests of the run share, each
+    getting it as a fresh migration leaves it; dropped after the run."""
+    if not backend_url.startswith("postgresql"):
+        yield None
+        return
+    stores = PostgresStores(backend_url)
+    yield stores
+    stores.close()
+
+
+@pytest.fixture
+def bento(
+    backend_url: str, tmp_path: Path, postgres_stores: PostgresStores | None
+) -> Iterator[Bento]:
+    """The use cases in this process on a fresh, migrated store of the
+    backend (``tests.helpers.in_process``), with a test clock: no server,
+    no channel. After the test `bento audit`'s checks find every money
+    invariant kept (unless the test turned ``audited`` off); then the store
+    is closed."""
+    with fresh_store(backend_url, tmp_path, postgres_stores) as store:
+        running = Bento.on(store)
+        yield running
+        if running.audited:
+            assert running.audit() == [], "the audit found violations"

@@ -32,8 +32,6 @@ Objects whose events retention may have pruned are not asked for events.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,9 +39,8 @@ from datetime import datetime
 from typing import Any
 
 import peewee
-from google.protobuf import descriptor_pool, message, message_factory
+from google.protobuf import message
 
-import bento.v1
 from bento_server.billing.activation import derive_status
 from bento_server.billing.money import invoice_amounts
 from bento_server.billing.status import STATUSES
@@ -67,6 +64,7 @@ from bento_server.store.models import (
     SubscriptionFeature,
 )
 from bento_server.usecases.events import EVENT_TYPES, subscription_snapshot
+from tests.helpers.rpcs import rpcs
 
 # Statuses a subscription still holds (not canceled).
 LIVE = STATUSES - {"canceled"}
@@ -649,21 +647,7 @@ _ID_FIELDS = {
 
 
 def _response_classes() -> dict[str, type[message.Message]]:
-    for module in pkgutil.iter_modules(bento.v1.__path__):
-        if module.name.endswith("_pb2"):
-            importlib.import_module(f"bento.v1.{module.name}")
-    pool = descriptor_pool.Default()
-    classes: dict[str, type[message.Message]] = {}
-    for module in pkgutil.iter_modules(bento.v1.__path__):
-        if not module.name.endswith("_pb2"):
-            continue
-        file = pool.FindFileByName(f"bento/v1/{module.name[: -len('_pb2')]}.proto")
-        for service in file.services_by_name.values():
-            for method in service.methods:
-                classes[f"/{service.full_name}/{method.name}"] = message_factory.GetMessageClass(
-                    method.output_type
-                )
-    return classes
+    return {rpc.path: rpc.response_class for rpc in rpcs()}
 
 
 def _named_ids(msg: message.Message) -> Iterable[tuple[str, str]]:

@@ -89,14 +89,38 @@ def secrets_in_logs() -> list[str]:
         if ":" in secret:
             forms.add(secret.split(":", 1)[1])
             forms.add(basic(secret).split(" ", 1)[1])
+    holds = _finder(forms)
     found = []
     for path in SERVER_LOGS:
         if not path.exists():
             continue
         for line in path.read_text(errors="replace").splitlines():
-            if any(form in line for form in forms):
+            if holds(line):
                 found.append(f"{path.name}: {line[:300]}")
     return found
+
+
+def _finder(forms: set[str]) -> Callable[[str], bool]:
+    """Whether a line holds any of ``forms``, as ``any(form in line ...)``
+    answers, in one pass over the line: each window of the shortest form's
+    length is looked up among the forms' beginnings. A suite hands out
+    about a thousand secrets and its servers log tens of thousands of
+    lines; asking each form of each line took seconds."""
+    if not forms:
+        return lambda line: False
+    width = min(len(form) for form in forms)
+    by_start: dict[str, list[str]] = {}
+    for form in forms:
+        by_start.setdefault(form[:width], []).append(form)
+
+    def holds(line: str) -> bool:
+        for at in range(len(line) - width + 1):
+            begun = by_start.get(line[at : at + width])
+            if begun and any(line.startswith(form, at) for form in begun):
+                return True
+        return False
+
+    return holds
 
 
 def create_admin_key(database_url: str) -> str:

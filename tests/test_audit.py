@@ -32,7 +32,7 @@ from bento_server.ids import (
 )
 from bento_server.store import ledger
 from bento_server.store.database import Store, connect
-from bento_server.store.migrations import LATEST_VERSION
+from bento_server.store.migrations import LATEST_VERSION, migrate
 from bento_server.store.models import (
     Allocation,
     AllocationShare,
@@ -404,8 +404,14 @@ def build_valid_store(url: str, allocated: bool = True) -> Built:
     return Built(ids)
 
 
-def _migrated(url: str) -> Built:
-    run_cli("migrate", "--database", url)
+def migrated_valid_store(url: str) -> Built:
+    """``build_valid_store`` on the empty database at ``url``, migrated first
+    (in process: the `bento migrate` command is tests/test_cli.py's)."""
+    store = connect(url)
+    try:
+        migrate(store)
+    finally:
+        store.close()
     return build_valid_store(url)
 
 
@@ -419,7 +425,7 @@ def _audit(url: str) -> tuple[int, list[str], str]:
 
 
 def test_a_valid_store_passes_the_audit(fresh_backend_url: str) -> None:
-    _migrated(fresh_backend_url)
+    migrated_valid_store(fresh_backend_url)
     code, violations, summary = _audit(fresh_backend_url)
     assert violations == []
     assert code == 0
@@ -581,7 +587,7 @@ def test_each_broken_invariant_is_named_with_its_ids(
     fragment: str,
 ) -> None:
     url = fresh_backend_url
-    built = _migrated(url)
+    built = migrated_valid_store(url)
     store = connect(url)
     try:
         with store.write():
@@ -647,7 +653,7 @@ def test_migrating_posts_the_allocations_of_invoices_from_before_the_ledger(
 
 def test_the_audit_writes_nothing(fresh_backend_url: str) -> None:
     url = fresh_backend_url
-    _migrated(url)
+    migrated_valid_store(url)
     store = audit.open_read_only(url)
     try:
         with audit.snapshot(store) as scope:

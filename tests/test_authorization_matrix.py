@@ -35,6 +35,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ from bento.v1 import (
 )
 from bento_server.services import base as services_base
 from tests.billing_support import pay, subscribe
+from tests.helpers.paging import every
 from tests.helpers.rpcs import rpcs
 from tests.support import (
     Caller,
@@ -1034,17 +1036,10 @@ def permitted(w: World, case: Case, who: str) -> str | None:
 
 def every_event(w: World) -> list[str]:
     admin = w.callers[ADMIN]
-    events: list[str] = []
-    token = ""
-    while True:
-        page = admin(
-            stub(admin, "EventService").ListEvents,
-            event_pb2.ListEventsRequest(page_size=100, page_token=token),
-        )
-        events += [str(e) for e in page.events]
-        token = page.next_page_token
-        if not token:
-            return events
+    list_events = partial(admin, stub(admin, "EventService").ListEvents)
+    return [
+        str(e) for e in every(list_events, event_pb2.ListEventsRequest(page_size=100), "events")
+    ]
 
 
 def snapshot(w: World) -> list[str]:

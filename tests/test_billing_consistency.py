@@ -4,11 +4,13 @@ in commit order."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import grpc
 
 from bento.v1 import enums_pb2, event_pb2, event_pb2_grpc, payment_pb2, subscription_pb2
 from tests.billing_support import advance, make_shop, pay, subscribe
+from tests.helpers.paging import every
 from tests.support import Caller, RunningServer, assert_fails, failure
 
 E = enums_pb2
@@ -16,19 +18,8 @@ E = enums_pb2
 
 def events_of(caller: Caller, subscription_id: str) -> list[event_pb2.Event]:
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
-    found: list[event_pb2.Event] = []
-    token = ""
-    while True:
-        page = stub.ListEvents(
-            event_pb2.ListEventsRequest(
-                subscription_id=subscription_id, page_size=100, page_token=token
-            ),
-            metadata=caller.metadata(),
-        )
-        found.extend(page.events)
-        token = page.next_page_token
-        if not token:
-            return found
+    request = event_pb2.ListEventsRequest(subscription_id=subscription_id, page_size=100)
+    return every(partial(caller, stub.ListEvents), request, "events")
 
 
 def test_twenty_concurrent_payments_pay_an_invoice_once(server: RunningServer) -> None:

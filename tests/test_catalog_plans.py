@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import grpc
@@ -12,6 +13,7 @@ from google.protobuf import field_mask_pb2, struct_pb2
 
 from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
 from tests.helpers.catalog import cad, create_product, struct
+from tests.helpers.paging import pages
 from tests.support import (
     Caller,
     RpcFailure,
@@ -70,18 +72,11 @@ def list_plans(
     """Every plan the caller lists with ``filters``, paging to the end, and the total."""
     plans: list[catalog_pb2.Plan] = []
     totals: set[int] = set()
-    token = ""
-    while True:
-        page = caller(
-            caller.catalog.ListPlans,
-            catalog_pb2.ListPlansRequest(page_size=page_size, page_token=token, **filters),
-        )
+    request = catalog_pb2.ListPlansRequest(page_size=page_size, **filters)
+    for page in pages(partial(caller, caller.catalog.ListPlans), request):
         assert len(page.plans) <= page_size
         plans.extend(page.plans)
         totals.add(page.total)
-        token = page.next_page_token
-        if not token:
-            break
     assert len(totals) == 1, f"total changed between pages: {totals}"
     return plans, totals.pop()
 
@@ -430,28 +425,24 @@ def test_list_plans_for_a_platform_pages_through_its_own(server: RunningServer) 
     create_plan(t.other_platform, [product])
 
     seen: list[str] = []
-    token = ""
-    pages = 0
-    while True:
-        page = t.platform(
-            t.platform.catalog.ListPlans,
-            catalog_pb2.ListPlansRequest(page_size=1, page_token=token),
+    walked = list(
+        pages(
+            partial(t.platform, t.platform.catalog.ListPlans),
+            catalog_pb2.ListPlansRequest(page_size=1),
         )
-        pages += 1
+    )
+    for page in walked:
         assert page.total == 4, "total counts every match, not the page"
+        assert len(page.plans) == 1
         for plan in page.plans:
             assert list(plan.plan_items) == [], "ListPlans never resolves items"
             assert list(plan.product_ids) == [product]
             assert plan.platform_id == t.platform_id
             assert set(plan.prices) == {"US"}
         seen.extend(plan.plan_id for plan in page.plans)
-        token = page.next_page_token
-        if not token:
-            break
-        assert len(page.plans) == 1
     assert seen == created, "plans are listed oldest first"
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
-    assert pages == 4, "the last page has no next token"
+    assert len(walked) == 4, "the last page has no next token"
     assert listed_ids(t.platform) == created, "the order is stable"
     assert listed_ids(t.platform, platform_id=t.platform_id) == created
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import grpc
@@ -10,6 +11,7 @@ from google.protobuf import field_mask_pb2, struct_pb2
 
 from bento.v1 import catalog_pb2, common_pb2, enums_pb2, tenant_pb2
 from tests.helpers.catalog import cad, create_product, struct
+from tests.helpers.paging import pages
 from tests.support import (
     Caller,
     RunningServer,
@@ -46,17 +48,11 @@ def update_product(
 def list_products(caller: Caller, app_id: str = "", page_size: int = 100) -> list[str]:
     """Every product ID the caller lists (optionally of one app), paging to the end."""
     seen: list[str] = []
-    token = ""
-    while True:
-        page = caller(
-            caller.catalog.ListProducts,
-            catalog_pb2.ListProductsRequest(app_id=app_id, page_size=page_size, page_token=token),
-        )
+    request = catalog_pb2.ListProductsRequest(app_id=app_id, page_size=page_size)
+    for page in pages(partial(caller, caller.catalog.ListProducts), request):
         assert len(page.products) <= page_size
         seen.extend(p.product_id for p in page.products)
-        token = page.next_page_token
-        if not token:
-            return seen
+    return seen
 
 
 # --- create and get ----------------------------------------------------------
@@ -527,17 +523,11 @@ def test_list_products_pages_to_the_end_in_a_stable_order(server: RunningServer)
 
     def walk(caller: Caller, app_id: str) -> list[str]:
         seen: list[str] = []
-        token = ""
-        while True:
-            page = caller(
-                caller.catalog.ListProducts,
-                catalog_pb2.ListProductsRequest(app_id=app_id, page_size=1, page_token=token),
-            )
-            seen.extend(p.product_id for p in page.products)
-            token = page.next_page_token
-            if not token:
-                return seen
+        request = catalog_pb2.ListProductsRequest(app_id=app_id, page_size=1)
+        for page in pages(partial(caller, caller.catalog.ListProducts), request):
             assert len(page.products) == 1
+            seen.extend(p.product_id for p in page.products)
+        return seen
 
     first = walk(t.admin, t.app_id)
     assert first == created, "products are listed oldest first"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ from tests.billing_support import (
     subscribe,
 )
 from tests.consistency import assert_consistent, store_counts
+from tests.helpers.paging import every
 from tests.support import (
     Caller,
     RunningServer,
@@ -396,22 +398,10 @@ def _events(
 ) -> list[event_pb2.Event]:
     """Every event the caller sees (of one subscription), oldest first."""
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
-    found: list[event_pb2.Event] = []
-    token = ""
-    while True:
-        page = caller(
-            stub.ListEvents,
-            event_pb2.ListEventsRequest(
-                after_sequence=after_sequence,
-                subscription_id=subscription_id,
-                page_size=100,
-                page_token=token,
-            ),
-        )
-        found.extend(page.events)
-        token = page.next_page_token
-        if not token:
-            return found
+    request = event_pb2.ListEventsRequest(
+        after_sequence=after_sequence, subscription_id=subscription_id, page_size=100
+    )
+    return every(partial(caller, stub.ListEvents), request, "events")
 
 
 def test_events_after_retention_emptied_the_log_number_on_from_the_pruned_ones(

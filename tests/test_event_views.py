@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import grpc
@@ -29,6 +30,7 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
+from tests.helpers.paging import every
 from tests.support import (
     Caller,
     RunningServer,
@@ -113,18 +115,8 @@ PUBLISHER_ITEM_KEYS = frozenset(
 def list_events(caller: Caller, **request: Any) -> list[event_pb2.Event]:
     """Every event ListEvents gives ``caller`` for ``request``, paging to the end."""
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
-    found: list[event_pb2.Event] = []
-    token = ""
-    while True:
-        page = stub.ListEvents(
-            event_pb2.ListEventsRequest(page_size=100, page_token=token, **request),
-            metadata=caller.metadata(),
-            timeout=30,
-        )
-        found.extend(page.events)
-        token = page.next_page_token
-        if not token:
-            return found
+    listing = event_pb2.ListEventsRequest(page_size=100, **request)
+    return every(partial(caller, stub.ListEvents), listing, "events")
 
 
 def events_of_all(caller: Caller, subscription_ids: list[str]) -> list[event_pb2.Event]:

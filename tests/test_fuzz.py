@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import copy
 import functools
+import itertools
 import json
 import re
 import threading
@@ -25,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -58,6 +60,7 @@ from bento_server.usecases import paging
 from tests import fuzz as fz
 from tests.billing_support import Shop, advance, make_shop, pay, subscribe
 from tests.consistency import assert_consistent
+from tests.helpers.paging import every, pages
 from tests.support import (
     RunningServer,
     basic,
@@ -508,19 +511,19 @@ def test_every_list_pages_through_with_its_own_tokens(target: Target, rpc: fz.Rp
     base = _list_base(target, rpc)
     items_field = next(f.name for f in rpc.output.fields if f.is_repeated)
     paged: list[bytes] = []
-    token = ""
-    for _ in range(8):
-        request = copy.deepcopy(base)
-        request.page_size, request.page_token = 1, token  # type: ignore[attr-defined]
+
+    def call(request: Message) -> Message:
         outcome = target.unary(rpc, request)
         assert outcome.code == OK, (outcome.failure, fz.describe(rpc, request, "admin", None))
         assert outcome.response is not None
-        items = getattr(outcome.response, items_field)
+        return outcome.response
+
+    first = copy.deepcopy(base)
+    first.page_size = 1  # type: ignore[attr-defined]
+    for response in itertools.islice(pages(call, first), 8):
+        items = getattr(response, items_field)
         assert len(items) <= 1
         paged.extend(item.SerializeToString(deterministic=True) for item in items)
-        token = outcome.response.next_page_token  # type: ignore[attr-defined]
-        if not token:
-            break
     assert len(paged) >= 2, f"{rpc} has too little to page through"
     assert len(set(paged)) == len(paged), "an item came twice"
     whole = copy.deepcopy(base)
@@ -919,14 +922,12 @@ def test_credentials_with_characters_no_key_has_are_unauthenticated(target: Targ
 def _all_events(target: Target) -> list[event_pb2.Event]:
     rpc = rpc_named("EventService.ListEvents")
 
-    def page(token: str) -> Message:
-        outcome = target.unary(
-            rpc, event_pb2.ListEventsRequest(page_size=100, page_token=token), "admin"
-        )
+    def call(request: Message) -> Message:
+        outcome = target.unary(rpc, request, "admin")
         assert outcome.response is not None, outcome.failure
         return outcome.response
 
-    return list(fz.list_all(page, "events"))
+    return every(call, event_pb2.ListEventsRequest(page_size=100), "events")
 
 
 def test_after_the_fuzzing_the_server_serves_and_its_data_holds(target: Target) -> None:
@@ -983,11 +984,9 @@ def _assert_events_match_objects(target: Target, events: list[event_pb2.Event]) 
     created = {e.subscription_id for e in events if e.type == "subscription.created"}
     subscriptions = {
         s.subscription_id
-        for s in fz.list_all(
-            lambda token: admin(
-                admin.subscriptions.ListSubscriptions,
-                subscription_pb2.ListSubscriptionsRequest(page_size=100, page_token=token),
-            ),
+        for s in every(
+            partial(admin, admin.subscriptions.ListSubscriptions),
+            subscription_pb2.ListSubscriptionsRequest(page_size=100),
             "subscriptions",
         )
     }
@@ -997,13 +996,9 @@ def _assert_events_match_objects(target: Target, events: list[event_pb2.Event]) 
     for sub_id in sorted(subscriptions):
         invoices |= {
             i.invoice_id
-            for i in fz.list_all(
-                lambda token: admin(
-                    admin.invoices.ListInvoices,
-                    invoice_pb2.ListInvoicesRequest(
-                        subscription_id=sub_id, page_size=100, page_token=token
-                    ),
-                ),
+            for i in every(
+                partial(admin, admin.invoices.ListInvoices),
+                invoice_pb2.ListInvoicesRequest(subscription_id=sub_id, page_size=100),
                 "invoices",
             )
         }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from functools import partial
 
 import grpc
 
 from bento.v1 import enums_pb2, tenant_pb2
+from tests.helpers.paging import every
 from tests.support import (
     RunningServer,
     assert_fails,
@@ -22,16 +24,10 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 def _platform_names(server: RunningServer) -> list[str]:
     admin = server.admin()
-    names, token = [], ""
-    while True:
-        page = admin(
-            admin.tenant.ListPlatforms,
-            tenant_pb2.ListPlatformsRequest(page_size=100, page_token=token),
-        )
-        names.extend(p.name for p in page.platforms)
-        token = page.next_page_token
-        if not token:
-            return names
+    listing = partial(admin, admin.tenant.ListPlatforms)
+    return [
+        p.name for p in every(listing, tenant_pb2.ListPlatformsRequest(page_size=100), "platforms")
+    ]
 
 
 def test_same_key_and_request_replays_the_first_answer(server: RunningServer) -> None:

@@ -104,6 +104,12 @@ def test_a_migrated_database_has_the_models_schema(
     assert tables >= {model._meta.table_name for model in MODELS}
 
 
+def test_a_store_binds_every_model() -> None:
+    """``Store.bind`` binds ALL_MODELS: a model left out of it would have no
+    database in a running server."""
+    assert set(models.ALL_MODELS) == set(MODELS)
+
+
 def test_migrating_again_changes_nothing(fresh_backend_url: str) -> None:
     store = connect(fresh_backend_url)
     try:

@@ -13,7 +13,7 @@ import peewee
 import pytest
 
 from bento_server.store import statements
-from bento_server.store.database import STATEMENTS, Store, connect
+from bento_server.store.database import STATEMENTS, Store, connect, open_database
 from bento_server.store.fields import EncodedJSON, encode_json
 from bento_server.store.models import (
     App,
@@ -24,16 +24,14 @@ from bento_server.store.models import (
     Product,
     Subscription,
 )
-from tests.support import run_cli
-from tests.test_audit import Built, build_valid_store
+from tests.test_audit import Built, migrated_valid_store
 
 
 @pytest.fixture
 def valid(fresh_backend_url: str) -> Iterator[tuple[Store, Built]]:
     """A migrated store with a little of everything (``build_valid_store``),
     open, and the IDs of what it holds."""
-    run_cli("migrate", "--database", fresh_backend_url)
-    built = build_valid_store(fresh_backend_url)
+    built = migrated_valid_store(fresh_backend_url)
     store = connect(fresh_backend_url)
     yield store, built
     store.close()
@@ -224,10 +222,10 @@ def test_prepared_statements_outlive_a_rollback_and_come_back_on_a_new_connectio
     assert prepared.fetchone()[0] >= 2
     # The server ends this connection: the next read is sent again on a
     # new one, where the statements are prepared anew.
-    other = connect(fresh_backend_url)
+    other = open_database(fresh_backend_url)  # a second connection, not a second store
     try:
         pid = store.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
-        other.db.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+        other.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
     finally:
         other.close()
     again = statements.SUBSCRIPTION.first(store, subscription_id=built["A"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import grpc
@@ -29,6 +30,7 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
+from tests.helpers.paging import every, pages
 from tests.support import Caller, RunningServer, assert_fails, phases
 
 E = enums_pb2
@@ -59,19 +61,10 @@ def seed_invoice(shop: Shop) -> tuple[subscription_pb2.Subscription, invoice_pb2
 
 
 def list_payments(caller: Caller, subscription_id: str, invoice_id: str) -> list[Any]:
-    payments: list[Any] = []
-    token = ""
-    while True:
-        page = caller(
-            caller.payments.ListPayments,
-            payment_pb2.ListPaymentsRequest(
-                subscription_id=subscription_id, invoice_id=invoice_id, page_token=token
-            ),
-        )
-        payments.extend(page.payments)
-        token = page.next_page_token
-        if not token:
-            return payments
+    request = payment_pb2.ListPaymentsRequest(
+        subscription_id=subscription_id, invoice_id=invoice_id
+    )
+    return every(partial(caller, caller.payments.ListPayments), request, "payments")
 
 
 def get_payment(
@@ -575,11 +568,11 @@ def test_get_and_list_payments_round_trip(server: RunningServer) -> None:
 
     processing = pay(p, sid, iid, 1000, E.PAYMENT_RECORD_STATUS_PROCESSING).payment
     assert get_invoice(p, sid, iid).payment_status == E.PAYMENT_STATUS_PROCESSING
-    partial = pay(p, sid, iid, 1000).payment
+    part = pay(p, sid, iid, 1000).payment
     rest = pay(p, sid, iid, 848, payment_method_id="pm_mc").payment
     back = refund(p, sid, iid, -48, refund_reason="goodwill", original_payment_id=rest.payment_id)
 
-    created = [failed, processing, partial, rest, back]
+    created = [failed, processing, part, rest, back]
     assert list_payments(p, sid, iid) == list(reversed(created)), "newest first"
     # Immutable: every record reads back exactly as it was created.
     for payment in created:
@@ -588,21 +581,13 @@ def test_get_and_list_payments_round_trip(server: RunningServer) -> None:
     assert invoice_now.payment.method_id == "pm_mc"
     assert invoice_now.payment.intent_id == "pi_1"
 
-    pages: list[list[str]] = []
-    token = ""
-    while True:
-        page = p(
-            p.payments.ListPayments,
-            payment_pb2.ListPaymentsRequest(
-                subscription_id=sid, invoice_id=iid, page_size=2, page_token=token
-            ),
-        )
-        pages.append([x.payment_id for x in page.payments])
-        token = page.next_page_token
-        if not token:
-            break
+    request = payment_pb2.ListPaymentsRequest(subscription_id=sid, invoice_id=iid, page_size=2)
+    paged = [
+        [x.payment_id for x in page.payments]
+        for page in pages(partial(p, p.payments.ListPayments), request)
+    ]
     ids = [x.payment_id for x in reversed(created)]
-    assert pages == [ids[0:2], ids[2:4], ids[4:5]]
+    assert paged == [ids[0:2], ids[2:4], ids[4:5]]
 
 
 def test_unknown_payments_are_not_found(server: RunningServer) -> None:

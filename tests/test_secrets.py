@@ -474,3 +474,22 @@ def test_no_secret_or_code_is_stored_or_logged_in_plain_text(loud: LoudServer) -
         assert digest in database, credential.split(":")[0]
     for code in secrets.live_codes:
         assert sha256(code).encode() in database, code
+
+
+def test_the_search_of_every_log_finds_each_form_anywhere_on_a_line() -> None:
+    """The search the suite ends with (``support.secrets_in_logs``) finds a
+    secret at the start, the middle or the end of a line, the shortest
+    form as well as the longest, and nothing on a line that holds only
+    part of one."""
+    from tests.support import _finder
+
+    key = "AK0915140519825634052:Zm9vYmFyYmF6cXV4cXV1eHF1dXhx"
+    code = "AC_7KQ2_M9XD"
+    holds = _finder({key, key.split(":", 1)[1], code})
+    assert holds(key)
+    assert holds(f"caller=x secret={key.split(':', 1)[1]} ok")
+    assert holds(f"code {code}")
+    assert holds(f"{code}.")
+    assert not holds(f"code {code[:-1]} and {key[:-1]}X")
+    assert not holds("")
+    assert not _finder(set())(key)

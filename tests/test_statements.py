@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import grpc
@@ -23,6 +24,7 @@ from google.protobuf import json_format, timestamp_pb2
 from bento.v1 import catalog_pb2, common_pb2, enums_pb2, settlement_pb2
 from bento_server.billing import currencies
 from tests.billing_support import advance, now, pay, subscribe
+from tests.helpers.paging import every
 from tests.support import (
     Caller,
     RunningServer,
@@ -73,15 +75,8 @@ def get_statement(caller: Caller, tenant_id: str, **fields: Any) -> pb.Statement
 
 def list_allocations(caller: Caller, tenant_id: str, **fields: Any) -> list[pb.Allocation]:
     """Every page, ``page_size`` at a time."""
-    found: list[pb.Allocation] = []
-    token = ""
-    while True:
-        request = pb.ListAllocationsRequest(tenant_id=tenant_id, page_token=token, **fields)
-        page = caller(caller.settlement.ListAllocations, request)
-        found.extend(page.allocations)
-        token = page.next_page_token
-        if not token:
-            return found
+    request = pb.ListAllocationsRequest(tenant_id=tenant_id, **fields)
+    return every(partial(caller, caller.settlement.ListAllocations), request, "allocations")
 
 
 def amounts(**values: int) -> pb.StatementAmounts:

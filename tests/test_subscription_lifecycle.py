@@ -5,6 +5,7 @@ trials, plan changes with proration credit, and Subgate's plan tiers."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import grpc
@@ -18,11 +19,8 @@ from bento.v1 import (
     event_pb2,
     event_pb2_grpc,
     invoice_pb2,
-    invoice_pb2_grpc,
     payment_pb2,
-    payment_pb2_grpc,
     subscription_pb2,
-    subscription_pb2_grpc,
 )
 from tests.billing_support import (
     Shop,
@@ -35,6 +33,8 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
+from tests.helpers.paging import every, pages
+from tests.helpers.rpcs import rpcs_of
 from tests.support import Caller, RunningServer, assert_fails, phases, plan_request, unique
 
 E = enums_pb2
@@ -112,17 +112,9 @@ def paid_subscription(
 
 def list_subscriptions(caller: Caller, **filters: Any) -> list[str]:
     """Every subscription ID the caller lists with ``filters``, paging to the end."""
-    ids: list[str] = []
-    token = ""
-    while True:
-        page = caller(
-            caller.subscriptions.ListSubscriptions,
-            S.ListSubscriptionsRequest(page_size=100, page_token=token, **filters),
-        )
-        ids.extend(s.subscription_id for s in page.subscriptions)
-        token = page.next_page_token
-        if not token:
-            return ids
+    request = S.ListSubscriptionsRequest(page_size=100, **filters)
+    listing = partial(caller, caller.subscriptions.ListSubscriptions)
+    return [s.subscription_id for s in every(listing, request, "subscriptions")]
 
 
 def update_plan_status(caller: Caller, plan_id: str, status: int) -> None:
@@ -708,18 +700,12 @@ def test_list_subscriptions_filters_orders_and_pages(server: RunningServer) -> N
     assert list_subscriptions(p, status=E.SUBSCRIPTION_STATUS_CANCELED) == []
     assert list_subscriptions(p) == [stranger.subscription_id, *mine]
 
-    pages: list[list[str]] = []
-    token = ""
-    while True:
-        page = p(
-            p.subscriptions.ListSubscriptions,
-            S.ListSubscriptionsRequest(session_id=session, page_size=1, page_token=token),
-        )
-        pages.append([s.subscription_id for s in page.subscriptions])
-        token = page.next_page_token
-        if not token:
-            break
-    assert pages == [[x] for x in mine]
+    request = S.ListSubscriptionsRequest(session_id=session, page_size=1)
+    paged = [
+        [s.subscription_id for s in page.subscriptions]
+        for page in pages(partial(p, p.subscriptions.ListSubscriptions), request)
+    ]
+    assert paged == [[x] for x in mine]
     assert list_subscriptions(shop.tenancy.other_platform) == []
     assert_fails(lambda: list_subscriptions(p, status=99), INVALID, "invalid_argument", "status")
 
@@ -769,29 +755,30 @@ def test_publisher_keys_may_not_call_billing_rpcs(server: RunningServer) -> None
     shop = make_shop(server)
     sub = subscribe(shop.platform, shop.plan_id)
     publisher = shop.tenancy.publisher
-    services = [
-        (subscription_pb2_grpc.SubscriptionServiceStub, subscription_pb2, "SubscriptionService"),
-        (invoice_pb2_grpc.InvoiceServiceStub, invoice_pb2, "InvoiceService"),
-        (payment_pb2_grpc.PaymentServiceStub, payment_pb2, "PaymentService"),
+    billing = [
+        rpc for module in (subscription_pb2, invoice_pb2, payment_pb2) for rpc in rpcs_of(module)
     ]
+    assert {rpc.service for rpc in billing} == {
+        "bento.v1.SubscriptionService",
+        "bento.v1.InvoiceService",
+        "bento.v1.PaymentService",
+    }
     called = 0
-    for stub_class, module, name in services:
-        stub = stub_class(publisher.channel)
-        descriptor = module.DESCRIPTOR.services_by_name[name]
-        for method in descriptor.methods:
-            request = getattr(module, method.input_type.name)()
-            for field, value in (
-                ("subscription_id", sub.subscription.subscription_id),
-                ("invoice_id", sub.invoice.invoice_id),
-            ):
-                if field in method.input_type.fields_by_name:
-                    setattr(request, field, value)
-            assert_fails(
-                lambda: publisher(getattr(stub, method.name), request),
-                grpc.StatusCode.PERMISSION_DENIED,
-                "permission_denied",
-            )
-            called += 1
+    for rpc in billing:
+        request = rpc.request_class()
+        for field, value in (
+            ("subscription_id", sub.subscription.subscription_id),
+            ("invoice_id", sub.invoice.invoice_id),
+        ):
+            if field in rpc.input.fields_by_name:
+                setattr(request, field, value)
+        method = getattr(rpc.stub(publisher.channel), rpc.name)
+        assert_fails(
+            lambda: publisher(method, request),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "permission_denied",
+        )
+        called += 1
     assert called >= 18, "12 subscription, 3 invoice and 3 payment RPCs at least"
     assert get_subscription(shop.platform, sub.subscription.subscription_id) == sub.subscription
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 import pytest
 
 from bento.v1 import enums_pb2, tenant_pb2
+from tests.helpers.paging import every, pages
 from tests.support import (
     RunningServer,
     assert_fails,
@@ -38,17 +41,10 @@ def test_create_get_and_list_platforms(server: RunningServer) -> None:
     assert got.platform == created
 
     seen = []
-    token = ""
-    while True:
-        page = admin(
-            admin.tenant.ListPlatforms,
-            tenant_pb2.ListPlatformsRequest(page_size=2, page_token=token),
-        )
+    listing = partial(admin, admin.tenant.ListPlatforms)
+    for page in pages(listing, tenant_pb2.ListPlatformsRequest(page_size=2)):
         assert len(page.platforms) <= 2
         seen.extend(p.platform_id for p in page.platforms)
-        token = page.next_page_token
-        if not token:
-            break
     assert created.platform_id in seen
     assert len(seen) == len(set(seen)), "paging served a platform twice"
     assert seen == sorted(seen), "platforms are listed oldest first"
@@ -67,16 +63,8 @@ def test_create_get_and_list_apps(server: RunningServer) -> None:
     got = admin(admin.tenant.GetApp, tenant_pb2.GetAppRequest(app_id=created.app_id)).app
     assert got == created
 
-    listed = []
-    token = ""
-    while True:
-        page = admin(
-            admin.tenant.ListApps, tenant_pb2.ListAppsRequest(page_size=3, page_token=token)
-        )
-        listed.extend(a.app_id for a in page.apps)
-        token = page.next_page_token
-        if not token:
-            break
+    listing = partial(admin, admin.tenant.ListApps)
+    listed = [a.app_id for a in every(listing, tenant_pb2.ListAppsRequest(page_size=3), "apps")]
     assert created.app_id in listed
     assert len(listed) == len(set(listed))
 

@@ -18,16 +18,15 @@ from bento_server.store.database import SEND_AHEAD, STATEMENTS, connect
 from bento_server.store.models import Event, PlanProduct, Subscription
 from bento_server.usecases import events
 from bento_server.usecases.context import Deps
-from tests.support import refuse_events, run_cli
-from tests.test_audit import Built, build_valid_store
+from tests.support import refuse_events
+from tests.test_audit import Built, migrated_valid_store
 
 NOW = datetime(2031, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def valid(fresh_backend_url: str) -> Iterator[tuple[Deps, Built]]:
-    run_cli("migrate", "--database", fresh_backend_url)
-    built = build_valid_store(fresh_backend_url)
+    built = migrated_valid_store(fresh_backend_url)
     store = connect(fresh_backend_url)
     yield Deps(store=store, clock=TestClock(NOW)), built
     store.close()

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bento.v1 import event_pb2, event_pb2_grpc, webhook_pb2, webhook_pb2_grpc
 from tests.billing_support import advance, make_shop, now, pay, subscribe
+from tests.helpers.paging import every
 from tests.support import (
     Caller,
     RunningServer,
@@ -179,33 +181,15 @@ def create(caller: Caller, receiver: Receiver, *types: str, tenant_id: str = "")
 
 
 def deliveries(caller: Caller, **filters: Any) -> list[pb.WebhookDelivery]:
-    found: list[pb.WebhookDelivery] = []
-    token = ""
-    while True:
-        page = caller(
-            hooks(caller).ListWebhookDeliveries,
-            pb.ListWebhookDeliveriesRequest(page_size=100, page_token=token, **filters),
-        )
-        found += page.deliveries
-        token = page.next_page_token
-        if not token:
-            return found
+    request = pb.ListWebhookDeliveriesRequest(page_size=100, **filters)
+    return every(partial(caller, hooks(caller).ListWebhookDeliveries), request, "deliveries")
 
 
 def listed_events(caller: Caller, after: int = 0) -> list[event_pb2.Event]:
     """Every event ``caller`` may read after ``after``, as ListEvents answers."""
     stub = event_pb2_grpc.EventServiceStub(caller.channel)
-    found: list[event_pb2.Event] = []
-    token = ""
-    while True:
-        page = caller(
-            stub.ListEvents,
-            event_pb2.ListEventsRequest(after_sequence=after, page_size=100, page_token=token),
-        )
-        found += page.events
-        token = page.next_page_token
-        if not token:
-            return found
+    request = event_pb2.ListEventsRequest(after_sequence=after, page_size=100)
+    return every(partial(caller, stub.ListEvents), request, "events")
 
 
 def head(admin: Caller) -> int:

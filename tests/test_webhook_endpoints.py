@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from google.protobuf import field_mask_pb2
 
 from bento.v1 import event_pb2, event_pb2_grpc, webhook_pb2, webhook_pb2_grpc
 from tests.billing_support import make_shop, pay, subscribe
+from tests.helpers.paging import every, pages
 from tests.support import (
     TEST_SECRET_KEY,
     Caller,
@@ -110,17 +112,8 @@ def get(caller: Caller, endpoint_id: str) -> pb.WebhookEndpoint:
 
 def listed(caller: Caller, page_size: int = 100) -> list[pb.WebhookEndpoint]:
     """Every endpoint the caller's list holds, page after page."""
-    found: list[pb.WebhookEndpoint] = []
-    token = ""
-    while True:
-        page = caller(
-            hooks(caller).ListWebhookEndpoints,
-            pb.ListWebhookEndpointsRequest(page_size=page_size, page_token=token),
-        )
-        found += page.endpoints
-        token = page.next_page_token
-        if not token:
-            return found
+    request = pb.ListWebhookEndpointsRequest(page_size=page_size)
+    return every(partial(caller, hooks(caller).ListWebhookEndpoints), request, "endpoints")
 
 
 def update(
@@ -613,18 +606,12 @@ def test_lists_are_paged_oldest_first(server: RunningServer, endpoints: Endpoint
     made = [endpoints.create(p, description=f"n{i}").endpoint.endpoint_id for i in range(7)]
     endpoints.create(t.other_platform)
     endpoints.create(t.publisher)
-    pages: list[list[str]] = []
-    token = ""
-    while True:
-        page = p(
-            hooks(p).ListWebhookEndpoints,
-            pb.ListWebhookEndpointsRequest(page_size=3, page_token=token),
-        )
-        pages.append([e.endpoint_id for e in page.endpoints])
-        token = page.next_page_token
-        if not token:
-            break
-    assert pages == [made[0:3], made[3:6], made[6:7]]
+    request = pb.ListWebhookEndpointsRequest(page_size=3)
+    paged = [
+        [e.endpoint_id for e in page.endpoints]
+        for page in pages(partial(p, hooks(p).ListWebhookEndpoints), request)
+    ]
+    assert paged == [made[0:3], made[3:6], made[6:7]]
     assert [e.endpoint_id for e in listed(p, page_size=0)] == made
     assert [e.endpoint_id for e in listed(p, page_size=1000)] == made
     first = p(hooks(p).ListWebhookEndpoints, pb.ListWebhookEndpointsRequest(page_size=3))

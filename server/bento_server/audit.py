@@ -52,7 +52,7 @@ import peewee
 from bento_server.billing.money import round_half_up
 from bento_server.billing.statuses import MONEY_RETURNED, SubscriptionStatus
 from bento_server.clock import SystemClock
-from bento_server.store.database import Store, database_proxy, open_database
+from bento_server.store.database import Store, open_database
 from bento_server.store.fields import from_micros, to_micros
 from bento_server.store.migrations import LATEST_VERSION, current_version
 from bento_server.store.models import (
@@ -118,8 +118,9 @@ def open_read_only(url: str) -> Store:
     db = open_database(url)
     if isinstance(db, peewee.SqliteDatabase):
         db.init(db.database, pragmas=READ_ONLY_SQLITE_PRAGMAS, check_same_thread=False)
-    database_proxy.initialize(db)
-    return Store(db=db, url=url)
+    store = Store(db=db, url=url)
+    store.bind()
+    return store
 
 
 @contextlib.contextmanager

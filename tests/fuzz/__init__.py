@@ -24,7 +24,6 @@ from tests.fuzz.judging import (
     call_unary,
     describe,
     failed,
-    list_all,
     metadata,
 )
 from tests.fuzz.messages import requests
@@ -49,7 +48,6 @@ __all__ = [
     "describe",
     "failed",
     "idempotency_keys",
-    "list_all",
     "metadata",
     "nested_too_deep",
     "raw_requests",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
 from google.protobuf import text_format
@@ -138,14 +136,3 @@ def assert_clean(outcome: Outcome, call: Call) -> None:
         raw = call.request if isinstance(call.request, bytes) else call.request.SerializeToString()
         undecodable = got.message.startswith(NOT_DECODED) and not decodes(call.rpc, raw)
         assert undecodable, f"INVALID_ARGUMENT names no field: {got}\n{call}"
-
-
-def list_all(fetch: Callable[[str], Any], items: str) -> Iterator[Any]:
-    """Every item of a list RPC, page after page."""
-    token = ""
-    while True:
-        page = fetch(token)
-        yield from getattr(page, items)
-        token = page.next_page_token
-        if not token:
-            return

@@ -34,9 +34,6 @@ COMMITS = Counter("bento_store_commits", "Transactions this server committed.")
 
 T = TypeVar("T")
 
-# Every model binds to this proxy; ``connect`` points it at the real database.
-database_proxy = peewee.DatabaseProxy()
-
 DEFAULT_URL = "sqlite:///bento.db"
 # The PostgreSQL notification channel of changes that affect access checks.
 ACCESS_CHANGED = "bento_access_changed"
@@ -63,7 +60,13 @@ SQLITE_PRAGMAS = {
 
 @dataclass(frozen=True)
 class Store:
-    """An open database and what kind it is."""
+    """An open database and what kind it is.
+
+    The models are bound to one store at a time (``bind``, which
+    ``connect`` does): a model is a class, so the database its queries go
+    to is the whole process's. A process holds one open store; closing it
+    lets the next one be opened, as a test that wants a fresh store does.
+    """
 
     db: peewee.Database
     url: str
@@ -354,9 +357,46 @@ class Store:
         if self.is_postgres:
             self.execute("SELECT pg_notify(%s, %s)", (ACCESS_CHANGED, what), hold=True)
 
+    def bind(self) -> None:
+        """Binds every model to this store's database, until ``close``.
+
+        The models hold the database itself, not a proxy to it: a query
+        reaches it without a hop. Raises RuntimeError while another store
+        is bound: its queries would go to this one's database.
+        """
+        global _bound
+        with _binding:
+            if _bound is not None and _bound is not self:
+                raise RuntimeError(
+                    f"the models are bound to {_bound.url}: close that store before "
+                    f"opening {self.url} (one store per process)"
+                )
+            self.db.bind(_models(), bind_refs=False, bind_backrefs=False)
+            _bound = self
+
     def close(self) -> None:
+        """Closes this thread's connection and, when the models are bound to
+        this store, unbinds them: until a store is opened again, a query
+        fails instead of reaching a database nobody holds."""
+        global _bound
+        with _binding:
+            if _bound is self:
+                for model in _models():
+                    model._meta.set_database(None)
+                _bound = None
         if not self.db.is_closed():
             self.db.close()
+
+
+# The store the models are bound to (``Store.bind``), if any.
+_bound: Store | None = None
+_binding = threading.Lock()
+
+
+def _models() -> list[type[peewee.Model]]:
+    from bento_server.store.models import ALL_MODELS  # the models import this module
+
+    return list(ALL_MODELS)
 
 
 # The name each prepared statement's text goes by, the same on every
@@ -521,10 +561,11 @@ class ReconnectingPostgresqlDatabase(ReconnectMixin, _Counted, peewee.Postgresql
 
 
 def connect(url: str = DEFAULT_URL) -> Store:
-    """Opens the database at ``url`` and binds the models to it."""
-    db = open_database(url)
-    database_proxy.initialize(db)
-    return Store(db=db, url=url)
+    """Opens the database at ``url`` and binds the models to it
+    (``Store.bind``: one open store per process)."""
+    store = Store(db=open_database(url), url=url)
+    store.bind()
+    return store
 
 
 def open_database(url: str) -> peewee.Database:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import peewee
 
-from bento_server.store.database import database_proxy
 from bento_server.store.fields import InstantField, JSONField
 
 
 class BaseModel(peewee.Model):
     class Meta:
-        database = database_proxy
+        # None until a store is opened: ``Store.bind`` binds every model
+        # of ALL_MODELS to its database.
+        database = None
         legacy_table_names = False
         # An UPDATE writes the columns that changed, not all sixty of a
         # subscription: less SQL to build, and two writers that change
