@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import pytest
 
+from bento_server.billing import money
 from bento_server.billing.statuses import (
     EndReason,
     InvoiceStatus,
@@ -24,7 +25,6 @@ from bento_server.billing.statuses import (
     SubscriptionStatus,
 )
 from bento_server.errors import FailedPrecondition
-from bento_server.services.messages.invoices import amount_due
 from bento_server.store.models import Invoice, Subscription
 from tests.helpers.in_process import Bento, Shop, frequency, phases, unique
 
@@ -37,6 +37,11 @@ RUNNING = (S.ACTIVE, S.TRIALING, S.PAST_DUE)
 
 
 # --- helpers ------------------------------------------------------------------
+
+
+def amount_due(invoice: Invoice) -> int:
+    """What the invoice owes, as the API shows it."""
+    return money.amount_due(invoice.status, invoice.total_amount, invoice.amount_paid)
 
 
 def micros(instant: datetime) -> int:

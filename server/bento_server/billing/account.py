@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from bento_server.billing import money
 from bento_server.billing.money import (
     invoice_amounts,
     proration_credit,
@@ -94,9 +95,7 @@ class InvoiceState:
 
     @property
     def amount_due(self) -> int:
-        if self.status in (I.PAID, I.VOID):
-            return 0
-        return max(self.total_amount - self.amount_paid, 0)
+        return money.amount_due(self.status, self.total_amount, self.amount_paid)
 
     @property
     def credits_taken(self) -> int:

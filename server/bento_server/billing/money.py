@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
+from bento_server.billing.statuses import InvoiceStatus
 from bento_server.errors import InvalidArgument
 
 TAX_BEHAVIORS = frozenset({"none", "inclusive", "exclusive"})
@@ -150,3 +151,11 @@ def proration_credit(paid_subtotal: int, unused: timedelta, period_length: timed
     unused_us = min(max(unused // _MICROSECOND, 0), length_us)
     with localcontext(_EXACT):
         return round_half_up(Decimal(paid_subtotal) * unused_us / length_us)
+
+
+def amount_due(status: str, total_amount: int, amount_paid: int) -> int:
+    """What an invoice still owes: nothing once it is paid or void, whatever
+    refunds did to ``amount_paid`` since."""
+    if status in (InvoiceStatus.PAID, InvoiceStatus.VOID):
+        return 0
+    return max(total_amount - amount_paid, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bento.v1 import common_pb2, invoice_pb2
+from bento_server.billing import money
 from bento_server.services.convert import struct, timestamp
 from bento_server.services.messages.enums import (
     INVOICE_STATUSES,
@@ -24,13 +25,6 @@ def tax_pb(row: object) -> common_pb2.Tax:
     )
 
 
-def amount_due(row: Invoice) -> int:
-    # A paid or void invoice owes nothing, whatever refunds did to amount_paid.
-    if row.status in ("paid", "void"):
-        return 0
-    return max(row.total_amount - row.amount_paid, 0)
-
-
 def invoice_pb(row: Invoice) -> invoice_pb2.Invoice:
     return invoice_pb2.Invoice(
         invoice_id=row.id,
@@ -47,7 +41,7 @@ def invoice_pb(row: Invoice) -> invoice_pb2.Invoice:
             proration_credit=row.proration_credit,
             tax_amount=row.tax_amount,
             total_amount=row.total_amount,
-            amount_due=amount_due(row),
+            amount_due=money.amount_due(row.status, row.total_amount, row.amount_paid),
             amount_paid=row.amount_paid,
             credit_applied=row.credit_applied,
             amount_refunded=row.amount_refunded,
