@@ -140,7 +140,9 @@ class PostgresStores:
         db, migrated = store.db, self._migrated
         db.execute_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            # Not an autovacuum worker: only a superuser may end one.
+            "AND backend_type = 'client backend'"
         )
         with db.atomic():
             for name, table in db.execute_sql(_TRIGGERS).fetchall():
