@@ -103,6 +103,15 @@ def pay(
     return caller(caller.payments.CreatePayment, request, key=key)
 
 
+def paid_subscriptions(shop: Shop, count: int) -> list[subscription_pb2.CreateSubscriptionResponse]:
+    """``count`` subscriptions of the shop's plan, each first invoice paid in full."""
+    created = [subscribe(shop.platform, shop.plan_id) for _ in range(count)]
+    for c in created:
+        sid = c.subscription.subscription_id
+        pay(shop.platform, sid, c.invoice.invoice_id, c.invoice.amounts.total_amount)
+    return created
+
+
 def get_subscription(caller: Caller, subscription_id: str) -> subscription_pb2.Subscription:
     return caller(
         caller.subscriptions.GetSubscription,

@@ -11,8 +11,15 @@ from pathlib import Path
 from google.protobuf import timestamp_pb2
 
 from bento.v1 import common_pb2, enums_pb2, invoice_pb2, test_clock_pb2
-from tests.billing_support import get_subscription, list_invoices, make_shop, pay, subscribe
-from tests.support import Caller, RunningServer, start_server
+from tests.billing_support import (
+    get_subscription,
+    list_invoices,
+    make_shop,
+    paid_subscriptions,
+    pay,
+    subscribe,
+)
+from tests.support import Caller, RunningServer, free_port, start_server
 
 E = enums_pb2
 DAY = 86_400
@@ -96,26 +103,20 @@ def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_peri
 ) -> None:
     """One subscription the clock cannot renew: its ID is in the log, the
     failure is counted, the others renew, and its access ends with its period."""
-    import socket
     import urllib.request
 
     from bento_server.store.database import connect
     from bento_server.store.models import Subscription
     from tests.test_entitlements import check
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     running = start_server(
         fresh_backend_url, tmp_path, extra=("--metrics-address", f"127.0.0.1:{port}")
     )
     try:
         shop = make_shop(running)
         p = shop.platform
-        broken, healthy = (subscribe(p, shop.plan_id) for _ in range(2))
-        for created in (broken, healthy):
-            sid = created.subscription.subscription_id
-            pay(p, sid, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+        broken, healthy = paid_subscriptions(shop, 2)
         assert check(p, broken.subscription.session_id, product_id=shop.product_id).allowed
         # A row the billing rules cannot read: its price phase has no price.
         store = connect(fresh_backend_url)

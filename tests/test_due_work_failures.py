@@ -14,7 +14,7 @@ import pytest
 
 from bento.v1 import enums_pb2
 from bento_server.store.database import connect
-from tests.billing_support import list_invoices, make_shop, pay, subscribe
+from tests.billing_support import list_invoices, make_shop, paid_subscriptions
 from tests.support import free_port, refuse_events, start_server
 from tests.test_billing_clock import advance_to
 from tests.test_billing_consistency import events_of
@@ -37,11 +37,9 @@ def test_a_piece_of_due_work_that_fails_is_skipped_and_the_clock_goes_on(
     try:
         shop = make_shop(running)
         p = shop.platform
-        broken, healthy = (subscribe(p, shop.plan_id) for _ in range(2))
+        broken, healthy = paid_subscriptions(shop, 2)
         ids = [created.subscription.subscription_id for created in (broken, healthy)]
-        for created in (broken, healthy):
-            sid = created.subscription.subscription_id
-            pay(p, sid, created.invoice.invoice_id, created.invoice.amounts.total_amount)
+        for sid in ids:
             # Reset every day: the first reset falls due long before the renewal.
             set_feature(p, sid, quota("calls", 10, E.RESET_INTERVAL_DAY))
         store = connect(fresh_backend_url)
