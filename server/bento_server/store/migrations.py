@@ -982,15 +982,16 @@ def _v8_allocations(store: Store) -> None:
     from bento_server.billing import allocation
 
     db, mark = store.db, store.db.param
-    products: dict[str, list[allocation.Wholesale]] = {}
-    wholesale_prices: dict[tuple[str, str], Any] = {}
+    # Per plan, in its order: each product's app, ID and stored wholesale price.
+    products: dict[str, list[tuple[str, str, Any]]] = {}
     for plan_id, app_id, product_id, price in db.execute_sql(
         'SELECT "l"."plan_id", "p"."app_id", "p"."id", "p"."price_wholesale" '
         'FROM "plan_product" AS "l" JOIN "product" AS "p" ON "p"."id" = "l"."product_id" '
         'ORDER BY "l"."position"'
     ).fetchall():
-        products.setdefault(plan_id, []).append(allocation.Wholesale(app_id, product_id, 0))
-        wholesale_prices[(plan_id, product_id)] = json.loads(price) if price else None
+        products.setdefault(plan_id, []).append(
+            (app_id, product_id, json.loads(price) if price else None)
+        )
     cycles = {
         plan_id: allocation.cycle_months(unit, value)
         for plan_id, unit, value in db.execute_sql(
@@ -1025,13 +1026,9 @@ def _v8_allocations(store: Store) -> None:
             cycles[plan_id],
             tuple(
                 allocation.Wholesale(
-                    w.app_id,
-                    w.product_id,
-                    allocation.monthly_wholesale(
-                        wholesale_prices[(plan_id, w.product_id)], currency
-                    ),
+                    app_id, product_id, allocation.monthly_wholesale(price, currency)
                 )
-                for w in products.get(plan_id, [])
+                for app_id, product_id, price in products.get(plan_id, [])
             ),
         )
         db.execute_sql(
@@ -1152,10 +1149,11 @@ def _v11_activation_status(store: Store) -> None:
         ).fetchall():
             items[subscription_id].append(status)
         for subscription_id, statuses in items.items():
+            status = str(derive_status(statuses))
             store.db.execute_sql(
                 f'UPDATE "subscription" SET "activation_status" = {mark} '
                 f'WHERE "id" = {mark} AND "activation_status" <> {mark}',
-                (str(derive_status(statuses)), subscription_id, str(derive_status(statuses))),
+                (status, subscription_id, status),
             )
 
 

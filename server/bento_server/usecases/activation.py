@@ -444,11 +444,15 @@ def regenerate(
 # --- expiry (the billing clock) ---------------------------------------------------------
 
 
+# A session whose codes' expiry failed, in the sweep's ``skip``: the
+# subscription IDs the other kinds of work put there cannot look like this.
+_SKIPPED = "activation_code_expiry:"
+
+
 def _expiring(skip: set[str]) -> peewee.Expression:
     # An exchanged code's item waits for its publisher's answer, however long.
-    # Sessions whose expiry failed in this sweep are in ``skip``.
     due = (ActivationItem.status == ItemStatus.PENDING) & ActivationItem.exchanged_at.is_null()
-    skipped = [key for key in skip if key.startswith(ids.ACTIVATION_SESSION)]
+    skipped = [key[len(_SKIPPED) :] for key in skip if key.startswith(_SKIPPED)]
     return due & ActivationItem.session.not_in(skipped) if skipped else due
 
 
@@ -482,7 +486,7 @@ def expire(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -
                 session_id,
                 subscription_id,
             )
-            skip.add(session_id)
+            skip.add(f"{_SKIPPED}{session_id}")
     return done
 
 
