@@ -7,6 +7,7 @@ Rates arrive as floats; each goes through ``Decimal(str(rate))`` so that
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -68,6 +69,12 @@ def _rate(rate: float, field: str) -> Decimal:
     # `not (0 <= rate <= 1)` also refuses NaN.
     if not 0 <= rate <= 1:
         raise InvalidArgument.field(field, f"must be between 0 and 1, got {rate!r}")
+    return _decimal(rate)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decimal(rate: float) -> Decimal:
+    # A store holds a few rates, each priced on every invoice.
     return Decimal(str(rate))
 
 

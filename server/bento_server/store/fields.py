@@ -45,8 +45,9 @@ class InstantField(peewee.BigIntegerField):
 # Every stored document is encoded by orjson: a billing batch encodes a
 # few documents per renewal, and the standard library's encoder was a tenth
 # of a renewal's time. Keys sorted, so the text of a document is one text;
-# keys that are not text (numbers) become text, as ``json.dumps`` makes them.
-_ENCODING = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+# keys that are not text (numbers) become text, as ``json.dumps`` makes them;
+# an aware instant in UTC is RFC 3339 ending in "Z", as event data writes it.
+_ENCODING = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 
 
 def encode_json(value: Any) -> str:

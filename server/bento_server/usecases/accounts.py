@@ -10,6 +10,7 @@ the caller's transaction.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -36,25 +37,62 @@ _SUBSCRIPTION_FIELDS = [f.name for f in dataclasses.fields(SubscriptionState)]
 _INVOICE_FIELDS = [f.name for f in dataclasses.fields(InvoiceState) if f.name != "id"]
 
 
-def _keys(model: type[peewee.Model], names: list[str]) -> list[tuple[str, str]]:
-    """(name in the core, key in a row's ``__data__``) for each of ``names``: a
-    foreign key's ``plan_id`` is held as ``plan``. Rows are read and compared
-    through ``__data__``: a field's accessor costs more than the comparison,
-    and the core's state has sixty fields, compared on every step."""
-    fields = model._meta.fields
-    keys = []
-    for name in names:
-        field = fields.get(name[: -len("_id")]) if name.endswith("_id") else None
-        if isinstance(field, peewee.ForeignKeyField):
-            keys.append((name, field.name))
-        else:
-            assert not isinstance(fields[name], peewee.ForeignKeyField)
-            keys.append((name, name))
-    return keys
+class _Columns:
+    """The fields of one of the core's states and the keys of a row's
+    ``__data__`` that hold them (a foreign key's ``plan_id`` is held as
+    ``plan``). Rows are read and compared through ``__data__``, all fields
+    at once: a field's accessor costs more than the comparison, and a
+    subscription's state has sixty fields, read and compared on every step."""
+
+    def __init__(self, model: type[peewee.Model], names: list[str]) -> None:
+        fields = model._meta.fields
+        keys = []
+        for name in names:
+            field = fields.get(name[: -len("_id")]) if name.endswith("_id") else None
+            if isinstance(field, peewee.ForeignKeyField):
+                keys.append(field.name)
+            else:
+                assert not isinstance(fields[name], peewee.ForeignKeyField)
+                keys.append(name)
+        self.names = tuple(names)
+        self.keys = tuple(keys)
+        self._of_row = operator.itemgetter(*self.keys)
+        self._of_state = operator.itemgetter(*self.names)
+
+    def of_row(self, row: peewee.Model) -> dict[str, Any]:
+        """The row's values by the core's names."""
+        return dict(zip(self.names, self._values(row.__data__), strict=True))
+
+    def _values(self, data: dict[str, Any]) -> tuple[Any, ...]:
+        try:
+            return self._of_row(data)  # type: ignore[no-any-return]
+        except KeyError:  # a row made in memory holds only the columns it was given
+            return tuple(data.get(key) for key in self.keys)
+
+    def changed(self, row: peewee.Model, state: Any) -> list[tuple[str, Any]]:
+        """(key, value) of each of the state's values the row does not hold."""
+        new = self._of_state(vars(state))
+        old = self._values(row.__data__)
+        if old == new:
+            return []
+        return [(k, v) for k, was, v in zip(self.keys, old, new, strict=True) if was != v]
 
 
-_SUBSCRIPTION_KEYS = _keys(Subscription, _SUBSCRIPTION_FIELDS)
-_INVOICE_KEYS = _keys(Invoice, _INVOICE_FIELDS)
+_SUBSCRIPTION = _Columns(Subscription, _SUBSCRIPTION_FIELDS)
+_INVOICE = _Columns(Invoice, _INVOICE_FIELDS)
+# The columns an invoice copies of its subscription when issued.
+_COPIED_FROM_SUBSCRIPTION = (
+    "session_id",
+    "currency",
+    "region",
+    "tax_rate",
+    "tax_type",
+    "tax_jurisdiction",
+    "tax_behavior",
+    "tax_note",
+    "plan_name",
+    "plan_type",
+)
 
 
 def invoice_number(invoice_id: str, issued: datetime) -> str:
@@ -81,16 +119,14 @@ def terms_of(plan: Plan, region: str) -> PlanTerms:
 
 
 def subscription_state(row: Subscription) -> SubscriptionState:
-    data = row.__data__
-    values: dict[str, Any] = {name: data.get(key) for name, key in _SUBSCRIPTION_KEYS}
+    values = _SUBSCRIPTION.of_row(row)
     values["status"] = SubscriptionStatus(row.status)
     values["payment_status"] = PaymentStatus(row.payment_status)
     return SubscriptionState(**values)
 
 
 def invoice_state(row: Invoice) -> InvoiceState:
-    data = row.__data__
-    values: dict[str, Any] = {name: data.get(key) for name, key in _INVOICE_KEYS}
+    values = _INVOICE.of_row(row)
     values["status"] = InvoiceStatus(row.status)
     values["payment_status"] = PaymentStatus(row.payment_status)
     return InvoiceState(id=row.id, **values)
@@ -143,11 +179,8 @@ def load_many(store: Store, rows: Sequence[Subscription]) -> dict[str, Loaded]:
 
 def apply(row: Subscription, state: SubscriptionState) -> None:
     """Sets the row's columns to the state's, touching only what differs."""
-    data, values = row.__data__, vars(state)
-    for name, key in _SUBSCRIPTION_KEYS:
-        value = values[name]
-        if data.get(key) != value:
-            setattr(row, key, value)
+    for key, value in _SUBSCRIPTION.changed(row, state):
+        setattr(row, key, value)
 
 
 def write(
@@ -163,13 +196,9 @@ def write(
         if invoice.id:
             stored = loaded.invoice_rows[invoice.id]
             held_before[id(invoice)] = allocation.Holding.of(stored)
-            changed = False
-            data, values = stored.__data__, vars(invoice)
-            for name, key in _INVOICE_KEYS:
-                value = values[name]
-                if data.get(key) != value:
-                    setattr(stored, key, value)
-                    changed = True
+            changed = _INVOICE.changed(stored, invoice)
+            for key, value in changed:
+                setattr(stored, key, value)
             if changed:
                 stored.updated_at = step.events[-1].at if step.events else stored.updated_at
                 if ip:
@@ -208,23 +237,18 @@ def _create(
     deps: Deps, sub: Subscription, invoice: InvoiceState, ip: str, terms: dict[str, Any] | None
 ) -> Invoice:
     invoice_id = ids.new_id(ids.INVOICE)
-    values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
+    values = vars(invoice).copy()
+    del values["id"]
+    # What the invoice copies of its subscription, from the row's values: a
+    # model's attribute is a descriptor call, and a batch issues hundreds.
+    of_sub = sub.__data__
     return statements.NEW_INVOICE.create(
         deps.store,
         id=invoice_id,
         number=invoice_number(invoice_id, invoice.invoice_date),
-        subscription=sub.id,
-        platform=sub.platform_id,
-        session_id=sub.session_id,
-        currency=sub.currency,
-        region=sub.region,
-        tax_rate=sub.tax_rate,
-        tax_type=sub.tax_type,
-        tax_jurisdiction=sub.tax_jurisdiction,
-        tax_behavior=sub.tax_behavior,
-        tax_note=sub.tax_note,
-        plan_name=sub.plan_name,
-        plan_type=sub.plan_type,
+        subscription=of_sub["id"],
+        platform=of_sub["platform"],
+        **{name: of_sub[name] for name in _COPIED_FROM_SUBSCRIPTION},
         created_ip=ip,
         updated_ip=ip,
         created_at=invoice.invoice_date,

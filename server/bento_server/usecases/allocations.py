@@ -28,13 +28,21 @@ def terms_for(
     for a cycle priced 0, which owes no one."""
     if invoice.subtotal <= 0:
         return None
+    # The same for every invoice of a plan in a currency: worked out once per
+    # write (a billing batch issues one per renewal). Nothing changes the
+    # document in place; the invoices that share it only store it.
+    key = ("allocation_terms", invoice.plan_id, currency, sub.billing_unit, sub.billing_value)
+    return store.memo(key, lambda: _terms(store, sub, currency, invoice.plan_id))
+
+
+def _terms(store: Store, sub: SubscriptionState, currency: str, plan_id: str) -> dict[str, Any]:
     wholesale = tuple(
         allocation.Wholesale(
             product.app_id,
             product.product_id,
             allocation.monthly_wholesale(product.price_wholesale, currency),
         )
-        for product in statements.plan_products(store, invoice.plan_id)
+        for product in statements.plan_products(store, plan_id)
     )
     months = allocation.cycle_months(sub.billing_unit, sub.billing_value)
     return allocation.Terms(months, wholesale).to_stored()

@@ -54,45 +54,50 @@ def instant_text(value: datetime | None) -> str | None:
 
 
 def subscription_snapshot(sub: Subscription) -> dict[str, Any]:
+    # Read from the row's values: each attribute of a model is a descriptor
+    # call, and a billing batch snapshots every subscription it renews.
+    # Instants stay datetimes: ``encode_json`` writes them as ``instant_text``.
+    value = sub.__data__.get
     return {
-        "subscription_id": sub.id,
-        "session_id": sub.session_id,
-        "plan_id": sub.plan_id,
-        "platform_id": sub.platform_id,
-        "status": sub.status,
-        "payment_status": sub.payment_status,
-        "activation_status": sub.activation_status,
-        "activation_session_id": sub.activation_session_id,
-        "current_cycle": sub.current_cycle,
-        "cycle_count": sub.cycle_count,
-        "period_start": instant_text(sub.period_start),
-        "period_end": instant_text(sub.period_end),
-        "trial_end": instant_text(sub.trial_end),
-        "cancel_at_period_end": sub.cancel_at_period_end,
-        "canceled_at": instant_text(sub.canceled_at),
-        "ended_at": instant_text(sub.ended_at),
-        "end_reason": sub.end_reason,
-        "paused_at": instant_text(sub.paused_at),
+        "subscription_id": value("id"),
+        "session_id": value("session_id"),
+        "plan_id": value("plan"),
+        "platform_id": value("platform"),
+        "status": value("status"),
+        "payment_status": value("payment_status"),
+        "activation_status": value("activation_status"),
+        "activation_session_id": value("activation_session_id"),
+        "current_cycle": value("current_cycle"),
+        "cycle_count": value("cycle_count"),
+        "period_start": value("period_start"),
+        "period_end": value("period_end"),
+        "trial_end": value("trial_end"),
+        "cancel_at_period_end": value("cancel_at_period_end"),
+        "canceled_at": value("canceled_at"),
+        "ended_at": value("ended_at"),
+        "end_reason": value("end_reason"),
+        "paused_at": value("paused_at"),
     }
 
 
 def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
+    value = invoice.__data__.get
     return {
-        "invoice_id": invoice.id,
-        "invoice_number": invoice.number,
-        "subscription_id": invoice.subscription_id,
-        "status": invoice.status,
-        "payment_status": invoice.payment_status,
-        "billing_cycle": invoice.billing_cycle,
-        "currency": invoice.currency,
-        "subtotal": invoice.subtotal,
-        "proration_credit": invoice.proration_credit,
-        "tax_amount": invoice.tax_amount,
-        "total_amount": invoice.total_amount,
-        "amount_paid": invoice.amount_paid,
-        "platform_fee_amount": invoice.platform_fee_amount,
-        "period_start": instant_text(invoice.period_start),
-        "period_end": instant_text(invoice.period_end),
+        "invoice_id": value("id"),
+        "invoice_number": value("number"),
+        "subscription_id": value("subscription"),
+        "status": value("status"),
+        "payment_status": value("payment_status"),
+        "billing_cycle": value("billing_cycle"),
+        "currency": value("currency"),
+        "subtotal": value("subtotal"),
+        "proration_credit": value("proration_credit"),
+        "tax_amount": value("tax_amount"),
+        "total_amount": value("total_amount"),
+        "amount_paid": value("amount_paid"),
+        "platform_fee_amount": value("platform_fee_amount"),
+        "period_start": value("period_start"),
+        "period_end": value("period_end"),
     }
 
 
@@ -174,14 +179,15 @@ def append(
         members["payment"] = encode_json(payment_snapshot(payment))
     for key, value in (data or {}).items():
         members[key] = encode_json(value)
+    of_subscription = subscription.__data__
     row = dict(
         event_id=ids.new_id(ids.EVENT),
         type=event_type,
         occurred_at=now,
-        platform_id=subscription.platform_id,
-        subscription_id=subscription.id,
-        session_id=subscription.session_id,
-        plan_id=subscription.plan_id,
+        platform_id=of_subscription["platform"],
+        subscription_id=of_subscription["id"],
+        session_id=of_subscription["session_id"],
+        plan_id=of_subscription["plan"],
         invoice_id=invoice.id if invoice is not None else None,
         payment_id=payment.id if payment is not None else None,
         activation_session_id=activation_session_id,
