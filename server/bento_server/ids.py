@@ -40,16 +40,16 @@ _RANDOM_BITS = 22
 
 _lock = threading.Lock()
 _last = 0
-# Random bytes from the system, taken a page at a time: a system call per
-# ID showed in the billing clock's profile. A forked child takes its own.
-_RANDOM_PAGE = 4096
-_random = b""
-_taken = 0
+# Random numbers from the system's bytes, taken a page at a time: a system
+# call per ID showed in the billing clock's profile, and so did cutting
+# each number out of the page. A forked child takes its own.
+_RANDOM_PAGE = 4095  # 1,365 numbers of three bytes
+_MASK = (1 << _RANDOM_BITS) - 1
+_randoms: list[int] = []
 
 
 def _forget_random() -> None:
-    global _random, _taken
-    _random, _taken = b"", 0
+    _randoms.clear()
 
 
 os.register_at_fork(after_in_child=_forget_random)
@@ -57,12 +57,12 @@ os.register_at_fork(after_in_child=_forget_random)
 
 def _random_bits() -> int:
     """_RANDOM_BITS random bits (the caller holds ``_lock``)."""
-    global _random, _taken
-    if _taken + 3 > len(_random):
-        _random, _taken = secrets.token_bytes(_RANDOM_PAGE), 0
-    value = int.from_bytes(_random[_taken : _taken + 3], "big")
-    _taken += 3
-    return value & ((1 << _RANDOM_BITS) - 1)
+    if not _randoms:
+        page = secrets.token_bytes(_RANDOM_PAGE)
+        _randoms.extend(
+            int.from_bytes(page[i : i + 3], "big") & _MASK for i in range(0, _RANDOM_PAGE, 3)
+        )
+    return _randoms.pop()
 
 
 def _next_number() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import re
 import threading
@@ -87,8 +88,9 @@ class Store:
         default_factory=threading.local, repr=False, compare=False
     )
 
-    @property
+    @functools.cached_property
     def is_postgres(self) -> bool:
+        # Kept: every statement of a hot path asks.
         return isinstance(self.db, peewee.PostgresqlDatabase)
 
     @contextlib.contextmanager
@@ -260,7 +262,8 @@ class Store:
         read, which ``held_writes`` may hold back (then it answers None)."""
         STATEMENTS.inc()
         db: _Counted = self.db  # type: ignore[assignment]
-        held = db.holding() if hold else None
+        # Only PostgreSQL holds writes back (``held_writes``).
+        held = db.holding() if hold and self.is_postgres else None
         # Driver errors arrive as Peewee's (IntegrityError ...), as from any query.
         with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
             if held is not None:
@@ -268,10 +271,11 @@ class Store:
                     sql, args = self._prepared(held.connection.cursor(), sql, args)
                 held.hold(sql, args)
                 return None
-            db.send_held()
             cursor = self.db.cursor()
-            if prepare and self.is_postgres:
-                sql, args = self._prepared(cursor, sql, args)
+            if self.is_postgres:
+                db.send_held()
+                if prepare:
+                    sql, args = self._prepared(cursor, sql, args)
             cursor.execute(sql, args)
         return cursor
 

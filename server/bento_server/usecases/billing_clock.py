@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import peewee
 
@@ -100,23 +101,39 @@ class _Batch:
         return None if row is None else accounts.load(self._store, row)
 
 
-def _claim(
-    deps: Deps, due: peewee.Expression, order: peewee.Field, skip: set[str], size: int
-) -> list[str]:
+def _claim(deps: Deps, work: _Work, skip: set[str], size: int) -> list[str]:
     """Locks up to ``size`` due subscriptions, earliest first, for this
     transaction; on PostgreSQL those other processes hold are passed over.
 
     Ordered by the due column alone, which its index gives: ordering ties by
     ID too would sort every subscription due at that instant for each batch.
     The batch's own are put in (due, ID) order here."""
-    query = Subscription.select(Subscription.id, order).where(due)
     if skip:
-        query = query.where(Subscription.id.not_in(list(skip)))
-    query = query.order_by(order).limit(size)
-    query = statements.skip_locked(deps.store, query)
-    return [
-        subscription_id for subscription_id, _ in sorted(query.tuples(), key=lambda r: (r[1], r[0]))
-    ]
+        query = Subscription.select(Subscription.id, work.order).where(
+            work.due & Subscription.id.not_in(list(skip))
+        )
+        query = statements.skip_locked(deps.store, query.order_by(work.order).limit(size))
+        rows: list[tuple[Any, ...]] = list(query.tuples())
+    else:
+        # As nearly every sweep claims: the statement built once.
+        until = work.order.db_value(work.until)
+        rows = work.claim.rows(deps.store, until=until, size=size)
+    return [subscription_id for subscription_id, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
+
+
+def _claims(due: Callable[[Any], peewee.Expression], order: peewee.Field) -> statements.NamedQuery:
+    """The claim of one kind of due work: up to the argument ``size`` of
+    the subscriptions due at the argument ``until`` (an instant as stored),
+    as (ID, due instant as stored) rows."""
+    return statements.NamedQuery(
+        lambda: (
+            Subscription.select(Subscription.id, order)
+            .where(due(statements.argument("until")))
+            .order_by(order)
+            .limit(statements.argument("size"))
+        ),
+        skip_locked=True,
+    )
 
 
 # A transition of the core, given the subscription's account and its batch.
@@ -126,11 +143,13 @@ Transition = Callable[[_Batch, accounts.Loaded], account.Step]
 @dataclass(frozen=True)
 class _Work:
     """One kind of due work: which subscriptions are due (``due``, by the
-    column ``order``), the time each one's work is done "at", and the
-    core's transition that does it."""
+    column ``order``, up to ``until``; ``claim`` finds them), the time each
+    one's work is done "at", and the core's transition that does it."""
 
     due: peewee.Expression
     order: peewee.Field
+    until: datetime
+    claim: statements.NamedQuery
     at: Callable[[Subscription], datetime]
     transition: Transition
 
@@ -207,7 +226,7 @@ def _sweep(deps: Deps, work: _Work, skip: set[str], quota: _Quota) -> None:
         committed = False
         try:
             with deps.store.write():
-                ids = _claim(deps, work.due, work.order, skip, size)
+                ids = _claim(deps, work, skip, size)
                 if not ids:
                     return  # nothing due, or every candidate is another process's
                 try:
@@ -305,6 +324,9 @@ def _renewal_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.next_billing_date <= at)
 
 
+_CLAIM_RENEWALS = _claims(_renewal_due, Subscription.next_billing_date)
+
+
 def next_renewal(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.next_billing_date, _renewal_due(), skip)
 
@@ -318,6 +340,8 @@ def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = N
     work = _Work(
         _renewal_due(at),
         Subscription.next_billing_date,
+        at,
+        _CLAIM_RENEWALS,
         lambda sub: sub.next_billing_date,
         renew,
     )
@@ -333,6 +357,9 @@ def _lapse_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.grace_period_end <= at)
 
 
+_CLAIM_LAPSES = _claims(_lapse_due, Subscription.grace_period_end)
+
+
 def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.grace_period_end, _lapse_due(), skip)
 
@@ -341,6 +368,8 @@ def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None
     work = _Work(
         _lapse_due(at),
         Subscription.grace_period_end,
+        at,
+        _CLAIM_LAPSES,
         lambda sub: sub.grace_period_end,
         lambda batch, loaded: account.lapse(loaded.account),
     )
@@ -359,6 +388,9 @@ def _end_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.ended_at <= at)
 
 
+_CLAIM_ENDS = _claims(_end_due, Subscription.ended_at)
+
+
 def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
     return _next(Subscription.ended_at, _end_due(), skip)
 
@@ -367,6 +399,8 @@ def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None 
     work = _Work(
         _end_due(at),
         Subscription.ended_at,
+        at,
+        _CLAIM_ENDS,
         lambda sub: sub.ended_at,
         lambda batch, loaded: account.expire(loaded.account),
     )
