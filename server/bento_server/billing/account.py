@@ -278,12 +278,13 @@ def phase_of(sub: SubscriptionState, cycle: int) -> Phase | None:
 
 def cycle_period(sub: SubscriptionState, cycle: int) -> tuple[datetime, datetime]:
     """The period of billing cycle ``cycle``, by calendar from the anchor."""
+    return _cycle_start(sub, cycle), _cycle_start(sub, cycle + 1)
+
+
+def _cycle_start(sub: SubscriptionState, cycle: int) -> datetime:
+    """Where billing cycle ``cycle`` starts (and the one before it ends)."""
     index = cycle - sub.anchor_cycle
-    unit, value = sub.billing_unit, sub.billing_value
-    return (
-        add_interval(sub.billing_anchor, unit, value, index),
-        add_interval(sub.billing_anchor, unit, value, index + 1),
-    )
+    return add_interval(sub.billing_anchor, sub.billing_unit, sub.billing_value, index)
 
 
 def _renewal_deadline(sub: SubscriptionState, period_start: datetime) -> datetime:
@@ -567,7 +568,7 @@ def renew(account: Account, fee_rate: float) -> Step:
         return step
     # Back to back: the next period starts exactly where this one ended.
     start = sub.period_end
-    _, end = cycle_period(sub, cycle)
+    end = _cycle_start(sub, cycle + 1)
     if end <= start:
         end = add_interval(start, sub.billing_unit, sub.billing_value)
     sub.current_cycle = cycle

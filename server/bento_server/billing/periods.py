@@ -19,6 +19,8 @@ _DAY_US = timedelta(days=1) // timedelta(microseconds=1)
 
 def _utc(instant: datetime, field: str) -> datetime:
     # A naive datetime would be read as local time: refuse it rather than guess.
+    if instant.tzinfo is UTC:
+        return instant  # as every stored instant is read
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidArgument.field(field, "must be an aware datetime")
     return instant.astimezone(UTC)

@@ -129,7 +129,11 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 def plan_app_ids(store: Store, plan_id: str) -> list[str]:
     """The apps whose products a plan sells: whose publishers see its events."""
-    return list(dict.fromkeys(row.app_id for row in statements.plan_products(store, plan_id)))
+    return list(store.memo(("plan_app_ids", plan_id), lambda: _app_ids(store, plan_id)))
+
+
+def _app_ids(store: Store, plan_id: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(row.app_id for row in statements.plan_products(store, plan_id)))
 
 
 class Snapshots:
