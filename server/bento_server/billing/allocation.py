@@ -230,6 +230,10 @@ class Movement:
         return self.paid - self.refunded + self.credit_applied - self.credit_issued
 
 
+_STILL = Movement()
+"""Nothing moved."""
+
+
 def movement(before: Holding, after: Holding) -> Movement:
     paid = after.amount_paid - before.amount_paid
     return Movement(
@@ -253,9 +257,7 @@ def moves_nothing(before: Holding, after: Holding) -> bool:
     the terms: no money or credit moved, and the invoice held no value
     before or after, so every line of its split is zero both times (an
     invoice issued and not yet paid)."""
-    return (
-        movement(before, after) == Movement() and before.value_held <= 0 and after.value_held <= 0
-    )
+    return movement(before, after) == _STILL and before.value_held <= 0 and after.value_held <= 0
 
 
 def post(before: Holding, after: Holding, terms: Terms) -> Posting | None:

@@ -191,15 +191,16 @@ def write(
     row = loaded.row
     apply(row, step.account.subscription)
     rows: dict[int, Invoice] = {}
-    held_before: dict[int, allocation.Holding] = {}
+    # The invoices whose rows the step writes, with what each held before.
+    written: dict[int, tuple[Invoice, allocation.Holding]] = {}
     for invoice in step.account.invoices:
         if invoice.id:
             stored = loaded.invoice_rows[invoice.id]
-            held_before[id(invoice)] = allocation.Holding.of(stored)
             changed = _INVOICE.changed(stored, invoice)
-            for key, value in changed:
-                setattr(stored, key, value)
             if changed:
+                written[id(invoice)] = (stored, allocation.Holding.of(stored))
+                for key, value in changed:
+                    setattr(stored, key, value)
                 stored.updated_at = step.events[-1].at if step.events else stored.updated_at
                 if ip:
                     stored.updated_ip = ip
@@ -211,8 +212,9 @@ def write(
             stored = _create(deps, row, invoice, ip, terms)
             invoice.id = stored.id
             loaded.invoice_rows[stored.id] = stored
+            written[id(invoice)] = (stored, allocation.NOTHING)
         rows[id(invoice)] = stored
-    allocations.post_step(deps, step, rows, held_before, payment)
+    allocations.post_step(deps, step, written, payment)
     statements.save_changes(deps.store, row)
     app_ids: list[str] | None = None
     snapshots = events.Snapshots()

@@ -51,20 +51,21 @@ def _terms(store: Store, sub: SubscriptionState, currency: str, plan_id: str) ->
 def post_step(
     deps: Deps,
     step: Step,
-    rows: Mapping[int, Invoice],
-    held_before: Mapping[int, allocation.Holding],
+    written: Mapping[int, tuple[Invoice, allocation.Holding]],
     payment: Payment | None,
 ) -> None:
-    """An allocation for each invoice whose money ``step`` moved. ``rows``
-    are the invoices' stored rows and ``held_before`` what the stored ones
-    held before the step, both by ``id()`` of the step's invoice; a new
-    invoice held nothing."""
+    """An allocation for each invoice whose money ``step`` moved.
+    ``written`` holds the invoices whose rows the step wrote, by ``id()`` of
+    the step's invoice: each one's stored row and what it held before the
+    step (a new invoice held nothing). An invoice the step did not change
+    moved nothing."""
     for invoice in step.account.invoices:
-        before = held_before.get(id(invoice), allocation.NOTHING)
+        if id(invoice) not in written:
+            continue
+        stored, before = written[id(invoice)]
         after = allocation.Holding.of(invoice)
         if after == before or allocation.moves_nothing(before, after):
-            continue  # most of an account's invoices, and a new unpaid one
-        stored = rows[id(invoice)]
+            continue  # a new unpaid invoice, or a change of no money
         posting = allocation.post(
             before, after, allocation.Terms.from_stored(stored.allocation_terms)
         )
