@@ -32,6 +32,7 @@ Objects whose events retention may have pruned are not asked for events.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ from bento_server.store.models import (
     Subscription,
     SubscriptionFeature,
 )
-from bento_server.usecases.events import EVENT_TYPES, subscription_snapshot
+from bento_server.usecases.events import EVENT_TYPES, Snapshots
 from tests.helpers.rpcs import rpcs
 
 # Statuses a subscription still holds (not canceled).
@@ -552,7 +553,8 @@ def _check_events(s: _Store, problems: _Problems, dense: bool) -> None:
             # Pruning takes a prefix of the log, so a subscription's newest
             # event is never pruned while an older one is kept.
             newest = events[-1].data.get("subscription")
-            now = subscription_snapshot(sub)
+            # The snapshot as the log stores it: encoded, instants as text.
+            now = json.loads(Snapshots().subscription(sub))
             if newest != now:
                 changed = sorted(
                     k for k in now if not isinstance(newest, dict) or newest.get(k) != now[k]
