@@ -156,15 +156,24 @@ def data_directory(store: Store) -> str | None:
 
 def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> list[Step]:
     store = connect(database_url)
-    migrate(store)
-    cores.pin_postgres(store.is_postgres, data_directory(store))
+    try:
+        migrate(store)
+        cores.pin_postgres(store.is_postgres, data_directory(store))
+    finally:
+        store.close()
     steps = []
     seeded: list[str] = []
     for size in sizes:
-        seeded += renewals.seed(store, size - len(seeded), first=len(seeded))
-        # Statistics for the planner, and on PostgreSQL the vacuum that the
-        # bulk load would otherwise set off in the middle of the measures.
-        store.db.execute_sql("VACUUM ANALYZE" if store.is_postgres else "ANALYZE")
+        # The store is open only while seeding: a process holds one open
+        # store, and starting a server makes its admin key in this process.
+        store = connect(database_url)
+        try:
+            seeded += renewals.seed(store, size - len(seeded), first=len(seeded))
+            # Statistics for the planner, and on PostgreSQL the vacuum that
+            # the bulk load would otherwise set off in the middle of the measures.
+            store.db.execute_sql("VACUUM ANALYZE" if store.is_postgres else "ANALYZE")
+        finally:
+            store.close()
         credential = platform_key(database_url)
         # As a hot-path deployment runs it: failed calls logged, every call counted.
         server = start_server(
@@ -181,5 +190,4 @@ def run(database_url: str, workdir: Path, sizes: list[int], seconds: float) -> l
         finally:
             server.stop()
         steps.append(Step(size, rates))
-    store.close()
     return steps
