@@ -240,7 +240,8 @@ class Store:
         meets a connection PostgreSQL dropped is sent again through it.
         """
         STATEMENTS.inc()
-        self.db.send_held()  # type: ignore[attr-defined]
+        if self.is_postgres:  # only PostgreSQL holds writes back (``held_writes``)
+            self.db.send_held()  # type: ignore[attr-defined]
         try:
             cursor = self.db.cursor()
             if prepare and self.is_postgres:
