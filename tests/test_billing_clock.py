@@ -19,6 +19,7 @@ from tests.billing_support import (
     pay,
     subscribe,
 )
+from tests.helpers.metrics import scrape
 from tests.support import Caller, RunningServer, free_port, start_server
 
 E = enums_pb2
@@ -103,7 +104,6 @@ def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_peri
 ) -> None:
     """One subscription the clock cannot renew: its ID is in the log, the
     failure is counted, the others renew, and its access ends with its period."""
-    import urllib.request
 
     from bento_server.store.database import connect
     from bento_server.store.models import Subscription
@@ -136,9 +136,7 @@ def test_a_renewal_that_fails_is_logged_counted_and_grants_nothing_past_its_peri
         renewed = list_invoices(p, healthy.subscription.subscription_id)
         assert [i.plan.billing_cycle for i in renewed] == [2, 1]
         assert check(p, healthy.subscription.session_id, product_id=shop.product_id).allowed
-        scraped = (
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-        )
+        scraped = scrape(port)
     finally:
         running.stop()
     assert 'bento_due_work_failures_total{work="renewal"} 1.0' in scraped

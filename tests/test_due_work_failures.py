@@ -7,7 +7,6 @@ stop the billing clock (see ``infra.scheduler.run_due``)."""
 from __future__ import annotations
 
 import re
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from bento.v1 import enums_pb2
 from bento_server.store.database import connect
 from tests.billing_support import list_invoices, make_shop, paid_subscriptions
+from tests.helpers.metrics import scrape
 from tests.support import free_port, refuse_events, start_server
 from tests.test_billing_clock import advance_to
 from tests.test_billing_consistency import events_of
@@ -58,9 +58,7 @@ def test_a_piece_of_due_work_that_fails_is_skipped_and_the_clock_goes_on(
         assert [e for e in events_of(p, ids[1]) if e.type == event_type], (
             "the other subscription's work of the same kind was done"
         )
-        scraped = (
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-        )
+        scraped = scrape(port)
     finally:
         running.stop()
     counted = re.search(rf'bento_due_work_failures_total\{{work="{work}"\}} (\S+)', scraped)

@@ -15,7 +15,6 @@ import random
 import sqlite3
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -29,6 +28,7 @@ from bento.v1 import enums_pb2, payment_pb2, subscription_pb2
 from bento_server.store.database import COMMITS, Store, connect
 from bento_server.store.group_writer import GroupWriter
 from tests.billing_support import make_shop
+from tests.helpers.metrics import sample, scrape
 from tests.support import (
     Caller,
     assert_audit_clean,
@@ -181,12 +181,10 @@ def test_a_transaction_rolled_back_whole_fails_who_ran_in_it_and_reruns_the_rest
 # --- SIGKILL with groups in flight ---------------------------------------------------
 
 
-def _commits(metrics: str) -> float:
-    text = urllib.request.urlopen(metrics, timeout=10).read().decode()
-    for line in text.splitlines():
-        if line.startswith("bento_store_commits_total "):
-            return float(line.split()[1])
-    raise AssertionError("no commit counter")
+def _commits(port: int) -> float:
+    commits = sample(scrape(port), "bento_store_commits_total")
+    assert commits is not None, "no commit counter"
+    return commits
 
 
 def test_groups_cut_by_sigkill_keep_every_acknowledged_write_and_retries_happen_once(
@@ -237,7 +235,7 @@ def test_groups_cut_by_sigkill_keep_every_acknowledged_write_and_retries_happen_
                 return  # the server is gone
 
     threads = [threading.Thread(target=work) for _ in range(16)]
-    commits_before = _commits(f"http://127.0.0.1:{port}/metrics")
+    commits_before = _commits(port)
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 60
@@ -246,7 +244,7 @@ def test_groups_cut_by_sigkill_keep_every_acknowledged_write_and_retries_happen_
         time.sleep(0.002)
     if not url.startswith("postgresql"):
         # Each flow committed two mutations; in groups, far fewer commits.
-        commits = _commits(f"http://127.0.0.1:{port}/metrics") - commits_before
+        commits = _commits(port) - commits_before
         with lock:
             mutations = len(acknowledged) + len(paid)
         assert commits < mutations, "no group held more than one caller's work"

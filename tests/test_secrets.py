@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from bento.v1 import (
     tenant_pb2,
 )
 from tests.billing_support import pay, subscribe
+from tests.helpers.metrics import scrape
 from tests.support import (
     BENTO,
     Caller,
@@ -73,9 +73,7 @@ class LoudServer:
     reader: threading.Thread | None = None
 
     def metrics(self) -> str:
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.read().decode()
+        return scrape(self.metrics_port)
 
     def stop(self) -> None:
         process = self.running.process

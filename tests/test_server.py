@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.helpers.metrics import scrape
 from tests.support import RunningServer, assert_fails, start_server
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
@@ -94,7 +95,6 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_every_call_is_logged_and_counted(fresh_backend_url: str, tmp_path: Path) -> None:
     import socket
-    import urllib.request
 
     from bento.v1 import tenant_pb2
 
@@ -119,9 +119,7 @@ def test_every_call_is_logged_and_counted(fresh_backend_url: str, tmp_path: Path
             grpc.StatusCode.NOT_FOUND,
             "app_not_found",
         )
-        scraped = (
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-        )
+        scraped = scrape(port)
     finally:
         running.stop()
     assert 'bento_rpcs_total{code="OK",method="/bento.v1.TenantService/ListApps"} 1.0' in scraped

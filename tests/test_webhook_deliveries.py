@@ -15,7 +15,6 @@ import json
 import signal
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +30,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bento.v1 import event_pb2, event_pb2_grpc, webhook_pb2, webhook_pb2_grpc
 from tests.billing_support import advance, make_shop, now, pay, subscribe
+from tests.helpers.metrics import scrape
 from tests.helpers.paging import every
 from tests.support import (
     Caller,
@@ -709,10 +709,6 @@ def test_metrics_count_attempts_by_outcome_and_the_retry_backlog(
         extra=(*ALLOW_PRIVATE, "--metrics-address", f"127.0.0.1:{port}"),
     )
 
-    def scrape() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            return answer.read().decode()  # type: ignore[no-any-return]
-
     try:
         shop = make_shop(running)
         good = create(shop.platform, receiver, "subscription.created")
@@ -723,20 +719,22 @@ def test_metrics_count_attempts_by_outcome_and_the_retry_backlog(
         arrived(receiver, bad.path, 1)
         eventually(
             lambda: (
-                'bento_webhook_deliveries_total{outcome="delivered"} 1.0' in scrape()
-                and 'bento_webhook_deliveries_total{outcome="http_status"} 1.0' in scrape()
+                'bento_webhook_deliveries_total{outcome="delivered"} 1.0' in scrape(port)
+                and 'bento_webhook_deliveries_total{outcome="http_status"} 1.0' in scrape(port)
             ),
             what="attempts counted",
         )
         # Read every few seconds: the failed one waits for its retry.
         eventually(
-            lambda: "bento_webhook_retry_backlog 1.0" in scrape(), timeout=15, what="the backlog"
+            lambda: "bento_webhook_retry_backlog 1.0" in scrape(port),
+            timeout=15,
+            what="the backlog",
         )
         # Only the failing endpoint has an undelivered event, first tried
         # where the test clock stands: an age of 0 until the clock moves.
         ages = [
             line
-            for line in scrape().splitlines()
+            for line in scrape(port).splitlines()
             if line.startswith("bento_webhook_oldest_undelivered_seconds{")
         ]
         assert ages == [
