@@ -216,11 +216,8 @@ def write(
         rows[id(invoice)] = stored
     allocations.post_step(deps, step, written, payment)
     statements.save_changes(deps.store, row)
-    app_ids: list[str] | None = None
     snapshots = events.Snapshots()
     for emitted in step.events:
-        if emitted.apps and app_ids is None:
-            app_ids = events.plan_app_ids(deps.store, row.plan_id)
         events.append(
             deps,
             emitted.type,
@@ -228,7 +225,7 @@ def write(
             emitted.at,
             invoice=rows.get(id(emitted.invoice)) if emitted.invoice is not None else None,
             payment=payment if emitted.type.startswith("payment.") else None,
-            app_ids=(app_ids or []) if emitted.apps else (),
+            app_ids=events.plan_app_ids(deps.store, row.plan_id) if emitted.apps else (),
             data=emitted.data or None,
             snapshots=snapshots,
         )

@@ -1,8 +1,8 @@
 """Posting allocations: what a step's movements of money owe each party.
 
 ``accounts.write`` calls ``post_step`` in the transaction that writes a
-step, with what each stored invoice held before it; an allocation is
-written for every invoice whose money moved. The split itself is
+step, with each invoice it wrote and what that invoice held before; an
+allocation is written for every invoice whose money moved. The split itself is
 ``bento_server.billing.allocation``.
 """
 

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -109,15 +109,16 @@ def _claim(deps: Deps, work: _Work, skip: set[str], size: int) -> list[str]:
     ID too would sort every subscription due at that instant for each batch.
     The batch's own are put in (due, ID) order here."""
     if skip:
-        query = Subscription.select(Subscription.id, work.order).where(
+        order = work.kind.order
+        query = Subscription.select(Subscription.id, order).where(
             work.due & Subscription.id.not_in(list(skip))
         )
-        query = statements.skip_locked(deps.store, query.order_by(work.order).limit(size))
+        query = statements.skip_locked(deps.store, query.order_by(order).limit(size))
         rows: list[tuple[Any, ...]] = list(query.tuples())
     else:
         # As nearly every sweep claims: the statement built once.
-        until = work.order.db_value(work.until)
-        rows = work.claim.rows(deps.store, until=until, size=size)
+        until = work.kind.order.db_value(work.until)
+        rows = work.kind.claim.rows(deps.store, until=until, size=size)
     return [subscription_id for subscription_id, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
@@ -141,17 +142,35 @@ Transition = Callable[[_Batch, accounts.Loaded], account.Step]
 
 
 @dataclass(frozen=True)
-class _Work:
-    """One kind of due work: which subscriptions are due (``due``, by the
-    column ``order``, up to ``until``; ``claim`` finds them), the time each
-    one's work is done "at", and the core's transition that does it."""
+class _Kind:
+    """One kind of due work: which subscriptions are due by an instant
+    (``due``; given None, at any time), by the column ``order``, whose
+    instant each one's work is done "at", and the core's transition that
+    does it. Its claim is built once."""
 
-    due: peewee.Expression
+    due: Callable[[Any], peewee.Expression]
     order: peewee.Field
-    until: datetime
-    claim: statements.NamedQuery
-    at: Callable[[Subscription], datetime]
     transition: Transition
+    claim: statements.NamedQuery = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "claim", _claims(self.due, self.order))
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A kind of due work, of what fell due up to ``until``."""
+
+    kind: _Kind
+    until: datetime
+    due: peewee.Expression = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "due", self.kind.due(self.until))
+
+    def at(self, sub: Subscription) -> datetime:
+        """The time the subscription's work is done "at"."""
+        return getattr(sub, self.kind.order.name)  # type: ignore[no-any-return]
 
 
 def _each_due(deps: Deps, work: _Work, skip: set[str], limit: int | None) -> int:
@@ -302,18 +321,19 @@ class _Stepper:
         loaded = batch.take(subscription_id, self._work.due)
         if loaded is None:
             return False  # done meanwhile
-        step = self._work.transition(batch, loaded)
+        step = self._work.kind.transition(batch, loaded)
         loaded.row.updated_at = self._work.at(loaded.row)
         subscriptions.write_step(self._deps, loaded, step)
         return True
 
 
-def _next(due_column: peewee.Field, where: peewee.Expression, skip: set[str]) -> datetime | None:
-    query = Subscription.select(peewee.fn.MIN(due_column)).where(where)
+def _next(kind: _Kind, skip: set[str]) -> datetime | None:
+    """When the first subscription of ``kind`` falls due (None: none will)."""
+    query = Subscription.select(peewee.fn.MIN(kind.order)).where(kind.due(None))
     if skip:
         query = query.where(Subscription.id.not_in(list(skip)))
     value = query.scalar()
-    return None if value is None else due_column.python_value(value)
+    return None if value is None else kind.order.python_value(value)
 
 
 # --- renewals -------------------------------------------------------------------
@@ -324,28 +344,20 @@ def _renewal_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.next_billing_date <= at)
 
 
-_CLAIM_RENEWALS = _claims(_renewal_due, Subscription.next_billing_date)
+def _renew(batch: _Batch, loaded: accounts.Loaded) -> account.Step:
+    """The period ended: the next one starts with its invoice, or the plan closes."""
+    return account.renew(loaded.account, batch.fee_rate(loaded.row.platform_id))
+
+
+_RENEWALS = _Kind(_renewal_due, Subscription.next_billing_date, _renew)
 
 
 def next_renewal(deps: Deps, skip: set[str]) -> datetime | None:
-    return _next(Subscription.next_billing_date, _renewal_due(), skip)
+    return _next(_RENEWALS, skip)
 
 
 def run_renewals(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    """The period ended: the next one starts with its invoice, or the plan closes."""
-
-    def renew(batch: _Batch, loaded: accounts.Loaded) -> account.Step:
-        return account.renew(loaded.account, batch.fee_rate(loaded.row.platform_id))
-
-    work = _Work(
-        _renewal_due(at),
-        Subscription.next_billing_date,
-        at,
-        _CLAIM_RENEWALS,
-        lambda sub: sub.next_billing_date,
-        renew,
-    )
-    return _each_due(deps, work, skip, limit)
+    return _each_due(deps, _Work(_RENEWALS, at), skip, limit)
 
 
 # --- grace lapses ---------------------------------------------------------------
@@ -357,23 +369,17 @@ def _lapse_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.grace_period_end <= at)
 
 
-_CLAIM_LAPSES = _claims(_lapse_due, Subscription.grace_period_end)
+_LAPSES = _Kind(
+    _lapse_due, Subscription.grace_period_end, lambda batch, loaded: account.lapse(loaded.account)
+)
 
 
 def next_grace_lapse(deps: Deps, skip: set[str]) -> datetime | None:
-    return _next(Subscription.grace_period_end, _lapse_due(), skip)
+    return _next(_LAPSES, skip)
 
 
 def run_grace_lapses(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    work = _Work(
-        _lapse_due(at),
-        Subscription.grace_period_end,
-        at,
-        _CLAIM_LAPSES,
-        lambda sub: sub.grace_period_end,
-        lambda batch, loaded: account.lapse(loaded.account),
-    )
-    return _each_due(deps, work, skip, limit)
+    return _each_due(deps, _Work(_LAPSES, at), skip, limit)
 
 
 # --- ends of cancels at period end ----------------------------------------------
@@ -388,20 +394,12 @@ def _end_due(at: datetime | None = None) -> peewee.Expression:
     return due if at is None else due & (Subscription.ended_at <= at)
 
 
-_CLAIM_ENDS = _claims(_end_due, Subscription.ended_at)
+_ENDS = _Kind(_end_due, Subscription.ended_at, lambda batch, loaded: account.expire(loaded.account))
 
 
 def next_period_end(deps: Deps, skip: set[str]) -> datetime | None:
-    return _next(Subscription.ended_at, _end_due(), skip)
+    return _next(_ENDS, skip)
 
 
 def run_period_ends(deps: Deps, at: datetime, skip: set[str], limit: int | None = None) -> int:
-    work = _Work(
-        _end_due(at),
-        Subscription.ended_at,
-        at,
-        _CLAIM_ENDS,
-        lambda sub: sub.ended_at,
-        lambda batch, loaded: account.expire(loaded.account),
-    )
-    return _each_due(deps, work, skip, limit)
+    return _each_due(deps, _Work(_ENDS, at), skip, limit)

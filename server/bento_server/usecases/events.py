@@ -127,9 +127,10 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
-def plan_app_ids(store: Store, plan_id: str) -> list[str]:
-    """The apps whose products a plan sells: whose publishers see its events."""
-    return list(store.memo(("plan_app_ids", plan_id), lambda: _app_ids(store, plan_id)))
+def plan_app_ids(store: Store, plan_id: str) -> tuple[str, ...]:
+    """The apps whose products a plan sells: whose publishers see its events.
+    Read once per caller's write (``Store.memo``)."""
+    return store.memo(("plan_app_ids", plan_id), lambda: _app_ids(store, plan_id))
 
 
 def _app_ids(store: Store, plan_id: str) -> tuple[str, ...]:
